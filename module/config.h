@@ -1,0 +1,63 @@
+/*
+ * config.h - where bundles come from (DESIGN.md section 5).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Sources, first found wins: the pReserved string of C_Initialize, the file
+ * named by EFIRMA_PKCS11_CONF, $XDG_CONFIG_HOME/efirma-pkcs11/efirma-pkcs11.conf
+ * (default ~/.config/...), then $(sysconfdir)/efirma-pkcs11.conf.
+ *
+ * File syntax: '#' comments, repeatable sections
+ *   [bundle]     cert = PATH, key = PATH, label = TEXT (optional)
+ *   [directory]  path = PATH
+ *   [ca]         path = FILE_OR_DIR
+ * and before any section, or in a [module] section, debug = 1.
+ * '~/' expands to $HOME; a relative path is relative to the file's folder.
+ *
+ * pReserved syntax: space-separated key=value words:
+ *   conf=PATH | cert=PATH key=PATH [label=TEXT] | dir=PATH | ca=PATH | debug=1
+ * Double quotes may wrap a value containing spaces.
+ *
+ * A malformed line is a warning naming the file and line; the valid entries
+ * still load.  Only an allocation failure is an error.
+ */
+#ifndef EF_CONFIG_H
+#define EF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "efirma-pkcs11.h"
+
+struct ef_bundle_conf {
+	char *cert;   /* path of the .cer (DER or PEM) */
+	char *key;    /* path of the .key; NULL: not given (error, skipped) */
+	char *label;  /* token label override, UTF-8, or NULL */
+};
+
+struct ef_config {
+	struct ef_bundle_conf *bundles;
+	size_t n_bundles;
+	char **dirs;          /* [directory] path = ... */
+	size_t n_dirs;
+	char **ca_paths;      /* [ca] path = ..., files or folders */
+	size_t n_ca_paths;
+	bool debug;
+	char *origin;         /* "pReserved", or the file path used; for the trace */
+};
+
+/* Fills *cfg from the first source that exists, per the order above.
+ * reserved: the C_Initialize pReserved string, or NULL.
+ * sysconf_path: the system-wide file (tests pass their own). */
+CK_RV ef_config_load(const char *reserved, const char *sysconf_path,
+		     struct ef_config *cfg);
+
+/* The pieces, exposed for unit tests and fuzzing.  Both append to *cfg. */
+CK_RV ef_config_parse_reserved(const char *reserved, struct ef_config *cfg);
+/* text need not be NUL-terminated; origin names the file in warnings and
+ * base_dir anchors relative paths (NULL: the current directory). */
+CK_RV ef_config_parse_text(const char *text, size_t len, const char *origin,
+			   const char *base_dir, struct ef_config *cfg);
+CK_RV ef_config_parse_file(const char *path, struct ef_config *cfg);
+
+void ef_config_free(struct ef_config *cfg);
+
+#endif

@@ -1,0 +1,580 @@
+/*
+ * entry_crypto.c - sign, verify, encrypt, decrypt, digest, random.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Each call takes its operation out of the session under the lock and does
+ * the RSA or hash work without it (session.h), so sessions signing in
+ * parallel scale with the cores.
+ *
+ * [PKCS#11 3.0 §5.2] A call that produces output ends its operation unless
+ * it returns CKR_BUFFER_TOO_SMALL or succeeds as a length query (NULL
+ * output buffer); every other error ends it too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "entry.h"
+#include "mech.h"
+
+static CK_ATTRIBUTE_TYPE permission_of(enum ef_op_kind kind)
+{
+	switch (kind) {
+	case EF_OP_SIGN: return CKA_SIGN;
+	case EF_OP_VERIFY: return CKA_VERIFY;
+	case EF_OP_ENCRYPT: return CKA_ENCRYPT;
+	default: return CKA_DECRYPT;
+	}
+}
+
+static CK_FLAGS flag_of(enum ef_op_kind kind)
+{
+	switch (kind) {
+	case EF_OP_SIGN: return CKF_SIGN;
+	case EF_OP_VERIFY: return CKF_VERIFY;
+	case EF_OP_ENCRYPT: return CKF_ENCRYPT;
+	case EF_OP_DECRYPT: return CKF_DECRYPT;
+	default: return CKF_DIGEST;
+	}
+}
+
+/* The key an operation of this kind may use, checked against the handle. */
+static CK_RV key_for(const struct ef_token *t, CK_OBJECT_HANDLE h, enum ef_op_kind kind,
+		     struct ef_pkey **key)
+{
+	const struct ef_object *o = ef_token_object(t, h);
+	if (!o) {
+		if (h == ef_token_handle(t, EF_OBJ_PRIVKEY) && !ef_token_logged_in(t))
+			return CKR_USER_NOT_LOGGED_IN;
+		return CKR_KEY_HANDLE_INVALID;
+	}
+	if (o->klass != CKO_PRIVATE_KEY && o->klass != CKO_PUBLIC_KEY)
+		return CKR_KEY_HANDLE_INVALID;
+	/* e.firma keys may decrypt; a CSD's keyUsage forbids it, and its
+	 * private key says CKA_DECRYPT = FALSE. */
+	if (!ef_object_bool(o, permission_of(kind)))
+		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	*key = o->klass == CKO_PRIVATE_KEY ? t->key : t->pubkey;
+	return *key ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+}
+
+static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
+		     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+{
+	struct ef_session *s;
+	struct ef_op *op = NULL;
+	struct ef_pkey *key = NULL;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		return rv;
+	struct ef_token *t = s->token;
+	if (!pMechanism) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (ef_session_op_active(s, kind)) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto out;
+	}
+	if (kind != EF_OP_DIGEST) {
+		rv = key_for(t, hKey, kind, &key);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	const struct ef_mech *m = ef_mech_find(pMechanism->mechanism);
+	if (!m || !(ef_mech_flags(m, t->can_encrypt) & flag_of(kind))) {
+		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
+	op = calloc(1, sizeof(*op));
+	if (!op) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	op->kind = kind;
+	op->mech = m;
+	if (key) {
+		op->key = ef_key_ref(key);
+		op->key_bytes = ef_key_size(key);
+	}
+	rv = ef_mech_params(pMechanism, m, kind, op->key_bytes, &op->params, &op->label);
+	if (rv != CKR_OK)
+		goto out;
+	/* Hash-and-sign mechanisms and digests hash as the data arrives. */
+	if (!m->raw_input) {
+		rv = ef_digest_new(m->hash, &op->digest);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	s->ops[kind] = op;
+	op = NULL;
+out:
+	ef_op_free(op);
+	ef_global_unlock();
+	return rv;
+}
+
+/* Takes out the operation for a call that consumes input (an Update, or
+ * C_Verify).  single: the call must not follow an Update. */
+static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
+			 const CK_BYTE *in, CK_ULONG in_len, struct ef_op **taken)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(h, &s);
+	if (rv != CKR_OK)
+		return rv;
+	if (!s->ops[kind]) {
+		rv = s->out[kind] ? CKR_FUNCTION_FAILED : CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (!in && in_len)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (single && s->ops[kind]->multi)
+		rv = CKR_OPERATION_ACTIVE;
+	else
+		rv = ef_session_take_op_inlock(s, kind, taken);
+	if (rv != CKR_OK)
+		ef_session_cancel_inlock(s, kind);
+out:
+	ef_global_unlock();
+	return rv;
+}
+
+static size_t output_size(const struct ef_op *op)
+{
+	return op->kind == EF_OP_DIGEST ? ef_hash_size(op->mech->hash) : op->key_bytes;
+}
+
+/* Takes out the operation for a call that writes output and ends it.
+ * A length query or a too small buffer is answered here (*taken stays
+ * NULL) and leaves the operation active. */
+static CK_RV begin_output(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
+			  const CK_BYTE *in, CK_ULONG in_len, CK_BYTE_PTR out,
+			  CK_ULONG_PTR out_len, struct ef_op **taken)
+{
+	struct ef_session *s;
+	*taken = NULL;
+	CK_RV rv = ef_enter_session(h, &s);
+	if (rv != CKR_OK)
+		return rv;
+	struct ef_op *op = s->ops[kind];
+	if (!op) {
+		rv = s->out[kind] ? CKR_FUNCTION_FAILED : CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (!out_len || (single && !in && in_len)) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto end;
+	}
+	if (single && op->multi) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto end;
+	}
+	size_t need = output_size(op);
+	if (!out) {
+		*out_len = need;
+		goto out;
+	}
+	/* A decryption's length is known only once it is done. */
+	if (*out_len < need && kind != EF_OP_DECRYPT) {
+		*out_len = need;
+		rv = CKR_BUFFER_TOO_SMALL;
+		goto out;
+	}
+	rv = ef_session_take_op_inlock(s, kind, taken);
+	goto out;
+end:
+	ef_session_cancel_inlock(s, kind);
+out:
+	ef_global_unlock();
+	return rv;
+}
+
+/* Adds input to an operation: into the running hash, or gathered for the
+ * raw mechanisms, whose input is at most one modulus long. */
+static CK_RV feed(struct ef_op *op, const CK_BYTE *in, CK_ULONG len)
+{
+	if (op->digest)
+		return len ? ef_digest_update(op->digest, in, len) : CKR_OK;
+	if (len > op->key_bytes - op->buf_len)
+		return op->kind == EF_OP_DECRYPT ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_DATA_LEN_RANGE;
+	if (!len)
+		return CKR_OK;
+	if (!op->buf) {
+		op->buf = malloc(op->key_bytes);
+		if (!op->buf)
+			return CKR_HOST_MEMORY;
+	}
+	memcpy(op->buf + op->buf_len, in, len);
+	op->buf_len += len;
+	return CKR_OK;
+}
+
+/* The input to the RSA step: the finished hash, or the gathered bytes. */
+static CK_RV rsa_input(struct ef_op *op, unsigned char *hash, const unsigned char **in,
+		       size_t *in_len)
+{
+	if (!op->digest) {
+		*in = op->buf;
+		*in_len = op->buf_len;
+		return CKR_OK;
+	}
+	*in = hash;
+	*in_len = ef_hash_size(op->mech->hash);
+	return ef_digest_final(op->digest, hash);
+}
+
+static CK_RV produce(struct ef_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+	unsigned char hash[64];
+	const unsigned char *in;
+	size_t in_len, len = 0;
+	CK_RV rv;
+
+	switch (op->kind) {
+	case EF_OP_DIGEST:
+		rv = ef_digest_final(op->digest, out);
+		len = ef_hash_size(op->mech->hash);
+		break;
+	case EF_OP_SIGN:
+		rv = rsa_input(op, hash, &in, &in_len);
+		if (rv == CKR_OK)
+			rv = ef_rsa_sign(op->key, &op->params, in, in_len, out, &len);
+		break;
+	case EF_OP_ENCRYPT:
+		rv = ef_rsa_encrypt(op->key, &op->params, op->buf, op->buf_len, out, &len);
+		break;
+	case EF_OP_DECRYPT: {
+		unsigned char *plain = malloc(op->key_bytes);
+		if (!plain)
+			return CKR_HOST_MEMORY;
+		if (op->buf_len != op->key_bytes)
+			rv = CKR_ENCRYPTED_DATA_LEN_RANGE;
+		else
+			rv = ef_rsa_decrypt(op->key, &op->params, op->buf, op->buf_len, plain, &len);
+		if (rv == CKR_OK && len > *out_len)
+			rv = CKR_BUFFER_TOO_SMALL;
+		else if (rv == CKR_OK && len)
+			memcpy(out, plain, len);
+		ef_free_secret(plain, op->key_bytes);
+		break;
+	}
+	default:
+		rv = CKR_GENERAL_ERROR;
+		break;
+	}
+	if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL)
+		*out_len = len;
+	return rv;
+}
+
+/* C_Sign, C_Encrypt, C_Decrypt, C_Digest. */
+static CK_RV single_part(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR in,
+			 CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+	struct ef_op *op;
+	CK_RV rv = begin_output(h, kind, true, in, in_len, out, out_len, &op);
+	if (rv != CKR_OK || !op)
+		return rv;
+	rv = feed(op, in, in_len);
+	if (rv == CKR_OK)
+		rv = produce(op, out, out_len);
+	ef_session_return_op(h, op, rv == CKR_BUFFER_TOO_SMALL);
+	return rv;
+}
+
+/* C_SignUpdate, C_VerifyUpdate, C_EncryptUpdate, C_DigestUpdate. */
+static CK_RV update(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR in, CK_ULONG in_len)
+{
+	struct ef_op *op;
+	CK_RV rv = begin_input(h, kind, false, in, in_len, &op);
+	if (rv != CKR_OK)
+		return rv;
+	rv = feed(op, in, in_len);
+	op->multi = true;
+	ef_session_return_op(h, op, rv == CKR_OK);
+	return rv;
+}
+
+/* C_SignFinal, C_EncryptFinal, C_DecryptFinal, C_DigestFinal. */
+static CK_RV final(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR out,
+		   CK_ULONG_PTR out_len)
+{
+	struct ef_op *op;
+	CK_RV rv = begin_output(h, kind, false, NULL, 0, out, out_len, &op);
+	if (rv != CKR_OK || !op)
+		return rv;
+	rv = produce(op, out, out_len);
+	ef_session_return_op(h, op, rv == CKR_BUFFER_TOO_SMALL);
+	return rv;
+}
+
+static CK_RV check_signature(struct ef_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
+{
+	unsigned char hash[64];
+	const unsigned char *in;
+	size_t in_len;
+	if (!sig)
+		return CKR_ARGUMENTS_BAD;
+	CK_RV rv = rsa_input(op, hash, &in, &in_len);
+	if (rv == CKR_OK)
+		rv = ef_rsa_verify(op->key, &op->params, in, in_len, sig, sig_len);
+	return rv;
+}
+
+/* ------------------------------------------------------------- signing */
+
+CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+{
+	EF_RETURN(op_init(hSession, EF_OP_SIGN, pMechanism, hKey));
+}
+
+CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+	     CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+	EF_RETURN(single_part(hSession, EF_OP_SIGN, pData, ulDataLen, pSignature, pulSignatureLen));
+}
+
+CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+	EF_RETURN(update(hSession, EF_OP_SIGN, pPart, ulPartLen));
+}
+
+CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+	EF_RETURN(final(hSession, EF_OP_SIGN, pSignature, pulSignatureLen));
+}
+
+/* ----------------------------------------------------------- verifying */
+
+CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+{
+	EF_RETURN(op_init(hSession, EF_OP_VERIFY, pMechanism, hKey));
+}
+
+CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+	       CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+	struct ef_op *op;
+	CK_RV rv = begin_input(hSession, EF_OP_VERIFY, true, pData, ulDataLen, &op);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	rv = feed(op, pData, ulDataLen);
+	if (rv == CKR_OK)
+		rv = check_signature(op, pSignature, ulSignatureLen);
+	ef_session_return_op(hSession, op, false);
+	EF_RETURN(rv);
+}
+
+CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+	EF_RETURN(update(hSession, EF_OP_VERIFY, pPart, ulPartLen));
+}
+
+CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+	struct ef_op *op;
+	CK_RV rv = begin_input(hSession, EF_OP_VERIFY, false, NULL, 0, &op);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	rv = check_signature(op, pSignature, ulSignatureLen);
+	ef_session_return_op(hSession, op, false);
+	EF_RETURN(rv);
+}
+
+/* -------------------------------------------------- encrypt and decrypt */
+
+CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+{
+	EF_RETURN(op_init(hSession, EF_OP_ENCRYPT, pMechanism, hKey));
+}
+
+CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+		CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
+{
+	EF_RETURN(single_part(hSession, EF_OP_ENCRYPT, pData, ulDataLen, pEncryptedData,
+			      pulEncryptedDataLen));
+}
+
+/* RSA encrypts one block: the parts are gathered and the block comes out
+ * at C_EncryptFinal (or C_DecryptFinal). */
+static CK_RV gather_part(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR in,
+			 CK_ULONG in_len, CK_ULONG_PTR out_len)
+{
+	if (!out_len)
+		return CKR_ARGUMENTS_BAD;
+	CK_RV rv = update(h, kind, in, in_len);
+	if (rv == CKR_OK)
+		*out_len = 0;
+	return rv;
+}
+
+CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
+		      CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
+{
+	(void)pEncryptedPart;
+	EF_RETURN(gather_part(hSession, EF_OP_ENCRYPT, pPart, ulPartLen, pulEncryptedPartLen));
+}
+
+CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
+		     CK_ULONG_PTR pulLastEncryptedPartLen)
+{
+	EF_RETURN(final(hSession, EF_OP_ENCRYPT, pLastEncryptedPart, pulLastEncryptedPartLen));
+}
+
+CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+{
+	EF_RETURN(op_init(hSession, EF_OP_DECRYPT, pMechanism, hKey));
+}
+
+CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen,
+		CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+{
+	EF_RETURN(single_part(hSession, EF_OP_DECRYPT, pEncryptedData, ulEncryptedDataLen, pData,
+			      pulDataLen));
+}
+
+CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
+		      CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
+{
+	(void)pPart;
+	EF_RETURN(gather_part(hSession, EF_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen,
+			      pulPartLen));
+}
+
+CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen)
+{
+	EF_RETURN(final(hSession, EF_OP_DECRYPT, pLastPart, pulLastPartLen));
+}
+
+/* ------------------------------------------------------------- digests */
+
+CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
+{
+	EF_RETURN(op_init(hSession, EF_OP_DIGEST, pMechanism, CK_INVALID_HANDLE));
+}
+
+CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+	       CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
+{
+	EF_RETURN(single_part(hSession, EF_OP_DIGEST, pData, ulDataLen, pDigest, pulDigestLen));
+}
+
+CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+	EF_RETURN(update(hSession, EF_OP_DIGEST, pPart, ulPartLen));
+}
+
+CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	if (!ef_session_op_active(s, EF_OP_DIGEST))
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+	else if (!ef_token_object(s->token, hKey))
+		rv = CKR_KEY_HANDLE_INVALID;
+	else
+		/* Only secret keys can be digested, and the RSA key's
+		 * private half never leaves the token. */
+		rv = CKR_KEY_INDIGESTIBLE;
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
+{
+	EF_RETURN(final(hSession, EF_OP_DIGEST, pDigest, pulDigestLen));
+}
+
+/* -------------------------------------------------------------- random */
+
+CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
+{
+	(void)pSeed;
+	(void)ulSeedLen;
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	ef_global_unlock();
+	/* [PKCS#11 3.0 C_SeedRandom] OpenSSL's DRBG seeds itself from the
+	 * operating system; outside seed is not taken. */
+	EF_RETURN(CKR_RANDOM_SEED_NOT_SUPPORTED);
+}
+
+CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_ULONG ulRandomLen)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	ef_global_unlock();
+	if (!RandomData && ulRandomLen)
+		EF_RETURN(CKR_ARGUMENTS_BAD);
+	EF_RETURN(ulRandomLen ? ef_random(RandomData, ulRandomLen) : CKR_OK);
+}
+
+/* ----------------------------------------------- what this token lacks */
+
+/* Recovery and dual-function operations: no mechanism here offers them. */
+static CK_RV unsupported_in(CK_SESSION_HANDLE hSession)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		return rv;
+	ef_global_unlock();
+	return CKR_FUNCTION_NOT_SUPPORTED;
+}
+
+CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			CK_OBJECT_HANDLE hKey)
+{
+	(void)pMechanism;
+	(void)hKey;
+	EF_RETURN(unsupported_in(hSession));
+}
+
+CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+		    CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+	(void)pData;
+	(void)ulDataLen;
+	(void)pSignature;
+	(void)pulSignatureLen;
+	EF_RETURN(unsupported_in(hSession));
+}
+
+CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			  CK_OBJECT_HANDLE hKey)
+{
+	(void)pMechanism;
+	(void)hKey;
+	EF_RETURN(unsupported_in(hSession));
+}
+
+CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen,
+		      CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+{
+	(void)pSignature;
+	(void)ulSignatureLen;
+	(void)pData;
+	(void)pulDataLen;
+	EF_RETURN(unsupported_in(hSession));
+}
+
+#define DUAL(name)                                                                        \
+	CK_RV name(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pIn, CK_ULONG ulInLen,         \
+		   CK_BYTE_PTR pOut, CK_ULONG_PTR pulOutLen)                              \
+	{                                                                                 \
+		(void)pIn;                                                                \
+		(void)ulInLen;                                                            \
+		(void)pOut;                                                               \
+		(void)pulOutLen;                                                          \
+		EF_RETURN(unsupported_in(hSession));                                      \
+	}
+DUAL(C_DigestEncryptUpdate)
+DUAL(C_DecryptDigestUpdate)
+DUAL(C_SignEncryptUpdate)
+DUAL(C_DecryptVerifyUpdate)

@@ -1,0 +1,244 @@
+/*
+ * entry_object.c - finding and reading objects; refusing to change them.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Every object of this token is read-only: it comes from SAT's files.
+ */
+#include <stdlib.h>
+
+#include "entry.h"
+
+/* The object behind a handle in this session, or NULL. */
+static struct ef_object *object_of(struct ef_session *s, CK_OBJECT_HANDLE h)
+{
+	return ef_token_object(s->token, h);
+}
+
+CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	struct ef_token *t = s->token;
+	if (!pTemplate && ulCount) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (s->finding) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto out;
+	}
+	free(s->found);
+	s->found = calloc(t->n_objects ? t->n_objects : 1, sizeof(*s->found));
+	s->n_found = s->pos = 0;
+	if (!s->found) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	/* WORKAROUND(NSS): NSS searches for its own trust and built-in root
+	 * classes; an unknown class simply matches nothing. */
+	for (size_t i = 0; i < t->n_objects; i++) {
+		CK_OBJECT_HANDLE h = ef_token_handle(t, i);
+		const struct ef_object *o = object_of(s, h);
+		if (o && ef_object_matches(o, pTemplate, ulCount))
+			s->found[s->n_found++] = h;
+	}
+	s->finding = true;
+out:
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
+		    CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	if (!s->finding) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+	} else if (!pulObjectCount || (!phObject && ulMaxObjectCount)) {
+		rv = CKR_ARGUMENTS_BAD;
+	} else {
+		CK_ULONG n = 0;
+		while (n < ulMaxObjectCount && s->pos < s->n_found)
+			phObject[n++] = s->found[s->pos++];
+		*pulObjectCount = n;
+	}
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	if (!s->finding)
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+	s->finding = false;
+	free(s->found);
+	s->found = NULL;
+	s->n_found = s->pos = 0;
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+			  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	const struct ef_object *o = object_of(s, hObject);
+	if (!o)
+		rv = CKR_OBJECT_HANDLE_INVALID;
+	else if (!pTemplate && ulCount)
+		rv = CKR_ARGUMENTS_BAD;
+	else
+		rv = ef_object_get(o, pTemplate, ulCount);
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ULONG_PTR pulSize)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	const struct ef_object *o = object_of(s, hObject);
+	if (!o)
+		rv = CKR_OBJECT_HANDLE_INVALID;
+	else if (!pulSize)
+		rv = CKR_ARGUMENTS_BAD;
+	else
+		*pulSize = ef_object_size(o);
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+/* The answer for a change to an existing object: it does not exist for
+ * this session, or it is read-only (CKA_MODIFIABLE, CKA_COPYABLE and
+ * CKA_DESTROYABLE are all false). */
+static CK_RV refuse_change(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		return rv;
+	rv = object_of(s, hObject) ? CKR_ACTION_PROHIBITED : CKR_OBJECT_HANDLE_INVALID;
+	ef_global_unlock();
+	return rv;
+}
+
+CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+			  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+	(void)pTemplate;
+	(void)ulCount;
+	EF_RETURN(refuse_change(hSession, hObject));
+}
+
+CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+		   CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
+{
+	(void)pTemplate;
+	(void)ulCount;
+	(void)phNewObject;
+	EF_RETURN(refuse_change(hSession, hObject));
+}
+
+CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
+{
+	EF_RETURN(refuse_change(hSession, hObject));
+}
+
+/* Functions that would create or export key material: the token holds one
+ * key, SAT's, and never lets it out. */
+static CK_RV not_supported_in(CK_SESSION_HANDLE hSession)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		return rv;
+	ef_global_unlock();
+	return CKR_FUNCTION_NOT_SUPPORTED;
+}
+
+CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+		     CK_OBJECT_HANDLE_PTR phObject)
+{
+	(void)pTemplate;
+	(void)ulCount;
+	(void)phObject;
+	EF_RETURN(not_supported_in(hSession));
+}
+
+CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
+{
+	(void)pMechanism;
+	(void)pTemplate;
+	(void)ulCount;
+	(void)phKey;
+	EF_RETURN(not_supported_in(hSession));
+}
+
+CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
+			CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
+			CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
+{
+	(void)pMechanism;
+	(void)pPublicKeyTemplate;
+	(void)ulPublicKeyAttributeCount;
+	(void)pPrivateKeyTemplate;
+	(void)ulPrivateKeyAttributeCount;
+	(void)phPublicKey;
+	(void)phPrivateKey;
+	EF_RETURN(not_supported_in(hSession));
+}
+
+CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
+		CK_ULONG_PTR pulWrappedKeyLen)
+{
+	(void)pMechanism;
+	(void)hWrappingKey;
+	(void)hKey;
+	(void)pWrappedKey;
+	(void)pulWrappedKeyLen;
+	EF_RETURN(not_supported_in(hSession));
+}
+
+CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		  CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
+		  CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
+		  CK_OBJECT_HANDLE_PTR phKey)
+{
+	(void)pMechanism;
+	(void)hUnwrappingKey;
+	(void)pWrappedKey;
+	(void)ulWrappedKeyLen;
+	(void)pTemplate;
+	(void)ulAttributeCount;
+	(void)phKey;
+	EF_RETURN(not_supported_in(hSession));
+}
+
+CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
+		  CK_OBJECT_HANDLE_PTR phKey)
+{
+	(void)pMechanism;
+	(void)hBaseKey;
+	(void)pTemplate;
+	(void)ulAttributeCount;
+	(void)phKey;
+	EF_RETURN(not_supported_in(hSession));
+}

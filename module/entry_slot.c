@@ -1,0 +1,268 @@
+/*
+ * entry_slot.c - slots, tokens, mechanisms, login and the PIN.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "entry.h"
+#include "mech.h"
+
+/* The token in a slot, with the lock held; on failure the lock is
+ * released. */
+static CK_RV enter_token(CK_SLOT_ID id, struct ef_token **t)
+{
+	CK_RV rv = ef_global_enter();
+	if (rv != CKR_OK)
+		return rv;
+	*t = ef_slots_find_inlock(id);
+	if (!*t)
+		rv = CKR_SLOT_ID_INVALID;
+	else if (!(*t)->present)
+		rv = CKR_TOKEN_NOT_PRESENT;
+	if (rv != CKR_OK)
+		ef_global_unlock();
+	return rv;
+}
+
+CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+{
+	CK_RV rv = ef_global_enter();
+	CK_ULONG n = 0;
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	if (!pulCount) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	/* The first call of the two-call idiom looks at the folders again,
+	 * so bundles copied in or removed show up; the second call then
+	 * sees the same list. */
+	if (!pSlotList) {
+		rv = ef_slots_rescan_inlock();
+		ef_sessions_close_absent_inlock();
+		if (rv != CKR_OK)
+			goto out;
+	}
+	for (size_t i = 0; i < ef_slots_count_inlock(); i++) {
+		struct ef_token *t = ef_slots_at_inlock(i);
+		if (tokenPresent && !t->present)
+			continue;
+		if (pSlotList && n < *pulCount)
+			pSlotList[n] = t->slot_id;
+		n++;
+	}
+	if (pSlotList && n > *pulCount)
+		rv = CKR_BUFFER_TOO_SMALL;
+	*pulCount = n;
+out:
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+	CK_RV rv = ef_global_enter();
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	struct ef_token *t = ef_slots_find_inlock(slotID);
+	if (!t)
+		rv = CKR_SLOT_ID_INVALID;
+	else if (!pInfo)
+		rv = CKR_ARGUMENTS_BAD;
+	else
+		*pInfo = t->slot_info;
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+	struct ef_token *t;
+	CK_RV rv = enter_token(slotID, &t);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	if (!pInfo) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	/* WORKAROUND(NSS): polled often; everything comes from memory. */
+	*pInfo = t->info;
+	pInfo->ulSessionCount = t->n_sessions;
+	pInfo->ulRwSessionCount = t->n_rw_sessions;
+out:
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+			 CK_ULONG_PTR pulCount)
+{
+	struct ef_token *t;
+	CK_RV rv = enter_token(slotID, &t);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	rv = pulCount ? ef_mech_list(t->can_encrypt, pMechanismList, pulCount) : CKR_ARGUMENTS_BAD;
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
+{
+	struct ef_token *t;
+	CK_RV rv = enter_token(slotID, &t);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	rv = pInfo ? ef_mech_info(type, t->can_encrypt, pInfo) : CKR_ARGUMENTS_BAD;
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
+		  CK_UTF8CHAR_PTR pLabel)
+{
+	struct ef_token *t;
+	(void)pPin;
+	(void)ulPinLen;
+	(void)pLabel;
+	CK_RV rv = enter_token(slotID, &t);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	/* [PKCS#11 3.0 C_InitToken] with sessions open: CKR_SESSION_EXISTS.
+	 * Otherwise: the token is SAT's certificate and key, it has no
+	 * security officer and cannot be re-initialized. */
+	rv = t->n_sessions ? CKR_SESSION_EXISTS : CKR_FUNCTION_NOT_SUPPORTED;
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+{
+	struct ef_session *s;
+	(void)pPin;
+	(void)ulPinLen;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	/* [PKCS#11 3.0 C_InitPIN] only in the "R/W SO Functions" state, which
+	 * this token, having no SO, never reaches. */
+	rv = CKR_USER_NOT_LOGGED_IN;
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
+	       CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	/* [PKCS#11 3.0 C_SetPIN] only in a R/W session. */
+	if (!(s->flags & CKF_RW_SESSION))
+		rv = CKR_SESSION_READ_ONLY;
+	else if ((!pOldPin && ulOldLen) || (!pNewPin && ulNewLen))
+		rv = CKR_ARGUMENTS_BAD;
+	else
+		rv = ef_token_set_pin(s->token, pOldPin, ulOldLen, pNewPin, ulNewLen);
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+static CK_RV login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+		   CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+{
+	struct ef_session *s;
+	struct ef_pkey *key = NULL;
+	char *key_path = NULL;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		return rv;
+	struct ef_token *t = s->token;
+	if (!pPin && ulPinLen) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	switch (userType) {
+	case CKU_USER:
+		if (ef_token_logged_in(t)) {
+			rv = CKR_USER_ALREADY_LOGGED_IN;
+			goto out;
+		}
+		rv = ef_token_open_key(t, pPin, ulPinLen, &key, &key_path);
+		if (rv == CKR_OK) {
+			t->key = key;
+			t->key_path = key_path;
+		}
+		break;
+	case CKU_CONTEXT_SPECIFIC:
+		/* Re-authentication: prove the PIN again, keep the key. */
+		if (!ef_token_logged_in(t)) {
+			rv = CKR_USER_NOT_LOGGED_IN;
+			goto out;
+		}
+		rv = ef_token_open_key(t, pPin, ulPinLen, &key, &key_path);
+		if (rv == CKR_OK) {
+			ef_key_unref(key);
+			free(key_path);
+		}
+		break;
+	case CKU_SO:
+		/* SAT's files have one password; there is no security
+		 * officer to log in as. */
+		rv = CKR_PIN_INCORRECT;
+		break;
+	default:
+		rv = CKR_USER_TYPE_INVALID;
+		break;
+	}
+out:
+	ef_global_unlock();
+	return rv;
+}
+
+CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+	      CK_ULONG ulPinLen)
+{
+	EF_RETURN(login(hSession, userType, pPin, ulPinLen));
+}
+
+CK_RV C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+		  CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen)
+{
+	/* [PKCS#11 3.0 C_LoginUser] a token without user names treats it as
+	 * C_Login. */
+	(void)pUsername;
+	(void)ulUsernameLen;
+	EF_RETURN(login(hSession, userType, pPin, ulPinLen));
+}
+
+CK_RV C_Logout(CK_SESSION_HANDLE hSession)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_enter_session(hSession, &s);
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	if (!ef_token_logged_in(s->token)) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+	} else {
+		ef_sessions_drop_key_ops_inlock(s->token);
+		ef_token_logout(s->token);
+	}
+	ef_global_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
+{
+	(void)pSlot;
+	CK_RV rv = ef_global_check();
+	if (rv != CKR_OK)
+		EF_RETURN(rv);
+	if (pReserved)
+		EF_RETURN(CKR_ARGUMENTS_BAD);
+	/* Bundles change only when C_GetSlotList rescans; there is nothing
+	 * to wait for, and blocking would need a thread the module may not
+	 * create. */
+	EF_RETURN(flags & CKF_DONT_BLOCK ? CKR_NO_EVENT : CKR_FUNCTION_NOT_SUPPORTED);
+}

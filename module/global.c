@@ -1,0 +1,146 @@
+/*
+ * global.c - initialization, finalization and fork detection.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The module never registers pthread_atfork handlers (DESIGN §4): a fork is
+ * noticed by the PID changing.  The lock is a plain pthread mutex; on Linux
+ * it works for every thread an application can have, so the application's
+ * mutex callbacks are accepted but not needed.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "global.h"
+#include "config.h"
+#include "crypto.h"
+#include "log.h"
+#include "session.h"
+#include "slots.h"
+
+#ifndef EF_SYSCONF_PATH
+#define EF_SYSCONF_PATH "/etc/efirma-pkcs11.conf"
+#endif
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool initialized;
+static atomic_int init_pid;
+static atomic_bool child_wiped;
+
+void ef_global_lock(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+void ef_global_unlock(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+/* In a forked child: the parent's keys are in our copy of its memory.  The
+ * child has one thread, so the tables can be walked without the lock (which
+ * another parent thread may have held at the moment of the fork). */
+static void wipe_inherited_keys(void)
+{
+	if (atomic_exchange(&child_wiped, true))
+		return;
+	ef_slots_wipe_keys_inlock();
+}
+
+CK_RV ef_global_check(void)
+{
+	if (!atomic_load(&initialized))
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	if (atomic_load(&init_pid) != getpid()) {
+		wipe_inherited_keys();
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	}
+	return CKR_OK;
+}
+
+CK_RV ef_global_enter(void)
+{
+	/* The PID is checked before locking: in a forked child the lock may
+	 * be held by a thread that no longer exists. */
+	CK_RV rv = ef_global_check();
+	if (rv != CKR_OK)
+		return rv;
+	ef_global_lock();
+	/* C_Finalize may have run while this thread waited. */
+	if (!atomic_load(&initialized)) {
+		ef_global_unlock();
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	}
+	return CKR_OK;
+}
+
+/* A forked child's first C_Initialize: forget the parent's state without
+ * touching a lock that may be held forever. */
+static void forget_parent_state(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	lock = fresh;
+	wipe_inherited_keys();
+	ef_sessions_fini_inlock();
+	ef_slots_fini_inlock();
+	atomic_store(&initialized, false);
+}
+
+CK_RV ef_global_initialize(const char *reserved)
+{
+	CK_RV rv;
+	struct ef_config cfg = {0};
+
+	if (atomic_load(&initialized) && atomic_load(&init_pid) != getpid())
+		forget_parent_state();
+
+	ef_global_lock();
+	if (atomic_load(&initialized)) {
+		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
+		goto out;
+	}
+	ef_log_init_from_env();
+	rv = ef_config_load(reserved, EF_SYSCONF_PATH, &cfg);
+	if (rv != CKR_OK)
+		goto out;
+	if (cfg.debug)
+		ef_log_enable_trace();
+	ef_log_trace("configuration from %s: %zu bundles, %zu folders",
+		     cfg.origin ? cfg.origin : "(none)", cfg.n_bundles, cfg.n_dirs);
+	rv = ef_crypto_init();
+	if (rv != CKR_OK)
+		goto out;
+	rv = ef_slots_init_inlock(&cfg);
+	if (rv != CKR_OK) {
+		ef_slots_fini_inlock();
+		goto out;
+	}
+	atomic_store(&init_pid, getpid());
+	atomic_store(&child_wiped, false);
+	atomic_store(&initialized, true);
+out:
+	ef_config_free(&cfg);
+	ef_global_unlock();
+	return rv;
+}
+
+/* The OpenSSL context outlives C_Finalize: a thread still inside a
+ * signature when another calls C_Finalize holds a key of that context. */
+__attribute__((destructor)) static void unload(void)
+{
+	ef_crypto_fini();
+	ef_slots_forget_ids();
+}
+
+CK_RV ef_global_finalize(void)
+{
+	CK_RV rv = ef_global_enter();
+	if (rv != CKR_OK)
+		return rv;
+	atomic_store(&initialized, false);
+	ef_sessions_fini_inlock();
+	ef_slots_fini_inlock();
+	ef_global_unlock();
+	return CKR_OK;
+}

@@ -1,0 +1,194 @@
+/*
+ * session.c - sessions and their operations.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+#include "global.h"
+#include "log.h"
+
+/* Sorted by handle: handles only grow, so opening appends. */
+static struct ef_session **sessions;
+static size_t n_sessions, cap_sessions;
+static CK_SESSION_HANDLE next_handle = 1;
+
+void ef_op_free(struct ef_op *op)
+{
+	if (!op)
+		return;
+	if (op->key)
+		ef_key_unref(op->key);
+	if (op->digest)
+		ef_digest_free(op->digest);
+	/* The gathered input may be a plaintext or a hash to be signed. */
+	ef_free_secret(op->buf, op->buf_len);
+	free(op->label);
+	free(op);
+}
+
+static size_t find_index(CK_SESSION_HANDLE h, bool *found)
+{
+	size_t lo = 0, hi = n_sessions;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sessions[mid]->handle < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < n_sessions && sessions[lo]->handle == h;
+	return lo;
+}
+
+struct ef_session *ef_session_get_inlock(CK_SESSION_HANDLE h)
+{
+	bool found;
+	size_t i = find_index(h, &found);
+	return found ? sessions[i] : NULL;
+}
+
+CK_RV ef_session_open_inlock(struct ef_token *t, CK_FLAGS flags, CK_SESSION_HANDLE *h)
+{
+	struct ef_session *s;
+	if (n_sessions == cap_sessions) {
+		size_t cap = cap_sessions ? cap_sessions * 2 : 32;
+		struct ef_session **p = realloc(sessions, cap * sizeof(*p));
+		if (!p)
+			return CKR_HOST_MEMORY;
+		sessions = p;
+		cap_sessions = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return CKR_HOST_MEMORY;
+	s->handle = next_handle++;
+	s->token = t;
+	s->flags = flags;
+	sessions[n_sessions++] = s;
+	t->n_sessions++;
+	if (flags & CKF_RW_SESSION)
+		t->n_rw_sessions++;
+	*h = s->handle;
+	return CKR_OK;
+}
+
+static void free_session(struct ef_session *s)
+{
+	for (int k = 0; k < EF_OP_KINDS; k++)
+		ef_op_free(s->ops[k]);
+	/* Operations taken out are freed by the thread that holds them, when
+	 * it finds the session gone. */
+	free(s->found);
+	free(s);
+}
+
+static void remove_at(size_t i)
+{
+	struct ef_session *s = sessions[i];
+	struct ef_token *t = s->token;
+	memmove(&sessions[i], &sessions[i + 1], (n_sessions - i - 1) * sizeof(*sessions));
+	n_sessions--;
+	t->n_sessions--;
+	if (s->flags & CKF_RW_SESSION)
+		t->n_rw_sessions--;
+	if (t->n_sessions == 0 && ef_token_logged_in(t)) {
+		ef_log_trace("slot %lu: last session closed, logging out", t->slot_id);
+		ef_token_logout(t);
+	}
+	free_session(s);
+}
+
+CK_RV ef_session_close_inlock(CK_SESSION_HANDLE h)
+{
+	bool found;
+	size_t i = find_index(h, &found);
+	if (!found)
+		return CKR_SESSION_HANDLE_INVALID;
+	remove_at(i);
+	return CKR_OK;
+}
+
+void ef_session_close_all_inlock(struct ef_token *t)
+{
+	for (size_t i = n_sessions; i-- > 0;)
+		if (sessions[i]->token == t)
+			remove_at(i);
+}
+
+void ef_sessions_close_absent_inlock(void)
+{
+	for (size_t i = n_sessions; i-- > 0;)
+		if (!sessions[i]->token->present)
+			remove_at(i);
+}
+
+void ef_sessions_fini_inlock(void)
+{
+	for (size_t i = 0; i < n_sessions; i++)
+		free_session(sessions[i]);
+	free(sessions);
+	sessions = NULL;
+	n_sessions = cap_sessions = 0;
+}
+
+CK_STATE ef_session_state(const struct ef_session *s)
+{
+	bool rw = s->flags & CKF_RW_SESSION;
+	if (ef_token_logged_in(s->token))
+		return rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
+	return rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
+}
+
+bool ef_session_op_active(const struct ef_session *s, enum ef_op_kind kind)
+{
+	return s->ops[kind] || s->out[kind];
+}
+
+void ef_session_cancel_inlock(struct ef_session *s, enum ef_op_kind kind)
+{
+	ef_op_free(s->ops[kind]);
+	s->ops[kind] = NULL;
+	/* The thread working on a taken-out operation frees it on return. */
+	s->out[kind] = NULL;
+}
+
+void ef_sessions_drop_key_ops_inlock(const struct ef_token *t)
+{
+	for (size_t i = 0; i < n_sessions; i++) {
+		if (sessions[i]->token != t)
+			continue;
+		ef_session_cancel_inlock(sessions[i], EF_OP_SIGN);
+		ef_session_cancel_inlock(sessions[i], EF_OP_DECRYPT);
+	}
+}
+
+CK_RV ef_session_take_op_inlock(struct ef_session *s, enum ef_op_kind kind,
+				struct ef_op **op)
+{
+	if (s->out[kind])
+		/* Another thread is inside an operation of this session. */
+		return CKR_FUNCTION_FAILED;
+	if (!s->ops[kind])
+		return CKR_OPERATION_NOT_INITIALIZED;
+	*op = s->ops[kind];
+	s->ops[kind] = NULL;
+	s->out[kind] = *op;
+	return CKR_OK;
+}
+
+void ef_session_return_op(CK_SESSION_HANDLE h, struct ef_op *op, bool keep)
+{
+	ef_global_lock();
+	struct ef_session *s = ef_session_get_inlock(h);
+	if (s && s->out[op->kind] == op) {
+		s->out[op->kind] = NULL;
+		if (keep) {
+			s->ops[op->kind] = op;
+			op = NULL;
+		}
+	}
+	ef_global_unlock();
+	ef_op_free(op);
+}

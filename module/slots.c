@@ -1,0 +1,498 @@
+/*
+ * slots.c - discovery: configured bundles, scanned folders, the CA pool.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "slots.h"
+#include "crypto.h"
+#include "log.h"
+
+#ifndef EF_CA_DIR
+#define EF_CA_DIR "/usr/share/efirma-pkcs11/ca"
+#endif
+
+/* The first slot ID: 0 and 1 are avoided, some applications take them for
+ * "no slot". */
+#define EF_FIRST_SLOT_ID 2
+
+static struct ef_token **slots;
+static size_t n_slots, cap_slots;
+static struct ef_cert *ca_pool;
+static size_t n_ca;
+static char **dirs;
+static size_t n_dirs;
+
+/* Process-wide: a path keeps its slot ID for the life of the process. */
+static struct id_entry { char *path; CK_SLOT_ID id; } *ids;
+static size_t n_ids;
+static CK_SLOT_ID next_id = EF_FIRST_SLOT_ID;
+
+static CK_RV slot_id_for(const char *path, CK_SLOT_ID *id)
+{
+	for (size_t i = 0; i < n_ids; i++)
+		if (strcmp(ids[i].path, path) == 0) {
+			*id = ids[i].id;
+			return CKR_OK;
+		}
+	struct id_entry *n = realloc(ids, (n_ids + 1) * sizeof(*n));
+	if (!n)
+		return CKR_HOST_MEMORY;
+	ids = n;
+	ids[n_ids].path = strdup(path);
+	if (!ids[n_ids].path)
+		return CKR_HOST_MEMORY;
+	ids[n_ids].id = next_id++;
+	*id = ids[n_ids++].id;
+	return CKR_OK;
+}
+
+void ef_slots_forget_ids(void)
+{
+	for (size_t i = 0; i < n_ids; i++)
+		free(ids[i].path);
+	free(ids);
+	ids = NULL;
+	n_ids = 0;
+}
+
+static bool has_ext(const char *name, const char *ext)
+{
+	size_t n = strlen(name), e = strlen(ext);
+	return n > e && strcasecmp(name + n - e, ext) == 0;
+}
+
+static bool is_cert_name(const char *name)
+{
+	return has_ext(name, ".cer") || has_ext(name, ".crt");
+}
+
+static bool is_key_name(const char *name)
+{
+	return has_ext(name, ".key");
+}
+
+/* ----------------------------------------------------------- CA pool */
+
+static CK_RV add_ca_file(const char *path)
+{
+	FILE *f = fopen(path, "rbe");
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	struct ef_cert *certs = NULL;
+	size_t n = 0;
+	CK_RV rv = CKR_OK;
+
+	if (!f) {
+		ef_log_warn("%s: cannot read CA certificates (%s)", path, strerror(errno));
+		return CKR_OK;
+	}
+	/* CA files are small; cap what is read from a wrong path. */
+	buf = malloc(1024 * 1024);
+	if (!buf) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	len = fread(buf, 1, 1024 * 1024, f);
+	if (ef_cert_parse_all(buf, len, &certs, &n) != CKR_OK || n == 0) {
+		ef_log_warn("%s: no certificate in this file", path);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!certs[i].is_ca) {
+			ef_cert_clear(&certs[i]);
+			continue;
+		}
+		struct ef_cert *p = realloc(ca_pool, (n_ca + 1) * sizeof(*p));
+		if (!p) {
+			for (size_t j = i; j < n; j++)
+				ef_cert_clear(&certs[j]);
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		ca_pool = p;
+		ca_pool[n_ca++] = certs[i];
+	}
+out:
+	free(certs);
+	free(buf);
+	fclose(f);
+	return rv;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of the regular entries of a folder that pass the filter, sorted so
+ * that slot IDs come out in the same order on every run. */
+static CK_RV list_dir(const char *dir, bool (*want)(const char *), char ***out, size_t *n_out)
+{
+	DIR *d = opendir(dir);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	CK_RV rv = CKR_OK;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!d)
+		return CKR_DEVICE_ERROR;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || !want(e->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **p = realloc(names, cap * sizeof(*p));
+			if (!p) {
+				rv = CKR_HOST_MEMORY;
+				break;
+			}
+			names = p;
+		}
+		if (!(names[n] = strdup(e->d_name))) {
+			rv = CKR_HOST_MEMORY;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (rv != CKR_OK) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return rv;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	*out = names;
+	*n_out = n;
+	return CKR_OK;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static bool any_file(const char *name)
+{
+	(void)name;
+	return true;
+}
+
+static CK_RV add_ca_path(const char *path)
+{
+	struct stat st;
+	char **names;
+	size_t n;
+	CK_RV rv;
+
+	if (stat(path, &st) != 0) {
+		ef_log_trace("%s: no CA certificates here", path);
+		return CKR_OK;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return add_ca_file(path);
+	rv = list_dir(path, any_file, &names, &n);
+	for (size_t i = 0; rv == CKR_OK && i < n; i++) {
+		char *full;
+		if (asprintf(&full, "%s/%s", path, names[i]) < 0) {
+			rv = CKR_HOST_MEMORY;
+			break;
+		}
+		rv = add_ca_file(full);
+		free(full);
+	}
+	if (rv == CKR_OK || rv == CKR_DEVICE_ERROR)
+		rv = CKR_OK;
+	free_names(names, n);
+	return rv;
+}
+
+/* -------------------------------------------------------------- slots */
+
+static CK_RV new_token(const char *cert_path, struct ef_token **out)
+{
+	struct ef_token *t;
+	CK_RV rv;
+
+	if (n_slots == cap_slots) {
+		size_t cap = cap_slots ? cap_slots * 2 : 16;
+		struct ef_token **p = realloc(slots, cap * sizeof(*p));
+		if (!p)
+			return CKR_HOST_MEMORY;
+		slots = p;
+		cap_slots = cap;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return CKR_HOST_MEMORY;
+	t->cert_path = strdup(cert_path);
+	if (!t->cert_path) {
+		free(t);
+		return CKR_HOST_MEMORY;
+	}
+	rv = slot_id_for(cert_path, &t->slot_id);
+	if (rv != CKR_OK) {
+		ef_token_free(t);
+		return rv;
+	}
+	slots[n_slots++] = t;
+	*out = t;
+	return CKR_OK;
+}
+
+static struct ef_token *find_by_path(const char *cert_path)
+{
+	for (size_t i = 0; i < n_slots; i++)
+		if (strcmp(slots[i]->cert_path, cert_path) == 0)
+			return slots[i];
+	return NULL;
+}
+
+static CK_RV set_keys(struct ef_token *t, char **paths, size_t n)
+{
+	for (size_t i = 0; i < t->n_key_paths; i++)
+		free(t->key_paths[i]);
+	free(t->key_paths);
+	t->key_paths = paths;
+	t->n_key_paths = n;
+	return CKR_OK;
+}
+
+static CK_RV add_bundle(const struct ef_bundle_conf *b)
+{
+	struct ef_token *t;
+	char **keys;
+	CK_RV rv;
+
+	if (find_by_path(b->cert)) {
+		ef_log_warn("%s: configured twice; the first entry is used", b->cert);
+		return CKR_OK;
+	}
+	rv = new_token(b->cert, &t);
+	if (rv != CKR_OK)
+		return rv;
+	if (b->label && !(t->label_override = strdup(b->label)))
+		return CKR_HOST_MEMORY;
+	if (b->key) {
+		keys = calloc(1, sizeof(*keys));
+		if (!keys || !(keys[0] = strdup(b->key))) {
+			free(keys);
+			return CKR_HOST_MEMORY;
+		}
+		set_keys(t, keys, 1);
+	}
+	rv = ef_token_load(t, ca_pool, n_ca);
+	return rv == CKR_HOST_MEMORY ? rv : CKR_OK;
+}
+
+static size_t stem_len(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	return dot ? (size_t)(dot - name) : strlen(name);
+}
+
+static bool same_stem(const char *a, const char *b)
+{
+	size_t la = stem_len(a);
+	return la == stem_len(b) && strncasecmp(a, b, la) == 0;
+}
+
+/* The keys that may open a certificate of the folder: the one with the
+ * same name, or else every key that no certificate claims by name (SAT's
+ * downloads name the .cer after the número and the .key after the RFC). */
+static CK_RV key_candidates(const char *dir, const char *cert, char **certs, size_t n_certs,
+			    char **keys, size_t n_keys, char ***out, size_t *n_out)
+{
+	char **c = calloc(n_keys ? n_keys : 1, sizeof(*c));
+	size_t n = 0;
+	if (!c)
+		return CKR_HOST_MEMORY;
+	for (size_t k = 0; k < n_keys; k++)
+		if (same_stem(cert, keys[k])) {
+			if (asprintf(&c[0], "%s/%s", dir, keys[k]) < 0) {
+				free(c);
+				return CKR_HOST_MEMORY;
+			}
+			*out = c;
+			*n_out = 1;
+			return CKR_OK;
+		}
+	for (size_t k = 0; k < n_keys; k++) {
+		bool claimed = false;
+		for (size_t j = 0; j < n_certs && !claimed; j++)
+			claimed = same_stem(certs[j], keys[k]);
+		if (claimed)
+			continue;
+		if (asprintf(&c[n], "%s/%s", dir, keys[k]) < 0) {
+			free_names(c, n);
+			return CKR_HOST_MEMORY;
+		}
+		n++;
+	}
+	*out = c;
+	*n_out = n;
+	return CKR_OK;
+}
+
+static bool in_dir(const struct ef_token *t, const char *dir)
+{
+	size_t n = strlen(dir);
+	return t->from_dir && strncmp(t->cert_path, dir, n) == 0 && t->cert_path[n] == '/' &&
+	       !strchr(t->cert_path + n + 1, '/');
+}
+
+static bool changed_on_disk(const struct ef_token *t, const struct stat *st)
+{
+	return st->st_dev != t->cert_dev || st->st_ino != t->cert_ino ||
+	       st->st_size != t->cert_size || st->st_mtim.tv_sec != t->cert_mtime.tv_sec ||
+	       st->st_mtim.tv_nsec != t->cert_mtime.tv_nsec;
+}
+
+static CK_RV scan_dir(const char *dir)
+{
+	char **certs = NULL, **keys = NULL;
+	size_t n_certs = 0, n_keys = 0;
+	CK_RV rv;
+
+	rv = list_dir(dir, is_cert_name, &certs, &n_certs);
+	if (rv == CKR_DEVICE_ERROR) {
+		ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
+		n_certs = 0;
+	} else if (rv != CKR_OK) {
+		return rv;
+	}
+	rv = list_dir(dir, is_key_name, &keys, &n_keys);
+	if (rv == CKR_HOST_MEMORY)
+		goto out;
+	rv = CKR_OK;
+
+	/* Bundles of this folder whose certificate is gone lose their token. */
+	for (size_t i = 0; i < n_slots; i++) {
+		struct ef_token *t = slots[i];
+		if (!in_dir(t, dir))
+			continue;
+		const char *name = t->cert_path + strlen(dir) + 1;
+		if (!bsearch(&name, certs, n_certs, sizeof(*certs), cmp_str) && t->present) {
+			ef_log_trace("slot %lu: %s is gone", t->slot_id, t->cert_path);
+			ef_token_unload(t);
+		}
+	}
+	for (size_t i = 0; i < n_certs; i++) {
+		char *path, **cand = NULL;
+		size_t n_cand = 0;
+		struct stat st;
+		if (asprintf(&path, "%s/%s", dir, certs[i]) < 0) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		struct ef_token *t = find_by_path(path);
+		bool fresh = !t;
+		if (fresh && (rv = new_token(path, &t)) != CKR_OK) {
+			free(path);
+			goto out;
+		}
+		free(path);
+		t->from_dir = true;
+		rv = key_candidates(dir, certs[i], certs, n_certs, keys, n_keys, &cand, &n_cand);
+		if (rv != CKR_OK)
+			goto out;
+		set_keys(t, cand, n_cand);
+		if (fresh || stat(t->cert_path, &st) != 0 || !t->present || changed_on_disk(t, &st)) {
+			rv = ef_token_load(t, ca_pool, n_ca);
+			if (rv == CKR_HOST_MEMORY)
+				goto out;
+			rv = CKR_OK;
+		}
+	}
+out:
+	free_names(certs, n_certs);
+	free_names(keys, n_keys);
+	return rv;
+}
+
+CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
+{
+	CK_RV rv = add_ca_path(EF_CA_DIR);
+	for (size_t i = 0; rv == CKR_OK && i < cfg->n_ca_paths; i++)
+		rv = add_ca_path(cfg->ca_paths[i]);
+	for (size_t i = 0; rv == CKR_OK && i < cfg->n_bundles; i++)
+		rv = add_bundle(&cfg->bundles[i]);
+	if (rv != CKR_OK)
+		return rv;
+	dirs = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dirs));
+	if (!dirs)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < cfg->n_dirs; i++) {
+		/* A trailing slash would make the same file two paths. */
+		size_t len = strlen(cfg->dirs[i]);
+		while (len > 1 && cfg->dirs[i][len - 1] == '/')
+			len--;
+		if (!(dirs[n_dirs] = strndup(cfg->dirs[i], len)))
+			return CKR_HOST_MEMORY;
+		n_dirs++;
+	}
+	return ef_slots_rescan_inlock();
+}
+
+CK_RV ef_slots_rescan_inlock(void)
+{
+	for (size_t i = 0; i < n_dirs; i++) {
+		CK_RV rv = scan_dir(dirs[i]);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
+}
+
+void ef_slots_wipe_keys_inlock(void)
+{
+	for (size_t i = 0; i < n_slots; i++)
+		ef_token_logout(slots[i]);
+}
+
+void ef_slots_fini_inlock(void)
+{
+	for (size_t i = 0; i < n_slots; i++)
+		ef_token_free(slots[i]);
+	free(slots);
+	slots = NULL;
+	n_slots = cap_slots = 0;
+	for (size_t i = 0; i < n_ca; i++)
+		ef_cert_clear(&ca_pool[i]);
+	free(ca_pool);
+	ca_pool = NULL;
+	n_ca = 0;
+	free_names(dirs, n_dirs);
+	dirs = NULL;
+	n_dirs = 0;
+}
+
+size_t ef_slots_count_inlock(void)
+{
+	return n_slots;
+}
+
+struct ef_token *ef_slots_at_inlock(size_t index)
+{
+	return index < n_slots ? slots[index] : NULL;
+}
+
+struct ef_token *ef_slots_find_inlock(CK_SLOT_ID id)
+{
+	for (size_t i = 0; i < n_slots; i++)
+		if (slots[i]->slot_id == id)
+			return slots[i];
+	return NULL;
+}

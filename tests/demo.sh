@@ -1,0 +1,68 @@
+#!/bin/bash
+# demo.sh - the main job end to end: build the module, then sign a file
+# with the SAT test e.firma through it and let OpenSSL verify the signature
+# against the certificate.
+# SPDX-License-Identifier: LGPL-2.1-or-later
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "setup (tests/setup-debian.sh)"
+bash tests/setup-debian.sh
+
+step "build"
+if [ ! -f Makefile ]; then
+	./autogen.sh >/dev/null
+	./configure >/dev/null
+fi
+make -j2 >/dev/null
+module=$top/module/.libs/efirma-pkcs11.so
+[ -f "$module" ] || { echo "demo.sh: $module was not built" >&2; exit 1; }
+echo "module: $module"
+
+bundle=$top/tests/data/sat/fiel-pf-CACX7605101P8-2023
+cer=$bundle/CACX7605101P8_fiel.cer
+key=$bundle/CACX7605101P8_fiel.key
+pin=12345678a            # the published password of SAT's test bundles
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/efirma-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cat > "$work/efirma-pkcs11.conf" <<CONF
+# one SAT bundle: the e.firma of SAT's test taxpayer XOCHILT CASAS CHAVEZ
+[bundle]
+cert = $cer
+key = $key
+CONF
+export EFIRMA_PKCS11_CONF=$work/efirma-pkcs11.conf
+echo "configuration ($EFIRMA_PKCS11_CONF):"
+sed 's/^/    /' "$EFIRMA_PKCS11_CONF"
+
+p11() { pkcs11-tool --module "$module" "$@"; }
+
+step "pkcs11-tool -L: the bundle as a token"
+p11 -L
+
+step "pkcs11-tool -O: its objects (the private key appears after login)"
+p11 -O
+
+printf 'Contrato de prueba firmado con la e.firma de pruebas del SAT.\nFecha: %s\n' \
+	"$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$work/documento.txt"
+step "sign documento.txt: pkcs11-tool --sign -m SHA256-RSA-PKCS --login"
+cat "$work/documento.txt"
+p11 --login --pin "$pin" --sign -m SHA256-RSA-PKCS \
+	-i "$work/documento.txt" -o "$work/documento.sig"
+echo "signature ($(wc -c < "$work/documento.sig") bytes):"
+od -An -tx1 "$work/documento.sig" | head -n 4
+echo "    ..."
+
+step "verify with OpenSSL against the public key in the .cer"
+openssl x509 -inform DER -in "$cer" -noout -subject -serial -nameopt multiline,utf8,-esc_msb
+openssl x509 -inform DER -in "$cer" -noout -pubkey > "$work/pub.pem"
+result=$(openssl dgst -sha256 -verify "$work/pub.pem" -signature "$work/documento.sig" \
+	"$work/documento.txt" 2>&1 || true)
+echo "$result"
+[ "$result" = "Verified OK" ]
+echo
+echo "demo.sh: the document was signed through efirma-pkcs11 and the signature verifies."

@@ -1,0 +1,40 @@
+#!/bin/bash
+# setup-debian.sh - installs what the build and the tests need (Debian 12).
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Idempotent: asks apt only when a package is missing.  Runs as root (CI)
+# or through sudo.
+set -euo pipefail
+
+packages=(
+	build-essential autoconf automake libtool pkg-config
+	libssl-dev libp11-kit-dev openssl
+	p11-kit p11-kit-modules opensc gnutls-bin libnss3-tools softhsm2
+	libengine-pkcs11-openssl valgrind xxd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	# "install ok installed" only; a removed package leaves "deinstall ok config-files"
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} = 0 ]; then
+	echo "setup-debian.sh: all ${#packages[@]} packages are installed"
+	exit 0
+fi
+
+echo "setup-debian.sh: installing ${missing[*]}"
+if [ "$(id -u)" = 0 ]; then
+	sudo=()
+elif command -v sudo >/dev/null; then
+	sudo=(sudo)
+else
+	echo "setup-debian.sh: need root or sudo to install: ${missing[*]}" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,89 @@
+/*
+ * tap.h - a minimal Test Anything Protocol writer for the C tests.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Each check prints "ok N - name" or "not ok N - name" plus diagnostics;
+ * tap_done() prints the plan and returns the exit status for main().
+ * automake's tap-driver.sh counts every line, so one failing assertion is
+ * one failed test in the suite's "N passed, N failed" summary.
+ */
+#ifndef EF_TAP_H
+#define EF_TAP_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int tap_count, tap_failed;
+
+static inline int tap_vok(int cond, const char *fmt, va_list ap)
+{
+	tap_count++;
+	if (!cond)
+		tap_failed++;
+	printf("%sok %d - ", cond ? "" : "not ", tap_count);
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+	return cond;
+}
+
+static inline __attribute__((format(printf, 2, 3)))
+int ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = tap_vok(cond, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Compares two unsigned long values (CK_RV, lengths, ...) and shows both
+ * on failure. */
+static inline __attribute__((format(printf, 3, 4)))
+int is_ul(unsigned long got, unsigned long want, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = tap_vok(got == want, fmt, ap);
+	va_end(ap);
+	if (!r)
+		printf("#   got 0x%lx (%lu), want 0x%lx (%lu)\n", got, got, want, want);
+	return r;
+}
+
+static inline __attribute__((format(printf, 3, 4)))
+int is_str(const char *got, const char *want, const char *fmt, ...)
+{
+	va_list ap;
+	int same = got && want ? strcmp(got, want) == 0 : got == want;
+	va_start(ap, fmt);
+	int r = tap_vok(same, fmt, ap);
+	va_end(ap);
+	if (!r)
+		printf("#   got '%s', want '%s'\n", got ? got : "(null)", want ? want : "(null)");
+	return r;
+}
+
+static inline __attribute__((format(printf, 1, 2)))
+void tap_diag(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("# ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	fflush(stdout);
+}
+
+/* Ends the run: a test program that stopped early has no plan, which the
+ * driver reports as an error rather than a silent pass. */
+static inline int tap_done(void)
+{
+	printf("1..%d\n", tap_count);
+	fflush(stdout);
+	return tap_failed ? 1 : 0;
+}
+
+#endif
