@@ -3,14 +3,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * All work happens in a private OSSL_LIB_CTX with the default provider
- * loaded by hand.  The default library context is never touched: any
- * implicit fetch from it makes OpenSSL 3 read the host's openssl.cnf, and a
- * host whose configuration loads a PKCS#11 provider would call back into
- * this module.  That is why certificates are decoded into objects made with
- * X509_new_ex, keys through OSSL_DECODER with our context, digests and
- * ciphers are fetched explicitly, and the convenience calls that fetch
- * behind our back (PEM_read_bio_PrivateKey, PEM_do_header, X509_digest with
- * EVP_sha1(), ...) are not used.
+ * loaded by hand; the default library context is never used, so a provider
+ * that the host's openssl.cnf activates there (a PKCS#11 provider could call
+ * back into this module) never takes part in our operations.  Digests,
+ * ciphers and the KDF are fetched explicitly from our context, keys are
+ * built in it, and the calls that fetch or decode behind our back (d2i of
+ * certificates and keys, PEM_do_header, ...) are not used: see "DER
+ * reading" below.
  *
  * Every public function brackets its work with ERR_set_mark() and
  * ERR_pop_to_mark(), so the calling thread's error queue is left exactly
@@ -36,14 +35,14 @@
 #include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/objects.h>
+#include <openssl/kdf.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/provider.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "crypto.h"
 
@@ -326,20 +325,327 @@ CK_RV ef_digest_oneshot(enum ef_hash h, const unsigned char *data, size_t len,
 	return rv;
 }
 
+/* ------------------------------------------------------------ DER reading */
+
+/*
+ * Certificates, SubjectPublicKeyInfo and PKCS#8 containers are read with
+ * the small DER reader below rather than OpenSSL's d2i functions.  Those
+ * decode a certificate's public key and cache its SHA-1 in whatever
+ * library context the object carries (the default one unless the caller
+ * knows the X509_new_ex trick for each path), and d2i_X509_SIG plus
+ * PKCS8_decrypt cannot be given the PIN's exact bytes and our context at
+ * every step.  Reading the few fields we need ourselves keeps every
+ * OpenSSL call on our context, on keys built from the numbers read here;
+ * OpenSSL still does all the cryptography (hashes, PBKDF2, 3DES/AES, RSA).
+ *
+ * What no code here can prevent: OpenSSL 3.0 reads openssl.cnf into the
+ * *default* context on the first digest, cipher or RSA operation of the
+ * process, whatever context it runs in (ENGINE_get_digest_engine and
+ * OBJ_obj2nid call OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG)).  The
+ * guarantee is that nothing the host configuration activates there is
+ * ever used by this module; tests/unit/test-crypto.c checks it under a
+ * configuration whose default context can fetch nothing.
+ */
+
+enum {
+	DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_BIT_STRING = 0x03,
+	DER_OCTET_STRING = 0x04, DER_NULL = 0x05, DER_OID = 0x06,
+	DER_UTF8 = 0x0c, DER_NUMERIC = 0x12, DER_PRINTABLE = 0x13, DER_T61 = 0x14,
+	DER_IA5 = 0x16, DER_UTCTIME = 0x17, DER_GENTIME = 0x18, DER_VISIBLE = 0x1a,
+	DER_UNIVERSAL = 0x1c, DER_BMP = 0x1e, DER_SEQUENCE = 0x30, DER_SET = 0x31,
+};
+
+/* A span of DER bytes; reading consumes it from the front. */
+struct der {
+	const unsigned char *p;
+	size_t n;
+};
+
+/* Splits off the next TLV: its tag, its contents (val) and the whole TLV
+ * (tlv); either output may be NULL.  Definite lengths only (DER), and
+ * single-octet tags: X.509 and PKCS#8 use nothing else. */
+static bool der_next(struct der *d, unsigned *tag, struct der *val, struct der *tlv)
+{
+	const unsigned char *p = d->p;
+	size_t n = d->n, len, hdr;
+
+	if (p == NULL || n < 2 || (p[0] & 0x1f) == 0x1f)
+		return false;
+	if (p[1] < 0x80) {
+		len = p[1];
+		hdr = 2;
+	} else {
+		size_t k = p[1] & 0x7f;
+
+		if (k == 0 || k > 4 || n < 2 + k)
+			return false;
+		len = 0;
+		for (size_t i = 0; i < k; i++)
+			len = (len << 8) | p[2 + i];
+		hdr = 2 + k;
+	}
+	if (len > n - hdr)
+		return false;
+	if (tag != NULL)
+		*tag = p[0];
+	if (val != NULL)
+		*val = (struct der){ p + hdr, len };
+	if (tlv != NULL)
+		*tlv = (struct der){ p, hdr + len };
+	d->p += hdr + len;
+	d->n -= hdr + len;
+	return true;
+}
+
+/* Takes the next TLV only if it has this tag. */
+static bool der_take(struct der *d, unsigned tag, struct der *val, struct der *tlv)
+{
+	struct der save = *d;
+	unsigned t = 0;
+
+	if (!der_next(d, &t, val, tlv) || t != tag) {
+		*d = save;
+		return false;
+	}
+	return true;
+}
+
+static bool der_peek(const struct der *d, unsigned tag)
+{
+	return d->n > 0 && d->p[0] == tag;
+}
+
+#define OID_BYTES(...) ((const unsigned char[]){ __VA_ARGS__ }), \
+	sizeof((const unsigned char[]){ __VA_ARGS__ })
+
+static bool oid_is(struct der oid, const unsigned char *b, size_t n)
+{
+	return oid.n == n && memcmp(oid.p, b, n) == 0;
+}
+
+#define OID_RSA_ENCRYPTION  OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01)
+#define OID_PBES2           OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d)
+#define OID_PBKDF2          OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c)
+#define OID_DES_EDE3_CBC    OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07)
+/* Arcs of the password-based encryption schemes: PKCS#5 and PKCS#12. */
+#define ARC_PKCS5           OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05)
+#define ARC_PKCS12_PBE      OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01)
+
+static bool oid_under(struct der oid, const unsigned char *arc, size_t n)
+{
+	return oid.n > n && memcmp(oid.p, arc, n) == 0;
+}
+
+/* INTEGER contents as an unsigned big-endian magnitude without leading
+ * zeros; false for a negative or empty value. */
+static bool der_uint(struct der v, struct der *mag)
+{
+	if (v.n == 0 || (v.p[0] & 0x80))
+		return false;
+	while (v.n > 1 && v.p[0] == 0) {
+		v.p++;
+		v.n--;
+	}
+	*mag = v;
+	return true;
+}
+
+static bool der_small_uint(struct der v, unsigned long max, unsigned long *out)
+{
+	struct der m;
+	unsigned long x = 0;
+
+	if (!der_uint(v, &m) || m.n > sizeof(unsigned long))
+		return false;
+	for (size_t i = 0; i < m.n; i++) {
+		if (x > (ULONG_MAX >> 8))
+			return false;
+		x = (x << 8) | m.p[i];
+	}
+	if (x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+/* ------------------------------------------------------------ DER writing */
+
+static size_t der_hdr_len(size_t len)
+{
+	return len < 0x80 ? 2 : len < 0x100 ? 3 : len < 0x10000 ? 4 : len < 0x1000000 ? 5 : 6;
+}
+
+/* Writes a tag and length at p; returns the header length. */
+static size_t der_put_hdr(unsigned char *p, unsigned tag, size_t len)
+{
+	size_t h = der_hdr_len(len);
+
+	p[0] = (unsigned char)tag;
+	if (h == 2) {
+		p[1] = (unsigned char)len;
+	} else {
+		p[1] = (unsigned char)(0x80 | (h - 2));
+		for (size_t i = 0; i < h - 2; i++)
+			p[h - 1 - i] = (unsigned char)(len >> (8 * i));
+	}
+	return h;
+}
+
+/* Appends a TLV whose contents are given. */
+static unsigned char *der_put(unsigned char *p, unsigned tag, const void *val, size_t len)
+{
+	p += der_put_hdr(p, tag, len);
+	if (len > 0)
+		memcpy(p, val, len);
+	return p + len;
+}
+
+/* ---------------------------------------------------------- public keys */
+
+/* What a SubjectPublicKeyInfo holds (RFC 5280 §4.1.2.7). */
+struct spki_parts {
+	struct der alg_oid;
+	struct der key_bits;   /* subjectPublicKey value, unused-bits octet removed */
+	bool is_rsa;
+	struct der n, e;       /* RSA: magnitudes without leading zeros */
+};
+
+static bool spki_split(const unsigned char *p, size_t len, struct spki_parts *s)
+{
+	struct der d = { p, len }, spki, alg, bits, rsa;
+
+	memset(s, 0, sizeof(*s));
+	if (!der_take(&d, DER_SEQUENCE, &spki, NULL) ||
+	    !der_take(&spki, DER_SEQUENCE, &alg, NULL) ||
+	    !der_take(&alg, DER_OID, &s->alg_oid, NULL) ||
+	    !der_take(&spki, DER_BIT_STRING, &bits, NULL) || spki.n != 0)
+		return false;
+	if (bits.n < 1 || bits.p[0] != 0)
+		return false;
+	s->key_bits = (struct der){ bits.p + 1, bits.n - 1 };
+	if (!oid_is(s->alg_oid, OID_RSA_ENCRYPTION))
+		return true;
+	/* RFC 8017 A.1.1: RSAPublicKey ::= SEQUENCE { modulus, publicExponent } */
+	d = s->key_bits;
+	if (!der_take(&d, DER_SEQUENCE, &rsa, NULL) ||
+	    !der_take(&rsa, DER_INTEGER, &s->n, NULL) ||
+	    !der_take(&rsa, DER_INTEGER, &s->e, NULL) ||
+	    !der_uint(s->n, &s->n) || !der_uint(s->e, &s->e) ||
+	    s->n.p[0] == 0 || s->e.p[0] == 0)
+		return false;
+	s->is_rsa = true;
+	return true;
+}
+
+/* An RSA public key in our context, from n and e. */
+static EVP_PKEY *rsa_pub_from_ne(struct der n, struct der e)
+{
+	BIGNUM *bn = BN_bin2bn(n.p, (int)n.n, NULL), *be = BN_bin2bn(e.p, (int)e.n, NULL);
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_PKEY *key = NULL;
+
+	if (bn == NULL || be == NULL || bld == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	pctx = EVP_PKEY_CTX_new_from_name(g_ctx, "RSA", NULL);
+	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
+	    EVP_PKEY_fromdata(pctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+out:
+	EVP_PKEY_CTX_free(pctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn);
+	BN_free(be);
+	return key;
+}
+
+/* True when the key's n and e equal these magnitudes. */
+static bool key_has_ne(EVP_PKEY *key, struct der n, struct der e)
+{
+	BIGNUM *kn = NULL, *ke = NULL, *xn = NULL, *xe = NULL;
+	bool r = false;
+
+	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &kn) != 1 ||
+	    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &ke) != 1)
+		goto out;
+	xn = BN_bin2bn(n.p, (int)n.n, NULL);
+	xe = BN_bin2bn(e.p, (int)e.n, NULL);
+	r = xn != NULL && xe != NULL && BN_cmp(kn, xn) == 0 && BN_cmp(ke, xe) == 0;
+out:
+	BN_free(kn);
+	BN_free(ke);
+	BN_free(xn);
+	BN_free(xe);
+	return r;
+}
+
 /* ---------------------------------------------------------- certificates */
 
-static enum ef_str_type str_type_of(int asn1_type)
+/* The pieces of a Certificate (RFC 5280 §4.1) as spans into its DER. */
+struct cert_parts {
+	struct der whole, tbs, sig_oid, sig;
+	struct der serial_tlv, serial_val, issuer, subject, spki;
+	unsigned nb_tag, na_tag;
+	struct der nb, na;
+	struct der exts;    /* contents of the Extensions SEQUENCE, or empty */
+};
+
+static bool cert_split(const unsigned char *p, size_t len, struct cert_parts *c)
 {
-	switch (asn1_type) {
-	case V_ASN1_UTF8STRING:
+	struct der d = { p, len }, cert, tbs, alg, val, x;
+
+	memset(c, 0, sizeof(*c));
+	if (!der_take(&d, DER_SEQUENCE, &cert, &c->whole) ||
+	    !der_take(&cert, DER_SEQUENCE, &tbs, &c->tbs) ||
+	    !der_take(&cert, DER_SEQUENCE, &alg, NULL) ||
+	    !der_take(&alg, DER_OID, &c->sig_oid, NULL) ||
+	    !der_take(&cert, DER_BIT_STRING, &c->sig, NULL) || cert.n != 0)
+		return false;
+	/* version [0] EXPLICIT, DEFAULT v1 */
+	if (der_peek(&tbs, 0xa0) && !der_take(&tbs, 0xa0, NULL, NULL))
+		return false;
+	if (!der_take(&tbs, DER_INTEGER, &c->serial_val, &c->serial_tlv) ||
+	    c->serial_val.n == 0 ||
+	    !der_take(&tbs, DER_SEQUENCE, NULL, NULL) ||          /* signature */
+	    !der_take(&tbs, DER_SEQUENCE, NULL, &c->issuer) ||
+	    !der_take(&tbs, DER_SEQUENCE, &val, NULL) ||          /* validity */
+	    !der_next(&val, &c->nb_tag, &c->nb, NULL) ||
+	    !der_next(&val, &c->na_tag, &c->na, NULL) || val.n != 0 ||
+	    !der_take(&tbs, DER_SEQUENCE, NULL, &c->subject) ||
+	    !der_take(&tbs, DER_SEQUENCE, NULL, &c->spki))
+		return false;
+	/* issuerUniqueID [1], subjectUniqueID [2] (primitive or not) */
+	if (der_peek(&tbs, 0x81) || der_peek(&tbs, 0xa1))
+		der_next(&tbs, NULL, NULL, NULL);
+	if (der_peek(&tbs, 0x82) || der_peek(&tbs, 0xa2))
+		der_next(&tbs, NULL, NULL, NULL);
+	if (der_peek(&tbs, 0xa3)) {
+		if (!der_take(&tbs, 0xa3, &x, NULL) ||
+		    !der_take(&x, DER_SEQUENCE, &c->exts, NULL) || x.n != 0)
+			return false;
+	}
+	return tbs.n == 0;
+}
+
+static enum ef_str_type str_type_of(unsigned tag)
+{
+	switch (tag) {
+	case DER_UTF8:
 		return EF_STR_UTF8;
-	case V_ASN1_T61STRING:
+	case DER_T61:
 		/* SAT writes Latin-1 bytes into T61Strings (the Ñ of
 		 * HAÑ930228SM9 is 0xD1), not T.61 code points. */
 		return EF_STR_LATIN1;
-	case V_ASN1_BMPSTRING:
+	case DER_BMP:
 		return EF_STR_BMP;
-	case V_ASN1_UNIVERSALSTRING:
+	case DER_UNIVERSAL:
 		return EF_STR_UNIVERSAL;
 	default:
 		/* Printable, IA5, Visible, Numeric; anything stranger is
@@ -348,310 +654,202 @@ static enum ef_str_type str_type_of(int asn1_type)
 	}
 }
 
-/* The first attribute of type nid in name, as raw bytes (borrowed). */
-static struct ef_raw_str name_attr(const X509_NAME *name, int nid)
+#define OID_AT_CN       OID_BYTES(0x55, 0x04, 0x03)
+#define OID_AT_OU       OID_BYTES(0x55, 0x04, 0x0b)
+#define OID_AT_SERIAL   OID_BYTES(0x55, 0x04, 0x05)
+#define OID_AT_UNIQUE   OID_BYTES(0x55, 0x04, 0x2d)
+
+/* The first attribute of this type in a Name (RFC 5280 §4.1.2.4:
+ * SEQUENCE OF SET OF AttributeTypeAndValue), bytes borrowed. */
+static struct ef_raw_str name_attr(struct der name_tlv, const unsigned char *oid, size_t oid_len)
 {
 	struct ef_raw_str s = { NULL, 0, EF_STR_ASCII };
-	int i = X509_NAME_get_index_by_NID(name, nid, -1);
-	X509_NAME_ENTRY *e;
-	const ASN1_STRING *v;
+	struct der d = name_tlv, rdns, rdn, atv, type, val;
+	unsigned tag;
 
-	if (i < 0)
+	if (!der_take(&d, DER_SEQUENCE, &rdns, NULL))
 		return s;
-	e = X509_NAME_get_entry(name, i);
-	v = e != NULL ? X509_NAME_ENTRY_get_data(e) : NULL;
-	if (v == NULL)
-		return s;
-	s.bytes = ASN1_STRING_get0_data(v);
-	s.len = (size_t)ASN1_STRING_length(v);
-	s.type = str_type_of(ASN1_STRING_type(v));
-	if (s.bytes == NULL) {
-		/* present but empty */
-		s.bytes = (const unsigned char *)"";
-		s.len = 0;
+	while (der_take(&rdns, DER_SET, &rdn, NULL)) {
+		while (der_take(&rdn, DER_SEQUENCE, &atv, NULL)) {
+			if (!der_take(&atv, DER_OID, &type, NULL) ||
+			    !oid_is(type, oid, oid_len) || !der_next(&atv, &tag, &val, NULL))
+				continue;
+			s.bytes = val.p;
+			s.len = val.n;
+			s.type = str_type_of(tag);
+			return s;
+		}
 	}
 	return s;
 }
 
-/* i2d into a malloc'd buffer (so ef_cert_clear can use free()). */
-static CK_RV i2d_dup(int len, unsigned char *tmp, unsigned char **out, size_t *out_len)
+/* UTCTime "YYMMDDHHMMSSZ" or GeneralizedTime "YYYYMMDDHHMMSSZ", the only
+ * forms RFC 5280 §4.1.2.5 allows. */
+static bool parse_time(unsigned tag, struct der v, struct tm *tm, time_t *t)
 {
-	if (len <= 0 || tmp == NULL)
-		return CKR_FUNCTION_FAILED;
-	*out = memdup_plain(tmp, (size_t)len);
-	if (*out == NULL)
-		return CKR_HOST_MEMORY;
-	*out_len = (size_t)len;
-	return CKR_OK;
-}
+	int f[7] = { 0 }, i, nf, year;
+	size_t pos = 0;
 
-static CK_RV name_der(const X509_NAME *name, unsigned char **out, size_t *out_len)
-{
-	unsigned char *tmp = NULL;
-	int len = i2d_X509_NAME(name, &tmp);
-	CK_RV rv = i2d_dup(len, tmp, out, out_len);
-
-	OPENSSL_free(tmp);
-	return rv;
-}
-
-static CK_RV bn_dup(const BIGNUM *bn, unsigned char **out, size_t *out_len)
-{
-	int n = BN_num_bytes(bn);
-
-	/* BN_bn2bin writes big endian without leading zeros, which is what
-	 * CKA_MODULUS and CKA_PUBLIC_EXPONENT hold. */
-	*out = malloc(n > 0 ? (size_t)n : 1);
-	if (*out == NULL)
-		return CKR_HOST_MEMORY;
-	*out_len = (size_t)BN_bn2bin(bn, *out);
-	return CKR_OK;
-}
-
-/* Parses DER into an X509 bound to our context: d2i into an object from
- * X509_new_ex is how OpenSSL 3 attaches a library context to a decoded
- * certificate (used for the extension cache and for X509_verify). */
-static X509 *x509_from_der(const unsigned char *der, size_t len, size_t *used)
-{
-	X509 *x = X509_new_ex(g_ctx, NULL);
-	const unsigned char *p = der;
-
-	if (x == NULL)
-		return NULL;
-	if (len > LONG_MAX || d2i_X509(&x, &p, (long)len) == NULL) {
-		X509_free(x);
-		return NULL;
-	}
-	if (used != NULL)
-		*used = (size_t)(p - der);
-	return x;
-}
-
-static EVP_PKEY *pubkey_from_spki_der(const unsigned char *spki, size_t len)
-{
-	EVP_PKEY *key = NULL;
-	OSSL_DECODER_CTX *dctx;
-	const unsigned char *p = spki;
-	size_t left = len;
-
-	dctx = OSSL_DECODER_CTX_new_for_pkey(&key, "DER", "SubjectPublicKeyInfo",
-					     NULL, EVP_PKEY_PUBLIC_KEY, g_ctx, NULL);
-	if (dctx == NULL)
-		return NULL;
-	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1) {
-		EVP_PKEY_free(key);
-		key = NULL;
-	}
-	OSSL_DECODER_CTX_free(dctx);
-	return key;
-}
-
-static bool key_is_rsa(const EVP_PKEY *key)
-{
-	/* Plain rsaEncryption only: an RSA-PSS-restricted key could not do
-	 * the PKCS#1 v1.5 mechanisms the token advertises. */
-	return EVP_PKEY_is_a(key, "RSA");
-}
-
-static uint32_t ku_from_openssl(uint32_t ku)
-{
-	/* OpenSSL keeps the first octet of the BIT STRING (bit 0 =
-	 * digitalSignature is 0x80); EF_KU_* number the bits as
-	 * RFC 5280 §4.2.1.3 does. */
-	static const struct { uint32_t ossl, ef; } map[] = {
-		{ KU_DIGITAL_SIGNATURE, EF_KU_DIGITAL_SIGNATURE },
-		{ KU_NON_REPUDIATION, EF_KU_NON_REPUDIATION },
-		{ KU_KEY_ENCIPHERMENT, EF_KU_KEY_ENCIPHERMENT },
-		{ KU_DATA_ENCIPHERMENT, EF_KU_DATA_ENCIPHERMENT },
-		{ KU_KEY_AGREEMENT, EF_KU_KEY_AGREEMENT },
-		{ KU_KEY_CERT_SIGN, EF_KU_KEY_CERT_SIGN },
-		{ KU_CRL_SIGN, EF_KU_CRL_SIGN },
-	};
-	uint32_t r = 0;
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (ku & map[i].ossl)
-			r |= map[i].ef;
-	return r;
-}
-
-static CK_RV time_of(const ASN1_TIME *t, struct tm *tm, time_t *tt)
-{
-	memset(tm, 0, sizeof(*tm));
-	if (t == NULL || ASN1_TIME_to_tm(t, tm) != 1)
-		return CKR_DATA_INVALID;
-	*tt = timegm(tm);
-	return CKR_OK;
-}
-
-/* The public half of the certificate: SPKI, n, e, key_id. */
-static CK_RV cert_key_facts(X509 *x, struct ef_cert *out)
-{
-	X509_PUBKEY *xpk = X509_get_X509_PUBKEY(x);
-	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
-	unsigned char *tmp = NULL;
-	EVP_PKEY *key = NULL;
-	BIGNUM *n = NULL, *e = NULL;
-	CK_RV rv;
-	int len;
-
-	if (xpk == NULL || bits == NULL)
-		return CKR_DATA_INVALID;
-	len = i2d_X509_PUBKEY(xpk, &tmp);
-	rv = i2d_dup(len, tmp, &out->spki, &out->spki_len);
-	OPENSSL_free(tmp);
-	if (rv != CKR_OK)
-		goto out;
-
-	/* CKA_ID: SHA-1 of the subjectPublicKey BIT STRING value, without
-	 * the unused-bits octet (RFC 5280 §4.2.1.2 method (1)); SAT leaf
-	 * certificates carry no subjectKeyIdentifier to copy it from. */
-	rv = digest_oneshot_nomark(EF_HASH_SHA1, ASN1_STRING_get0_data(bits),
-				   (size_t)ASN1_STRING_length(bits), out->key_id);
-	if (rv != CKR_OK)
-		goto out;
-
-	key = pubkey_from_spki_der(out->spki, out->spki_len);
-	if (key == NULL || !key_is_rsa(key))
-		goto out;   /* not RSA: is_rsa stays false, not an error */
-	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
-	    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
-		rv = CKR_DATA_INVALID;
-		goto out;
-	}
-	rv = bn_dup(n, &out->modulus, &out->modulus_len);
-	if (rv == CKR_OK)
-		rv = bn_dup(e, &out->exponent, &out->exponent_len);
-	if (rv != CKR_OK)
-		goto out;
-	out->modulus_bits = (unsigned long)BN_num_bits(n);
-	out->is_rsa = true;
-out:
-	BN_free(n);
-	BN_free(e);
-	EVP_PKEY_free(key);
-	return rv;
-}
-
-/* The contents octets of a DER INTEGER (skips tag and length). */
-static bool der_integer_contents(const unsigned char *der, size_t len,
-				 const unsigned char **val, size_t *val_len)
-{
-	size_t hdr, n;
-
-	if (len < 2 || der[0] != V_ASN1_INTEGER)
+	if (tag == DER_UTCTIME && v.n == 13)
+		nf = 6;
+	else if (tag == DER_GENTIME && v.n == 15)
+		nf = 7;
+	else
 		return false;
-	if (der[1] < 0x80) {
-		hdr = 2;
-		n = der[1];
-	} else {
-		size_t k = der[1] & 0x7f;
-
-		if (k == 0 || k > sizeof(size_t) || len < 2 + k)
+	if (v.p[v.n - 1] != 'Z')
+		return false;
+	for (i = 0; i < nf; i++, pos += 2) {
+		if (v.p[pos] < '0' || v.p[pos] > '9' || v.p[pos + 1] < '0' || v.p[pos + 1] > '9')
 			return false;
-		n = 0;
-		for (size_t i = 0; i < k; i++)
-			n = (n << 8) | der[2 + i];
-		hdr = 2 + k;
+		f[i] = (v.p[pos] - '0') * 10 + (v.p[pos + 1] - '0');
 	}
-	if (n > len - hdr)
+	if (nf == 6) {
+		/* §4.1.2.5.1: YY >= 50 is 19YY, else 20YY */
+		year = f[0] >= 50 ? 1900 + f[0] : 2000 + f[0];
+		memmove(f + 1, f, sizeof(int) * 6);
+	} else {
+		year = f[0] * 100 + f[1];
+	}
+	/* f[2..6] = month, day, hour, minute, second */
+	if (f[2] < 1 || f[2] > 12 || f[3] < 1 || f[3] > 31 || f[4] > 23 || f[5] > 59 || f[6] > 60)
 		return false;
-	*val = der + hdr;
-	*val_len = n;
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = year - 1900;
+	tm->tm_mon = f[2] - 1;
+	tm->tm_mday = f[3];
+	tm->tm_hour = f[4];
+	tm->tm_min = f[5];
+	tm->tm_sec = f[6];
+	*t = timegm(tm);
 	return true;
 }
 
-static CK_RV cert_from_x509(X509 *x, const unsigned char *der, size_t der_len,
-			    struct ef_cert *out)
+#define OID_CE_KEY_USAGE     OID_BYTES(0x55, 0x1d, 0x0f)
+#define OID_CE_BASIC_CONSTR  OID_BYTES(0x55, 0x1d, 0x13)
+#define OID_CE_EXT_KEY_USAGE OID_BYTES(0x55, 0x1d, 0x25)
+#define OID_KP_CLIENT_AUTH   OID_BYTES(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02)
+#define OID_KP_EMAIL_PROT    OID_BYTES(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04)
+
+static bool parse_extensions(struct der exts, struct ef_cert *out)
 {
-	const X509_NAME *subj_name = X509_get_subject_name(x);
-	const X509_NAME *iss_name = X509_get_issuer_name(x);
-	BASIC_CONSTRAINTS *bc = NULL;
+	struct der ext, oid, val, v, s, o;
+
+	while (exts.n > 0) {
+		if (!der_take(&exts, DER_SEQUENCE, &ext, NULL) ||
+		    !der_take(&ext, DER_OID, &oid, NULL))
+			return false;
+		if (der_peek(&ext, DER_BOOLEAN))
+			der_next(&ext, NULL, NULL, NULL);   /* critical */
+		if (!der_take(&ext, DER_OCTET_STRING, &val, NULL))
+			return false;
+		if (oid_is(oid, OID_CE_BASIC_CONSTR)) {
+			/* BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, ... } */
+			if (!der_take(&val, DER_SEQUENCE, &s, NULL))
+				return false;
+			out->is_ca = der_take(&s, DER_BOOLEAN, &v, NULL) && v.n == 1 && v.p[0] != 0;
+		} else if (oid_is(oid, OID_CE_KEY_USAGE)) {
+			/* KeyUsage ::= BIT STRING, bit 0 = digitalSignature is
+			 * the most significant bit of the first octet. */
+			if (!der_take(&val, DER_BIT_STRING, &v, NULL) || v.n < 1)
+				return false;
+			out->has_key_usage = true;
+			out->key_usage = 0;
+			for (unsigned bit = 0; bit < 7; bit++) {
+				size_t byte = 1 + bit / 8;
+
+				if (byte < v.n && (v.p[byte] & (0x80u >> (bit % 8))))
+					out->key_usage |= 1u << bit;
+			}
+		} else if (oid_is(oid, OID_CE_EXT_KEY_USAGE)) {
+			if (!der_take(&val, DER_SEQUENCE, &s, NULL))
+				return false;
+			while (der_take(&s, DER_OID, &o, NULL)) {
+				if (oid_is(o, OID_KP_CLIENT_AUTH))
+					out->ext_key_usage |= EF_EKU_CLIENT_AUTH;
+				else if (oid_is(o, OID_KP_EMAIL_PROT))
+					out->ext_key_usage |= EF_EKU_EMAIL_PROTECTION;
+			}
+		}
+	}
+	return true;
+}
+
+static void *memdup_span(struct der s, size_t *len)
+{
+	*len = s.n;
+	return memdup_plain(s.p, s.n);
+}
+
+/* Fills out from DER (the certificate is exactly c->whole). */
+static CK_RV cert_from_parts(const struct cert_parts *c, struct ef_cert *out)
+{
 	struct ef_sat_subject subj;
+	struct spki_parts sp;
 	struct ef_raw_str icn;
-	unsigned char *tmp = NULL;
-	uint32_t ku, eku;
-	CK_RV rv;
-	int len;
+	CK_RV rv = CKR_HOST_MEMORY;
 
 	memset(out, 0, sizeof(*out));
 	memset(&subj, 0, sizeof(subj));
-	if (subj_name == NULL || iss_name == NULL) {
+	if (!spki_split(c->spki.p, c->spki.n, &sp) ||
+	    !parse_time(c->nb_tag, c->nb, &out->not_before, &out->not_before_t) ||
+	    !parse_time(c->na_tag, c->na, &out->not_after, &out->not_after_t) ||
+	    !parse_extensions(c->exts, out)) {
 		rv = CKR_DATA_INVALID;
 		goto out;
 	}
-	out->der = memdup_plain(der, der_len);
-	if (out->der == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	out->der_len = der_len;
-	rv = digest_oneshot_nomark(EF_HASH_SHA1, der, der_len, out->hash_sha1);
-	if (rv != CKR_OK)
-		goto out;
-	rv = name_der(subj_name, &out->subject, &out->subject_len);
-	if (rv == CKR_OK)
-		rv = name_der(iss_name, &out->issuer, &out->issuer_len);
-	if (rv != CKR_OK)
-		goto out;
+	out->der = memdup_span(c->whole, &out->der_len);
+	out->subject = memdup_span(c->subject, &out->subject_len);
+	out->issuer = memdup_span(c->issuer, &out->issuer_len);
 	/* CKA_SERIAL_NUMBER is the DER encoding of the INTEGER, tag and
-	 * length included (PKCS#11 3.0 §4.6.3: "DER-encoding of the
-	 * certificate serial number"). */
-	len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &tmp);
-	rv = i2d_dup(len, tmp, &out->serial, &out->serial_len);
-	OPENSSL_free(tmp);
-	if (rv != CKR_OK)
+	 * length included ("DER-encoding of the certificate serial
+	 * number", PKCS#11 3.0 §4.6.3). */
+	out->serial = memdup_span(c->serial_tlv, &out->serial_len);
+	out->spki = memdup_span(c->spki, &out->spki_len);
+	if (out->der == NULL || out->subject == NULL || out->issuer == NULL ||
+	    out->serial == NULL || out->spki == NULL)
 		goto out;
-	rv = cert_key_facts(x, out);
-	if (rv != CKR_OK)
-		goto out;
-	rv = time_of(X509_get0_notBefore(x), &out->not_before, &out->not_before_t);
+	if (sp.is_rsa) {
+		unsigned top = sp.n.p[0];
+
+		out->modulus = memdup_span(sp.n, &out->modulus_len);
+		out->exponent = memdup_span(sp.e, &out->exponent_len);
+		if (out->modulus == NULL || out->exponent == NULL)
+			goto out;
+		out->modulus_bits = 8 * (unsigned long)(sp.n.n - 1);
+		while (top != 0) {
+			out->modulus_bits++;
+			top >>= 1;
+		}
+		out->is_rsa = true;
+	}
+	/* CKA_ID: SHA-1 of the subjectPublicKey BIT STRING value without the
+	 * unused-bits octet (RFC 5280 §4.2.1.2 method (1)); SAT leaf
+	 * certificates carry no subjectKeyIdentifier to copy it from. */
+	rv = digest_oneshot_nomark(EF_HASH_SHA1, sp.key_bits.p, sp.key_bits.n, out->key_id);
 	if (rv == CKR_OK)
-		rv = time_of(X509_get0_notAfter(x), &out->not_after, &out->not_after_t);
+		rv = digest_oneshot_nomark(EF_HASH_SHA1, c->whole.p, c->whole.n, out->hash_sha1);
 	if (rv != CKR_OK)
 		goto out;
+	out->self_issued = c->subject.n == c->issuer.n &&
+			   memcmp(c->subject.p, c->issuer.p, c->subject.n) == 0;
 
-	bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL, NULL);
-	out->is_ca = bc != NULL && bc->ca;
-	out->self_issued = X509_NAME_cmp(subj_name, iss_name) == 0;
-
-	/* X509_get_key_usage answers UINT32_MAX ("anything") when the
-	 * extension is absent; we report absence separately. */
-	ku = X509_get_key_usage(x);
-	out->has_key_usage = (X509_get_extension_flags(x) & EXFLAG_KUSAGE) != 0;
-	out->key_usage = out->has_key_usage ? ku_from_openssl(ku) : 0;
-	eku = X509_get_extended_key_usage(x);
-	out->ext_key_usage = 0;
-	if (X509_get_extension_flags(x) & EXFLAG_XKUSAGE) {
-		if (eku & XKU_SSL_CLIENT)
-			out->ext_key_usage |= EF_EKU_CLIENT_AUTH;
-		if (eku & XKU_SMIME)
-			out->ext_key_usage |= EF_EKU_EMAIL_PROTECTION;
-	}
-
-	icn = name_attr(iss_name, NID_commonName);
+	rv = CKR_HOST_MEMORY;
+	icn = name_attr(c->issuer, OID_AT_CN);
 	out->issuer_cn = ef_sat_to_utf8(&icn);
-	if (out->issuer_cn == NULL) {
-		rv = CKR_HOST_MEMORY;
+	if (out->issuer_cn == NULL)
 		goto out;
-	}
-
-	subj.cn = name_attr(subj_name, NID_commonName);
-	subj.ou = name_attr(subj_name, NID_organizationalUnitName);
-	subj.unique_id = name_attr(subj_name, NID_x500UniqueIdentifier);
-	subj.serial_attr = name_attr(subj_name, NID_serialNumber);
-	if (!der_integer_contents(out->serial, out->serial_len, &subj.serial,
-				  &subj.serial_len)) {
-		rv = CKR_DATA_INVALID;
-		goto out;
-	}
+	subj.cn = name_attr(c->subject, OID_AT_CN);
+	subj.ou = name_attr(c->subject, OID_AT_OU);
+	subj.unique_id = name_attr(c->subject, OID_AT_UNIQUE);
+	subj.serial_attr = name_attr(c->subject, OID_AT_SERIAL);
+	subj.serial = c->serial_val.p;
+	subj.serial_len = c->serial_val.n;
 	subj.key_usage = out->key_usage;
 	subj.has_key_usage = out->has_key_usage;
 	subj.ext_key_usage = out->ext_key_usage;
 	out->is_sat = ef_sat_facts_from(&subj, &out->sat);
 	rv = CKR_OK;
 out:
-	BASIC_CONSTRAINTS_free(bc);
 	if (rv != CKR_OK)
 		ef_cert_clear(out);
 	return rv;
@@ -668,15 +866,13 @@ static bool is_cert_pem_name(const char *name)
 static CK_RV parse_one_der(const unsigned char *der, size_t len, size_t *used,
 			   struct ef_cert *out)
 {
-	X509 *x = x509_from_der(der, len, used);
-	CK_RV rv;
+	struct cert_parts c;
 
 	memset(out, 0, sizeof(*out));
-	if (x == NULL)
+	if (!cert_split(der, len, &c))
 		return CKR_DATA_INVALID;
-	rv = cert_from_x509(x, der, *used, out);
-	X509_free(x);
-	return rv;
+	*used = c.whole.n;
+	return cert_from_parts(&c, out);
 }
 
 /* Appends to a growing array. */
@@ -708,6 +904,7 @@ static CK_RV parse_certs(const unsigned char *data, size_t len, size_t max,
 
 	*out = NULL;
 	*n = 0;
+	memset(&c, 0, sizeof(c));
 	if (data == NULL || len == 0)
 		return CKR_OK;
 	if (!has_pem_armor(data, len)) {
@@ -720,10 +917,8 @@ static CK_RV parse_certs(const unsigned char *data, size_t len, size_t max,
 			}
 			if (rv == CKR_OK)
 				rv = push_cert(&arr, n, &cap, &c);
-			if (rv != CKR_OK) {
-				ef_cert_clear(&c);
+			if (rv != CKR_OK)
 				goto out;
-			}
 			data += used;
 			len -= used;
 		}
@@ -745,12 +940,11 @@ static CK_RV parse_certs(const unsigned char *data, size_t len, size_t max,
 				rv = CKR_OK;   /* skip a broken block */
 		}
 		pem_block_clear(&b);
-		if (rv != CKR_OK) {
-			ef_cert_clear(&c);
+		if (rv != CKR_OK)
 			goto out;
-		}
 	}
 out:
+	ef_cert_clear(&c);
 	BIO_free(bio);
 	if (rv != CKR_OK) {
 		for (size_t i = 0; i < *n; i++)
@@ -814,74 +1008,116 @@ void ef_cert_clear(struct ef_cert *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The hash of an RSA PKCS#1 v1.5 signature algorithm (RFC 8017 A.2.4). */
+static const char *sig_alg_md(struct der oid)
+{
+	static const unsigned char pkcs1[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01 };
+
+	if (oid.n != sizeof(pkcs1) + 1 || memcmp(oid.p, pkcs1, sizeof(pkcs1)) != 0)
+		return NULL;
+	switch (oid.p[sizeof(pkcs1)]) {
+	case 0x05: return "SHA1";
+	case 0x0e: return "SHA2-224";
+	case 0x0b: return "SHA2-256";
+	case 0x0c: return "SHA2-384";
+	case 0x0d: return "SHA2-512";
+	default: return NULL;
+	}
+}
+
 bool ef_cert_issued_by(const struct ef_cert *child, const struct ef_cert *parent)
 {
-	X509 *xc = NULL, *xp = NULL;
-	EVP_PKEY *pkey;
+	struct cert_parts c;
+	struct spki_parts sp;
+	EVP_MD_CTX *mctx = NULL;
+	EVP_PKEY *pub = NULL;
+	const char *md;
 	bool r = false;
 
-	if (child == NULL || parent == NULL || child->der == NULL || parent->der == NULL)
+	if (child == NULL || parent == NULL || child->der == NULL || parent->spki == NULL)
 		return false;
 	if (!ready())
 		return false;
 	ERR_set_mark();
-	xc = x509_from_der(child->der, child->der_len, NULL);
-	xp = x509_from_der(parent->der, parent->der_len, NULL);
-	if (xc == NULL || xp == NULL)
+	/* RFC 5280 §6.1.3 (a)(4): the issuer name must match the working
+	 * issuer name; SAT's CAs write both byte for byte the same, so a
+	 * binary comparison is enough. */
+	if (child->issuer_len != parent->subject_len ||
+	    memcmp(child->issuer, parent->subject, child->issuer_len) != 0)
 		goto out;
-	/* RFC 5280 §6.1.3 (a)(4): the issuer name must equal the working
-	 * issuer's name; X509_NAME_cmp compares the canonical forms. */
-	if (X509_NAME_cmp(X509_get_issuer_name(xc), X509_get_subject_name(xp)) != 0)
+	if (!cert_split(child->der, child->der_len, &c) || c.sig.n < 2 || c.sig.p[0] != 0)
 		goto out;
-	pkey = X509_get0_pubkey(xp);
-	if (pkey == NULL)
+	md = sig_alg_md(c.sig_oid);
+	if (md == NULL || !spki_split(parent->spki, parent->spki_len, &sp) || !sp.is_rsa)
 		goto out;
-	r = X509_verify(xc, pkey) == 1;
+	pub = rsa_pub_from_ne(sp.n, sp.e);
+	mctx = EVP_MD_CTX_new();
+	if (pub == NULL || mctx == NULL ||
+	    EVP_DigestVerifyInit_ex(mctx, NULL, md, g_ctx, NULL, pub, NULL) != 1)
+		goto out;
+	r = EVP_DigestVerify(mctx, c.sig.p + 1, c.sig.n - 1, c.tbs.p, c.tbs.n) == 1;
 out:
-	X509_free(xc);
-	X509_free(xp);
+	EVP_MD_CTX_free(mctx);
+	EVP_PKEY_free(pub);
 	ERR_pop_to_mark();
 	return r;
 }
 
 /* ----------------------------------------------------------- private keys */
 
-/* Decodes an unencrypted private key (PKCS#8 PrivateKeyInfo or a
- * type-specific structure such as PKCS#1 RSAPrivateKey) from DER. */
-static EVP_PKEY *decode_plain_key(const unsigned char *der, size_t len)
+static bool key_is_rsa(const EVP_PKEY *key)
+{
+	/* Plain rsaEncryption only: an RSA-PSS-restricted key could not do
+	 * the PKCS#1 v1.5 mechanisms the token advertises. */
+	return EVP_PKEY_is_a(key, "RSA");
+}
+
+/* Decodes a PKCS#1 RSAPrivateKey (RFC 8017 A.1.2), which holds no OIDs. */
+static EVP_PKEY *decode_rsa_private(const unsigned char *der, size_t len)
 {
 	EVP_PKEY *key = NULL;
 	OSSL_DECODER_CTX *dctx;
 	const unsigned char *p = der;
 	size_t left = len;
+	BIGNUM *d = NULL;
 
-	dctx = OSSL_DECODER_CTX_new_for_pkey(&key, "DER", NULL, NULL,
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&key, "DER", "type-specific", "RSA",
 					     EVP_PKEY_KEYPAIR, g_ctx, NULL);
 	if (dctx == NULL)
 		return NULL;
-	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1) {
+	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1 || left != 0) {
 		EVP_PKEY_free(key);
 		key = NULL;
 	}
 	OSSL_DECODER_CTX_free(dctx);
+	/* A bare RSAPublicKey must not pass for a private key. */
+	if (key != NULL && (!key_is_rsa(key) ||
+			    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_D, &d) != 1)) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	BN_clear_free(d);
 	return key;
 }
 
-/* True when the key holds private components (a decoder may also accept
- * a bare public key). */
-static bool has_private(const EVP_PKEY *key)
-{
-	BIGNUM *d = NULL;
-	bool r;
+enum p8_kind { P8_NOT_PKCS8, P8_RSA, P8_OTHER };
 
-	if (!EVP_PKEY_is_a(key, "RSA") && !EVP_PKEY_is_a(key, "RSA-PSS"))
-		return true;   /* other types are refused by type anyway */
-	r = EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_D, &d) == 1 && d != NULL;
-	BN_clear_free(d);
-	return r;
+/* PrivateKeyInfo ::= SEQUENCE { version, privateKeyAlgorithm,
+ * privateKey OCTET STRING, ... } (RFC 5208 §5 / RFC 5958 §2). */
+static enum p8_kind p8_split(const unsigned char *p, size_t len, struct der *rsakey)
+{
+	struct der d = { p, len }, pki, alg, oid, ver;
+
+	if (!der_take(&d, DER_SEQUENCE, &pki, NULL) || d.n != 0 ||
+	    !der_take(&pki, DER_INTEGER, &ver, NULL) || ver.n != 1 || ver.p[0] > 1 ||
+	    !der_take(&pki, DER_SEQUENCE, &alg, NULL) ||
+	    !der_take(&alg, DER_OID, &oid, NULL) ||
+	    !der_take(&pki, DER_OCTET_STRING, rsakey, NULL))
+		return P8_NOT_PKCS8;
+	return oid_is(oid, OID_RSA_ENCRYPTION) ? P8_RSA : P8_OTHER;
 }
 
-/* Takes ownership of key; the final verdict for a decoded key. */
+/* Takes ownership of key. */
 static CK_RV accept_key(EVP_PKEY *key, struct ef_pkey **out)
 {
 	if (!key_is_rsa(key)) {
@@ -892,76 +1128,247 @@ static CK_RV accept_key(EVP_PKEY *key, struct ef_pkey **out)
 	return CKR_OK;
 }
 
+/* An unencrypted key: PKCS#8 PrivateKeyInfo or PKCS#1 RSAPrivateKey. */
 static CK_RV open_plain(const unsigned char *der, size_t len, struct ef_pkey **out)
 {
-	EVP_PKEY *key = decode_plain_key(der, len);
+	struct der rsakey;
+	EVP_PKEY *key;
 
+	switch (p8_split(der, len, &rsakey)) {
+	case P8_OTHER:
+		return CKR_KEY_TYPE_INCONSISTENT;
+	case P8_RSA:
+		key = decode_rsa_private(rsakey.p, rsakey.n);
+		break;
+	default:
+		key = decode_rsa_private(der, len);
+		break;
+	}
 	if (key == NULL)
 		return CKR_DATA_INVALID;
-	if (!has_private(key)) {
-		EVP_PKEY_free(key);
-		return CKR_DATA_INVALID;
-	}
 	return accept_key(key, out);
 }
 
-/* An EncryptedPrivateKeyInfo (PKCS#8 §7) whose algorithm is a PBE scheme
- * OpenSSL knows; a DigestInfo has the same shape and must not pass. */
-static X509_SIG *parse_epki(const unsigned char *der, size_t len)
+/* EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm
+ * AlgorithmIdentifier, encryptedData OCTET STRING } (RFC 5208 §6), with a
+ * PKCS#5 or PKCS#12 password-based scheme: a DigestInfo has the same
+ * shape and must not pass. */
+struct epki {
+	struct der alg_oid, params, data;
+};
+
+static bool epki_split(const unsigned char *p, size_t len, struct epki *e)
+{
+	struct der d = { p, len }, seq, alg;
+
+	memset(e, 0, sizeof(*e));
+	if (!der_take(&d, DER_SEQUENCE, &seq, NULL) || d.n != 0 ||
+	    !der_take(&seq, DER_SEQUENCE, &alg, NULL) ||
+	    !der_take(&alg, DER_OID, &e->alg_oid, NULL) ||
+	    !der_take(&seq, DER_OCTET_STRING, &e->data, NULL) || seq.n != 0)
+		return false;
+	e->params = alg;
+	return oid_under(e->alg_oid, ARC_PKCS5) || oid_under(e->alg_oid, ARC_PKCS12_PBE);
+}
+
+/* PBES2 with PBKDF2 (RFC 8018 §6.2, A.2, A.4), the scheme of every SAT key
+ * and of OpenSSL's own `pkcs8 -topk8`. */
+struct pbes2 {
+	struct der salt, iv;
+	unsigned long iter;
+	const char *prf;      /* digest name */
+	const char *cipher;   /* cipher name */
+	size_t key_len;
+};
+
+static bool pbes2_parse(struct der params, struct pbes2 *s)
+{
+	static const struct { unsigned char last; const char *md; } prfs[] = {
+		{ 0x07, "SHA1" }, { 0x08, "SHA2-224" }, { 0x09, "SHA2-256" },
+		{ 0x0a, "SHA2-384" }, { 0x0b, "SHA2-512" },
+	};
+	static const unsigned char hmac_arc[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02 };
+	static const unsigned char aes_arc[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01 };
+	struct der seq, kdf, kdf_oid, kp, enc, enc_oid, v, prf, prf_oid;
+	unsigned long klen = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->prf = "SHA1";   /* prf DEFAULT algid-hmacWithSHA1 */
+	if (!der_take(&params, DER_SEQUENCE, &seq, NULL) ||
+	    !der_take(&seq, DER_SEQUENCE, &kdf, NULL) ||
+	    !der_take(&kdf, DER_OID, &kdf_oid, NULL) || !oid_is(kdf_oid, OID_PBKDF2) ||
+	    !der_take(&kdf, DER_SEQUENCE, &kp, NULL) ||
+	    !der_take(&seq, DER_SEQUENCE, &enc, NULL) ||
+	    !der_take(&enc, DER_OID, &enc_oid, NULL) ||
+	    !der_take(&enc, DER_OCTET_STRING, &s->iv, NULL))
+		return false;
+	/* PBKDF2-params: salt as an OCTET STRING (not otherSource), an
+	 * iteration count bounded so a hostile file cannot stall C_Login
+	 * for minutes, optional keyLength, optional prf. */
+	if (!der_take(&kp, DER_OCTET_STRING, &s->salt, NULL) ||
+	    !der_take(&kp, DER_INTEGER, &v, NULL) ||
+	    !der_small_uint(v, 10000000UL, &s->iter) || s->iter == 0)
+		return false;
+	if (der_take(&kp, DER_INTEGER, &v, NULL) && !der_small_uint(v, 64, &klen))
+		return false;
+	if (der_take(&kp, DER_SEQUENCE, &prf, NULL)) {
+		size_t i;
+
+		if (!der_take(&prf, DER_OID, &prf_oid, NULL) ||
+		    prf_oid.n != sizeof(hmac_arc) + 1 ||
+		    memcmp(prf_oid.p, hmac_arc, sizeof(hmac_arc)) != 0)
+			return false;
+		for (i = 0; i < sizeof(prfs) / sizeof(prfs[0]); i++)
+			if (prf_oid.p[sizeof(hmac_arc)] == prfs[i].last)
+				break;
+		if (i == sizeof(prfs) / sizeof(prfs[0]))
+			return false;
+		s->prf = prfs[i].md;
+	}
+	if (oid_is(enc_oid, OID_DES_EDE3_CBC)) {
+		s->cipher = "DES-EDE3-CBC";
+		s->key_len = 24;
+	} else if (enc_oid.n == sizeof(aes_arc) + 1 &&
+		   memcmp(enc_oid.p, aes_arc, sizeof(aes_arc)) == 0) {
+		switch (enc_oid.p[sizeof(aes_arc)]) {
+		case 0x02: s->cipher = "AES-128-CBC"; s->key_len = 16; break;
+		case 0x16: s->cipher = "AES-192-CBC"; s->key_len = 24; break;
+		case 0x2a: s->cipher = "AES-256-CBC"; s->key_len = 32; break;
+		default: return false;
+		}
+	} else {
+		return false;
+	}
+	return klen == 0 || klen == s->key_len;
+}
+
+static CK_RV pbkdf2(const struct pbes2 *s, const unsigned char *pin, size_t pin_len,
+		    unsigned char *key)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(g_ctx, "PBKDF2", NULL);
+	EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	unsigned int iter = (unsigned int)s->iter;
+	int pkcs5 = 1;   /* 1 = no SP 800-132 lower bounds: SAT keys predate them */
+	OSSL_PARAM params[6];
+	CK_RV rv = CKR_FUNCTION_FAILED;
+
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
+		(void *)(pin_len > 0 ? pin : (const unsigned char *)""), pin_len);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+		(void *)s->salt.p, s->salt.n);
+	params[2] = OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter);
+	params[3] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)s->prf, 0);
+	params[4] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_PKCS5, &pkcs5);
+	params[5] = OSSL_PARAM_construct_end();
+	if (kctx != NULL && EVP_KDF_derive(kctx, key, s->key_len, params) == 1)
+		rv = CKR_OK;
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return rv;
+}
+
+/* CBC decryption with PKCS#7 padding into a fresh OPENSSL_malloc'd buffer.
+ * CKR_PIN_INCORRECT when the padding is wrong. */
+static CK_RV cbc_decrypt(const char *cipher_name, const unsigned char *key,
+			 struct der iv, struct der in, unsigned char **out, size_t *out_len)
+{
+	EVP_CIPHER *cipher = EVP_CIPHER_fetch(g_ctx, cipher_name, NULL);
+	EVP_CIPHER_CTX *cctx = EVP_CIPHER_CTX_new();
+	unsigned char *buf = NULL;
+	size_t cap = in.n + EVP_MAX_BLOCK_LENGTH;
+	int n1 = 0, n2 = 0;
+	CK_RV rv = CKR_FUNCTION_FAILED;
+
+	*out = NULL;
+	*out_len = 0;
+	if (cipher == NULL || cctx == NULL || in.n > INT_MAX - EVP_MAX_BLOCK_LENGTH)
+		goto out;
+	if ((size_t)EVP_CIPHER_get_iv_length(cipher) != iv.n) {
+		rv = CKR_DATA_INVALID;
+		goto out;
+	}
+	buf = OPENSSL_malloc(cap);
+	if (buf == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	if (EVP_DecryptInit_ex2(cctx, cipher, key, iv.p, NULL) != 1)
+		goto out;
+	rv = CKR_PIN_INCORRECT;
+	if (EVP_DecryptUpdate(cctx, buf, &n1, in.p, (int)in.n) != 1 ||
+	    EVP_DecryptFinal_ex(cctx, buf + n1, &n2) != 1)
+		goto out;
+	*out = buf;
+	*out_len = (size_t)n1 + (size_t)n2;
+	buf = NULL;
+	rv = CKR_OK;
+out:
+	if (buf != NULL)
+		OPENSSL_clear_free(buf, cap);
+	EVP_CIPHER_CTX_free(cctx);
+	EVP_CIPHER_free(cipher);
+	return rv;
+}
+
+/* Schemes other than PBES2/PBKDF2 with 3DES/AES (PKCS#12 PBEs, scrypt)
+ * are left to OpenSSL's PKCS#8 code, in our context.  No SAT key and no
+ * default `openssl pkcs8 -topk8` output takes this path. */
+static CK_RV open_epki_openssl(const unsigned char *der, size_t len,
+			       const unsigned char *pin, size_t pin_len, struct ef_pkey **out)
 {
 	const unsigned char *p = der;
-	const X509_ALGOR *alg = NULL;
-	const ASN1_OBJECT *oid = NULL;
-	X509_SIG *sig;
+	X509_SIG *sig = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	EVP_PKEY *key = NULL;
+	CK_RV rv = CKR_PIN_INCORRECT;
 
-	if (len > LONG_MAX)
-		return NULL;
+	if (len > LONG_MAX || pin_len > INT_MAX)
+		return CKR_PIN_INCORRECT;
 	sig = d2i_X509_SIG(NULL, &p, (long)len);
 	if (sig == NULL)
-		return NULL;
-	X509_SIG_get0(sig, &alg, NULL);
-	if (alg != NULL)
-		X509_ALGOR_get0(&oid, NULL, NULL, alg);
-	if (oid == NULL ||
-	    !EVP_PBE_find(EVP_PBE_TYPE_OUTER, OBJ_obj2nid(oid), NULL, NULL, NULL)) {
-		X509_SIG_free(sig);
-		return NULL;
+		return CKR_DATA_INVALID;
+	/* OpenSSL wipes its decrypted buffer (zbuf) and the PrivateKeyInfo
+	 * octets when freeing them. */
+	p8 = PKCS8_decrypt_ex(sig, pin_len > 0 ? (const char *)pin : "", (int)pin_len,
+			      g_ctx, NULL);
+	if (p8 != NULL)
+		key = EVP_PKCS82PKEY_ex(p8, g_ctx, NULL);
+	if (key != NULL) {
+		rv = accept_key(key, out);
+		key = NULL;
 	}
-	return sig;
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	X509_SIG_free(sig);
+	return rv;
 }
 
 /* Once the container is known to be encrypted, every failure means the
  * PIN did not open it: a wrong password gives a bad CBC padding most of
  * the time and garbage that is not a PrivateKeyInfo otherwise. */
-static CK_RV open_epki(const X509_SIG *sig, const unsigned char *pin, size_t pin_len,
-		       struct ef_pkey **out)
+static CK_RV open_epki(const unsigned char *der, size_t len, const struct epki *e,
+		       const unsigned char *pin, size_t pin_len, struct ef_pkey **out)
 {
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	EVP_PKEY *key = NULL;
+	unsigned char key[EVP_MAX_KEY_LENGTH];
+	unsigned char *plain = NULL;
+	size_t plain_len = 0;
+	struct pbes2 s;
 	CK_RV rv;
 
-	if (pin_len > INT_MAX)
-		return CKR_PIN_INCORRECT;
+	if (!oid_is(e->alg_oid, OID_PBES2) || !pbes2_parse(e->params, &s))
+		return open_epki_openssl(der, len, pin, pin_len, out);
 	/* The PIN goes in as (bytes, length): no NUL termination, no
-	 * re-encoding, any byte allowed.  OpenSSL wipes its decrypted
-	 * buffer before freeing it (zbuf set by PKCS8_decrypt_ex) and
-	 * PKCS8_PRIV_KEY_INFO_free clears the key octets. */
-	p8 = PKCS8_decrypt_ex(sig, pin_len > 0 ? (const char *)pin : "", (int)pin_len,
-			      g_ctx, NULL);
-	if (p8 == NULL) {
-		rv = CKR_PIN_INCORRECT;
-		goto out;
+	 * re-encoding, any byte allowed. */
+	rv = pbkdf2(&s, pin, pin_len, key);
+	if (rv == CKR_OK)
+		rv = cbc_decrypt(s.cipher, key, s.iv, e->data, &plain, &plain_len);
+	if (rv == CKR_OK) {
+		rv = open_plain(plain, plain_len, out);
+		if (rv == CKR_DATA_INVALID)
+			rv = CKR_PIN_INCORRECT;
 	}
-	key = EVP_PKCS82PKEY_ex(p8, g_ctx, NULL);
-	if (key == NULL) {
-		rv = CKR_PIN_INCORRECT;
-		goto out;
-	}
-	rv = accept_key(key, out);
-	key = NULL;
-out:
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	EVP_PKEY_free(key);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (plain != NULL)
+		OPENSSL_clear_free(plain, plain_len);
 	return rv;
 }
 
@@ -997,10 +1404,8 @@ static CK_RV pem_traditional_decrypt(const char *header, const unsigned char *bo
 	const char *dek, *p;
 	EVP_CIPHER *cipher = NULL;
 	EVP_MD *md5 = NULL;
-	EVP_CIPHER_CTX *cctx = NULL;
-	unsigned char *buf = NULL;
 	size_t i, ivlen;
-	int n1 = 0, n2 = 0, klen;
+	int klen;
 	CK_RV rv = CKR_DATA_INVALID;
 
 	*plain = NULL;
@@ -1034,41 +1439,21 @@ static CK_RV pem_traditional_decrypt(const char *header, const unsigned char *bo
 			goto out;
 		iv[i] = (unsigned char)(hi << 4 | lo);
 	}
-	if (pin_len > INT_MAX || body_len > INT_MAX - EVP_MAX_BLOCK_LENGTH) {
-		rv = CKR_PIN_INCORRECT;
+	rv = CKR_PIN_INCORRECT;
+	if (pin_len > INT_MAX)
 		goto out;
-	}
 	md5 = EVP_MD_fetch(g_ctx, "MD5", NULL);
 	if (md5 == NULL) {
 		rv = CKR_GENERAL_ERROR;
 		goto out;
 	}
 	if (EVP_BytesToKey(cipher, md5, iv, pin_len > 0 ? pin : (const unsigned char *)"",
-			   (int)pin_len, 1, key, NULL) != klen) {
-		rv = CKR_PIN_INCORRECT;
+			   (int)pin_len, 1, key, NULL) != klen)
 		goto out;
-	}
-	buf = OPENSSL_malloc(body_len + EVP_MAX_BLOCK_LENGTH);
-	cctx = EVP_CIPHER_CTX_new();
-	if (buf == NULL || cctx == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	/* From here on the container is known to be encrypted. */
-	rv = CKR_PIN_INCORRECT;
-	if (EVP_DecryptInit_ex2(cctx, cipher, key, iv, NULL) != 1 ||
-	    EVP_DecryptUpdate(cctx, buf, &n1, body, (int)body_len) != 1 ||
-	    EVP_DecryptFinal_ex(cctx, buf + n1, &n2) != 1)
-		goto out;
-	*plain = buf;
-	*plain_len = (size_t)n1 + (size_t)n2;
-	buf = NULL;
-	rv = CKR_OK;
+	rv = cbc_decrypt(cname, key, (struct der){ iv, ivlen },
+			 (struct der){ body, body_len }, plain, plain_len);
 out:
 	OPENSSL_cleanse(key, sizeof(key));
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, body_len + EVP_MAX_BLOCK_LENGTH);
-	EVP_CIPHER_CTX_free(cctx);
 	EVP_CIPHER_free(cipher);
 	EVP_MD_free(md5);
 	return rv;
@@ -1088,20 +1473,21 @@ static CK_RV open_pem_block(const struct pem_block *b, const unsigned char *pin,
 {
 	unsigned char *plain = NULL;
 	size_t plain_len = 0;
-	X509_SIG *sig;
+	size_t len = (size_t)b->body_len;
+	struct epki e;
 	CK_RV rv;
 
 	if (strcmp(b->name, PEM_STRING_PKCS8) == 0) {
-		sig = parse_epki(b->body, (size_t)b->body_len);
-		if (sig == NULL)
+		if (!epki_split(b->body, len, &e))
 			return CKR_DATA_INVALID;
-		rv = open_epki(sig, pin, pin_len, out);
-		X509_SIG_free(sig);
-		return rv;
+		return open_epki(b->body, len, &e, pin, pin_len, out);
 	}
+	if (strcmp(b->name, PEM_STRING_PKCS8INF) != 0 &&
+	    strcmp(b->name, PEM_STRING_RSA) != 0)
+		return CKR_KEY_TYPE_INCONSISTENT;   /* EC, DSA, ... */
 	if (pem_header_encrypted(b->header)) {
-		rv = pem_traditional_decrypt(b->header, b->body, (size_t)b->body_len,
-					     pin, pin_len, &plain, &plain_len);
+		rv = pem_traditional_decrypt(b->header, b->body, len, pin, pin_len,
+					     &plain, &plain_len);
 		if (rv != CKR_OK)
 			return rv;
 		rv = open_plain(plain, plain_len, out);
@@ -1111,7 +1497,7 @@ static CK_RV open_pem_block(const struct pem_block *b, const unsigned char *pin,
 		OPENSSL_clear_free(plain, plain_len);
 		return rv;
 	}
-	return open_plain(b->body, (size_t)b->body_len, out);
+	return open_plain(b->body, len, out);
 }
 
 static CK_RV key_open_pem(const unsigned char *data, size_t len,
@@ -1143,7 +1529,7 @@ static CK_RV key_open_pem(const unsigned char *data, size_t len,
 CK_RV ef_key_open(const unsigned char *data, size_t len,
 		  const unsigned char *pin, size_t pin_len, struct ef_pkey **out)
 {
-	X509_SIG *sig = NULL;
+	struct epki e;
 	CK_RV rv;
 
 	*out = NULL;
@@ -1154,17 +1540,12 @@ CK_RV ef_key_open(const unsigned char *data, size_t len,
 	if (!ready())
 		return CKR_GENERAL_ERROR;
 	ERR_set_mark();
-	if (has_pem_armor(data, len)) {
+	if (has_pem_armor(data, len))
 		rv = key_open_pem(data, len, pin, pin_len, out);
-		goto out;
-	}
-	sig = parse_epki(data, len);
-	if (sig != NULL)
-		rv = open_epki(sig, pin, pin_len, out);
+	else if (epki_split(data, len, &e))
+		rv = open_epki(data, len, &e, pin, pin_len, out);
 	else
 		rv = open_plain(data, len, out);
-out:
-	X509_SIG_free(sig);
 	ERR_pop_to_mark();
 	return rv;
 }
@@ -1172,7 +1553,7 @@ out:
 bool ef_key_is_encrypted(const unsigned char *data, size_t len)
 {
 	struct pem_block b;
-	X509_SIG *sig;
+	struct epki e;
 	BIO *bio;
 	bool r = false;
 
@@ -1180,9 +1561,7 @@ bool ef_key_is_encrypted(const unsigned char *data, size_t len)
 		return false;
 	ERR_set_mark();
 	if (!has_pem_armor(data, len)) {
-		sig = parse_epki(data, len);
-		r = sig != NULL;
-		X509_SIG_free(sig);
+		r = epki_split(data, len, &e);
 		goto out;
 	}
 	if (len > INT_MAX)
@@ -1208,37 +1587,35 @@ out:
 
 CK_RV ef_pubkey_from_spki(const unsigned char *spki, size_t len, struct ef_pkey **out)
 {
+	struct spki_parts sp;
 	EVP_PKEY *key;
 	CK_RV rv;
 
 	*out = NULL;
 	if (spki == NULL || len == 0)
 		return CKR_DATA_INVALID;
+	if (!spki_split(spki, len, &sp))
+		return CKR_DATA_INVALID;
+	if (!sp.is_rsa)
+		return CKR_KEY_TYPE_INCONSISTENT;
 	if (!ready())
 		return CKR_GENERAL_ERROR;
 	ERR_set_mark();
-	key = pubkey_from_spki_der(spki, len);
-	if (key == NULL)
-		rv = CKR_DATA_INVALID;
-	else
-		rv = accept_key(key, out);
+	key = rsa_pub_from_ne(sp.n, sp.e);
+	rv = key == NULL ? CKR_DATA_INVALID : accept_key(key, out);
 	ERR_pop_to_mark();
 	return rv;
 }
 
 bool ef_key_matches_spki(const struct ef_pkey *k, const unsigned char *spki, size_t len)
 {
-	EVP_PKEY *pub;
-	bool r = false;
+	struct spki_parts sp;
+	bool r;
 
-	if (k == NULL || spki == NULL || len == 0 || !ready())
+	if (k == NULL || spki == NULL || len == 0 || !spki_split(spki, len, &sp) || !sp.is_rsa)
 		return false;
 	ERR_set_mark();
-	pub = pubkey_from_spki_der(spki, len);
-	/* EVP_PKEY_eq compares the public components (n, e for RSA). */
-	if (pub != NULL)
-		r = EVP_PKEY_eq(pk(k), pub) == 1;
-	EVP_PKEY_free(pub);
+	r = key_has_ne(pk(k), sp.n, sp.e);
 	ERR_pop_to_mark();
 	return r;
 }
@@ -1271,18 +1648,43 @@ void ef_key_unref(struct ef_pkey *k)
 	}
 }
 
+/* CBC encryption with PKCS#7 padding; out holds in_len + one block. */
+static CK_RV cbc_encrypt(const char *cipher_name, const unsigned char *key,
+			 const unsigned char *iv, const unsigned char *in, size_t in_len,
+			 unsigned char *out, size_t *out_len)
+{
+	EVP_CIPHER *cipher = EVP_CIPHER_fetch(g_ctx, cipher_name, NULL);
+	EVP_CIPHER_CTX *cctx = EVP_CIPHER_CTX_new();
+	int n1 = 0, n2 = 0;
+	CK_RV rv = CKR_FUNCTION_FAILED;
+
+	if (cipher != NULL && cctx != NULL && in_len <= INT_MAX - EVP_MAX_BLOCK_LENGTH &&
+	    EVP_EncryptInit_ex2(cctx, cipher, key, iv, NULL) == 1 &&
+	    EVP_EncryptUpdate(cctx, out, &n1, in, (int)in_len) == 1 &&
+	    EVP_EncryptFinal_ex(cctx, out + n1, &n2) == 1) {
+		*out_len = (size_t)n1 + (size_t)n2;
+		rv = CKR_OK;
+	}
+	EVP_CIPHER_CTX_free(cctx);
+	EVP_CIPHER_free(cipher);
+	return rv;
+}
+
 CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 			size_t pin_len, unsigned char **out, size_t *out_len)
 {
+	/* AlgorithmIdentifier { rsaEncryption, NULL } */
+	static const unsigned char rsa_alg[] = {
+		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+		0x01, 0x05, 0x00 };
+	static const unsigned char v0[] = { 0x02, 0x01, 0x00 };
+	static const unsigned char iter2048[] = { 0x08, 0x00 };
+	unsigned char salt[8], iv[8], key[24];
 	OSSL_ENCODER_CTX *ectx = NULL;
-	unsigned char *plain = NULL, *der = NULL;
-	const unsigned char *p;
-	size_t plain_len = 0;
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	EVP_CIPHER *cipher = NULL;
-	X509_ALGOR *pbe = NULL;
-	X509_SIG *sig = NULL;
-	int der_len;
+	unsigned char *rsakey = NULL, *p8 = NULL, *ct = NULL, *der = NULL, *w;
+	size_t rsakey_len = 0, p8_len = 0, p8_cap = 0, ct_len = 0, ct_cap = 0;
+	size_t kdf_len, enc_len, params_len, alg_len, total, kp_len;
+	struct pbes2 s;
 	CK_RV rv = CKR_FUNCTION_FAILED;
 
 	*out = NULL;
@@ -1291,54 +1693,92 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 		return CKR_ARGUMENTS_BAD;
 	if (pin == NULL)
 		pin_len = 0;
-	if (pin_len > INT_MAX)
-		return CKR_PIN_LEN_RANGE;
 	if (!ready())
 		return CKR_GENERAL_ERROR;
 	ERR_set_mark();
-	/* PrivateKeyInfo, the plaintext SAT encrypts. */
+	/* RSAPrivateKey (PKCS#1), wrapped by hand into the PrivateKeyInfo
+	 * that SAT encrypts: {v0, rsaEncryption NULL, OCTET STRING}. */
 	ectx = OSSL_ENCODER_CTX_new_for_pkey(pk(k), EVP_PKEY_KEYPAIR, "DER",
-					     "PrivateKeyInfo", NULL);
-	if (ectx == NULL || OSSL_ENCODER_to_data(ectx, &plain, &plain_len) != 1)
+					     "type-specific", NULL);
+	if (ectx == NULL || OSSL_ENCODER_to_data(ectx, &rsakey, &rsakey_len) != 1)
 		goto out;
-	p = plain;
-	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)plain_len);
-	if (p8 == NULL)
-		goto out;
-	cipher = EVP_CIPHER_fetch(g_ctx, "DES-EDE3-CBC", NULL);
-	if (cipher == NULL)
-		goto out;
-	/* PKCS#5 v2.1 PBES2 (RFC 8018 §6.2) with PBKDF2: hmacWithSHA1 is the
-	 * PRF's DEFAULT, so it is left out of the encoding as SAT leaves it;
-	 * 2048 iterations, an 8-byte salt and the IV come from our DRBG
-	 * (salt NULL / IV NULL ask OpenSSL for fresh random ones). */
-	pbe = PKCS5_pbe2_set_iv_ex(cipher, 2048, NULL, 8, NULL, NID_hmacWithSHA1, g_ctx);
-	if (pbe == NULL)
-		goto out;
-	sig = PKCS8_set0_pbe_ex(pin_len > 0 ? (const char *)pin : "", (int)pin_len,
-				p8, pbe, g_ctx, NULL);
-	if (sig == NULL)
-		goto out;
-	pbe = NULL;   /* owned by sig now */
-	der = NULL;
-	der_len = i2d_X509_SIG(sig, &der);
-	if (der_len <= 0)
-		goto out;
-	*out = memdup_plain(der, (size_t)der_len);
-	if (*out == NULL) {
+	kp_len = sizeof(v0) + sizeof(rsa_alg) + der_hdr_len(rsakey_len) + rsakey_len;
+	p8_cap = der_hdr_len(kp_len) + kp_len;
+	p8 = OPENSSL_malloc(p8_cap);
+	ct_cap = p8_cap + EVP_MAX_BLOCK_LENGTH;
+	ct = OPENSSL_malloc(ct_cap);
+	if (p8 == NULL || ct == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
-	*out_len = (size_t)der_len;
+	w = p8 + der_put_hdr(p8, DER_SEQUENCE, kp_len);
+	memcpy(w, v0, sizeof(v0));
+	w += sizeof(v0);
+	memcpy(w, rsa_alg, sizeof(rsa_alg));
+	w += sizeof(rsa_alg);
+	w = der_put(w, DER_OCTET_STRING, rsakey, rsakey_len);
+	p8_len = (size_t)(w - p8);
+
+	/* PBES2 (RFC 8018 §6.2) with PBKDF2: hmacWithSHA1 is the PRF's
+	 * DEFAULT and is left out as SAT leaves it; 2048 iterations; a fresh
+	 * 8-byte salt and IV from our DRBG. */
+	if (RAND_bytes_ex(g_ctx, salt, sizeof(salt), 0) != 1 ||
+	    RAND_bytes_ex(g_ctx, iv, sizeof(iv), 0) != 1)
+		goto out;
+	memset(&s, 0, sizeof(s));
+	s.salt = (struct der){ salt, sizeof(salt) };
+	s.iter = 2048;
+	s.prf = "SHA1";
+	s.cipher = "DES-EDE3-CBC";
+	s.key_len = sizeof(key);
+	rv = pbkdf2(&s, pin, pin_len, key);
+	if (rv == CKR_OK)
+		rv = cbc_encrypt(s.cipher, key, iv, p8, p8_len, ct, &ct_len);
+	if (rv != CKR_OK)
+		goto out;
+
+	/* EncryptedPrivateKeyInfo, inside out. */
+	{
+		size_t pbkdf2_params = 2 + sizeof(salt) + 2 + sizeof(iter2048);
+		size_t kdf_inner = 2 + 9 + der_hdr_len(pbkdf2_params) + pbkdf2_params;
+		size_t enc_inner = 2 + 8 + 2 + sizeof(iv);
+
+		kdf_len = der_hdr_len(kdf_inner) + kdf_inner;
+		enc_len = der_hdr_len(enc_inner) + enc_inner;
+		params_len = kdf_len + enc_len;
+		alg_len = 2 + 9 + der_hdr_len(params_len) + params_len;
+		total = der_hdr_len(alg_len) + alg_len + der_hdr_len(ct_len) + ct_len;
+		der = malloc(der_hdr_len(total) + total);
+		if (der == NULL) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		w = der + der_put_hdr(der, DER_SEQUENCE, total);
+		w += der_put_hdr(w, DER_SEQUENCE, alg_len);
+		w = der_put(w, DER_OID, OID_PBES2);
+		w += der_put_hdr(w, DER_SEQUENCE, params_len);
+		w += der_put_hdr(w, DER_SEQUENCE, kdf_inner);
+		w = der_put(w, DER_OID, OID_PBKDF2);
+		w += der_put_hdr(w, DER_SEQUENCE, pbkdf2_params);
+		w = der_put(w, DER_OCTET_STRING, salt, sizeof(salt));
+		w = der_put(w, DER_INTEGER, iter2048, sizeof(iter2048));
+		w += der_put_hdr(w, DER_SEQUENCE, enc_inner);
+		w = der_put(w, DER_OID, OID_DES_EDE3_CBC);
+		w = der_put(w, DER_OCTET_STRING, iv, sizeof(iv));
+		w = der_put(w, DER_OCTET_STRING, ct, ct_len);
+		*out = der;
+		*out_len = (size_t)(w - der);
+		der = NULL;
+	}
 	rv = CKR_OK;
 out:
-	OPENSSL_free(der);
-	X509_SIG_free(sig);
-	X509_ALGOR_free(pbe);
-	EVP_CIPHER_free(cipher);
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	if (plain != NULL)
-		OPENSSL_clear_free(plain, plain_len);
+	OPENSSL_cleanse(key, sizeof(key));
+	free(der);
+	OPENSSL_free(ct);
+	if (p8 != NULL)
+		OPENSSL_clear_free(p8, p8_cap);
+	if (rsakey != NULL)
+		OPENSSL_clear_free(rsakey, rsakey_len);
 	OSSL_ENCODER_CTX_free(ectx);
 	ERR_pop_to_mark();
 	return rv;

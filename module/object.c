@@ -212,16 +212,19 @@ CK_RV ef_object_build_cert(struct ef_object *o, const struct ef_cert *c,
 }
 
 /* Attributes of both halves of the key pair. */
-static CK_RV add_key_common(struct ef_object *o, const struct ef_cert *c)
+static CK_RV add_key_common(struct ef_object *o, const struct ef_cert *c, bool can_encrypt)
 {
 	CK_RV rv;
+	/* OAEP only encrypts: it is allowed where the certificate allows
+	 * data encipherment.  It comes last so it can be left out. */
 	CK_MECHANISM_TYPE allowed[] = {
-		CKM_RSA_PKCS, CKM_RSA_PKCS_OAEP, CKM_RSA_X_509, CKM_RSA_PKCS_PSS,
+		CKM_RSA_PKCS, CKM_RSA_X_509, CKM_RSA_PKCS_PSS,
 		CKM_SHA1_RSA_PKCS, CKM_SHA224_RSA_PKCS, CKM_SHA256_RSA_PKCS,
 		CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS, CKM_SHA1_RSA_PKCS_PSS,
 		CKM_SHA224_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS_PSS,
-		CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS,
+		CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS, CKM_RSA_PKCS_OAEP,
 	};
+	CK_ULONG allowed_len = sizeof(allowed) - (can_encrypt ? 0 : sizeof(allowed[0]));
 	if ((rv = add_ulong(o, CKA_KEY_TYPE, CKK_RSA)) ||
 	    (rv = add(o, CKA_ID, c->key_id, sizeof(c->key_id))) ||
 	    (rv = add(o, CKA_START_DATE, NULL, 0)) ||
@@ -230,7 +233,7 @@ static CK_RV add_key_common(struct ef_object *o, const struct ef_cert *c)
 	    /* The key was made by SAT's software, not on this token. */
 	    (rv = add_bool(o, CKA_LOCAL, false)) ||
 	    (rv = add_ulong(o, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION)) ||
-	    (rv = add(o, CKA_ALLOWED_MECHANISMS, allowed, sizeof(allowed))) ||
+	    (rv = add(o, CKA_ALLOWED_MECHANISMS, allowed, allowed_len)) ||
 	    (rv = add(o, CKA_SUBJECT, c->subject, c->subject_len)) ||
 	    (rv = add(o, CKA_PUBLIC_KEY_INFO, c->spki, c->spki_len)) ||
 	    (rv = add(o, CKA_MODULUS, c->modulus, c->modulus_len)) ||
@@ -245,7 +248,7 @@ CK_RV ef_object_build_pubkey(struct ef_object *o, const struct ef_cert *c,
 {
 	CK_RV rv;
 	if ((rv = add_storage(o, CKO_PUBLIC_KEY, false, label)) ||
-	    (rv = add_key_common(o, c)) ||
+	    (rv = add_key_common(o, c, can_encrypt)) ||
 	    (rv = add_bool(o, CKA_ENCRYPT, can_encrypt)) ||
 	    (rv = add_bool(o, CKA_VERIFY, true)) ||
 	    (rv = add_bool(o, CKA_VERIFY_RECOVER, false)) ||
@@ -264,7 +267,7 @@ CK_RV ef_object_build_privkey(struct ef_object *o, const struct ef_cert *c,
 		CKA_EXPONENT_2, CKA_COEFFICIENT,
 	};
 	if ((rv = add_storage(o, CKO_PRIVATE_KEY, true, label)) ||
-	    (rv = add_key_common(o, c)) ||
+	    (rv = add_key_common(o, c, can_decrypt)) ||
 	    (rv = add_bool(o, CKA_SENSITIVE, true)) ||
 	    (rv = add_bool(o, CKA_DECRYPT, can_decrypt)) ||
 	    (rv = add_bool(o, CKA_SIGN, true)) ||

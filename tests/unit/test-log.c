@@ -1,0 +1,258 @@
+/*
+ * test-log.c - unit tests for module/log.c: return-code names, the trace
+ * switch, and whole lines under concurrency.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tap.h"
+
+static void test_names(void)
+{
+	bool all = true;
+
+#define N(x) do { if (strcmp(ef_rv_name(x), #x) != 0) { all = false; tap_diag("%s -> %s", #x, ef_rv_name(x)); } } while (0);
+	N(CKR_OK)
+	N(CKR_CANCEL)
+	N(CKR_HOST_MEMORY)
+	N(CKR_SLOT_ID_INVALID)
+	N(CKR_GENERAL_ERROR)
+	N(CKR_FUNCTION_FAILED)
+	N(CKR_ARGUMENTS_BAD)
+	N(CKR_NO_EVENT)
+	N(CKR_NEED_TO_CREATE_THREADS)
+	N(CKR_CANT_LOCK)
+	N(CKR_ATTRIBUTE_READ_ONLY)
+	N(CKR_ATTRIBUTE_SENSITIVE)
+	N(CKR_ATTRIBUTE_TYPE_INVALID)
+	N(CKR_ATTRIBUTE_VALUE_INVALID)
+	N(CKR_ACTION_PROHIBITED)
+	N(CKR_DATA_INVALID)
+	N(CKR_DATA_LEN_RANGE)
+	N(CKR_DEVICE_ERROR)
+	N(CKR_DEVICE_MEMORY)
+	N(CKR_DEVICE_REMOVED)
+	N(CKR_ENCRYPTED_DATA_INVALID)
+	N(CKR_ENCRYPTED_DATA_LEN_RANGE)
+	N(CKR_FUNCTION_CANCELED)
+	N(CKR_FUNCTION_NOT_PARALLEL)
+	N(CKR_FUNCTION_NOT_SUPPORTED)
+	N(CKR_KEY_HANDLE_INVALID)
+	N(CKR_KEY_SIZE_RANGE)
+	N(CKR_KEY_TYPE_INCONSISTENT)
+	N(CKR_KEY_NOT_NEEDED)
+	N(CKR_KEY_CHANGED)
+	N(CKR_KEY_NEEDED)
+	N(CKR_KEY_INDIGESTIBLE)
+	N(CKR_KEY_FUNCTION_NOT_PERMITTED)
+	N(CKR_KEY_NOT_WRAPPABLE)
+	N(CKR_KEY_UNEXTRACTABLE)
+	N(CKR_MECHANISM_INVALID)
+	N(CKR_MECHANISM_PARAM_INVALID)
+	N(CKR_OBJECT_HANDLE_INVALID)
+	N(CKR_OPERATION_ACTIVE)
+	N(CKR_OPERATION_NOT_INITIALIZED)
+	N(CKR_PIN_INCORRECT)
+	N(CKR_PIN_INVALID)
+	N(CKR_PIN_LEN_RANGE)
+	N(CKR_PIN_EXPIRED)
+	N(CKR_PIN_LOCKED)
+	N(CKR_SESSION_CLOSED)
+	N(CKR_SESSION_COUNT)
+	N(CKR_SESSION_HANDLE_INVALID)
+	N(CKR_SESSION_PARALLEL_NOT_SUPPORTED)
+	N(CKR_SESSION_READ_ONLY)
+	N(CKR_SESSION_EXISTS)
+	N(CKR_SESSION_READ_ONLY_EXISTS)
+	N(CKR_SESSION_READ_WRITE_SO_EXISTS)
+	N(CKR_SIGNATURE_INVALID)
+	N(CKR_SIGNATURE_LEN_RANGE)
+	N(CKR_TEMPLATE_INCOMPLETE)
+	N(CKR_TEMPLATE_INCONSISTENT)
+	N(CKR_TOKEN_NOT_PRESENT)
+	N(CKR_TOKEN_NOT_RECOGNIZED)
+	N(CKR_TOKEN_WRITE_PROTECTED)
+	N(CKR_UNWRAPPING_KEY_HANDLE_INVALID)
+	N(CKR_UNWRAPPING_KEY_SIZE_RANGE)
+	N(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT)
+	N(CKR_USER_ALREADY_LOGGED_IN)
+	N(CKR_USER_NOT_LOGGED_IN)
+	N(CKR_USER_PIN_NOT_INITIALIZED)
+	N(CKR_USER_TYPE_INVALID)
+	N(CKR_USER_ANOTHER_ALREADY_LOGGED_IN)
+	N(CKR_USER_TOO_MANY_TYPES)
+	N(CKR_WRAPPED_KEY_INVALID)
+	N(CKR_WRAPPED_KEY_LEN_RANGE)
+	N(CKR_WRAPPING_KEY_HANDLE_INVALID)
+	N(CKR_WRAPPING_KEY_SIZE_RANGE)
+	N(CKR_WRAPPING_KEY_TYPE_INCONSISTENT)
+	N(CKR_RANDOM_SEED_NOT_SUPPORTED)
+	N(CKR_RANDOM_NO_RNG)
+	N(CKR_DOMAIN_PARAMS_INVALID)
+	N(CKR_CURVE_NOT_SUPPORTED)
+	N(CKR_BUFFER_TOO_SMALL)
+	N(CKR_SAVED_STATE_INVALID)
+	N(CKR_INFORMATION_SENSITIVE)
+	N(CKR_STATE_UNSAVEABLE)
+	N(CKR_CRYPTOKI_NOT_INITIALIZED)
+	N(CKR_CRYPTOKI_ALREADY_INITIALIZED)
+	N(CKR_MUTEX_BAD)
+	N(CKR_MUTEX_NOT_LOCKED)
+	N(CKR_NEW_PIN_MODE)
+	N(CKR_NEXT_OTP)
+	N(CKR_EXCEEDED_MAX_ITERATIONS)
+	N(CKR_FIPS_SELF_TEST_FAILED)
+	N(CKR_LIBRARY_LOAD_FAILED)
+	N(CKR_PIN_TOO_WEAK)
+	N(CKR_PUBLIC_KEY_INVALID)
+	N(CKR_FUNCTION_REJECTED)
+	N(CKR_VENDOR_DEFINED)
+	N(CKR_OPERATION_CANCEL_FAILED)
+#undef N
+	ok(all, "rv_name: every CKR_ of pkcs11.h and CKR_OPERATION_CANCEL_FAILED by name");
+	is_str(ef_rv_name(0x12345), "0x12345", "rv_name: unknown -> hex");
+	is_str(ef_rv_name(CKR_VENDOR_DEFINED | 1), "0x80000001", "rv_name: vendor code -> hex");
+}
+
+static void *other_thread(void *arg)
+{
+	(void)arg;
+	return (void *)ef_rv_name(0xABC);
+}
+
+static void test_thread_buffer(void)
+{
+	pthread_t t;
+	void *theirs = NULL;
+	const char *mine = ef_rv_name(0xDEF);
+
+	pthread_create(&t, NULL, other_thread, NULL);
+	pthread_join(t, &theirs);
+	ok(theirs != (void *)mine, "rv_name: unknown-code buffer is per thread");
+	is_str(mine, "0xdef", "rv_name: another thread did not overwrite this one");
+}
+
+static char path[] = "/tmp/test-log.XXXXXX";
+
+static char *run_capture(void (*fn)(void))
+{
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	char *buf = calloc(1, 1 << 20);
+	ssize_t n;
+
+	dup2(fd, STDERR_FILENO);
+	fn();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, (1 << 20) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+	return buf;
+}
+
+static void trace_something(void)
+{
+	ef_log_trace("C_Initialize -> %s", ef_rv_name(CKR_OK));
+}
+
+static void test_trace_switch(void)
+{
+	char *out;
+
+	unsetenv("EFIRMA_PKCS11_DEBUG");
+	ef_log_init_from_env();
+	ok(!ef_log_trace_enabled(), "trace: off by default");
+	out = run_capture(trace_something);
+	is_str(out, "", "trace: silent when off");
+	free(out);
+	setenv("EFIRMA_PKCS11_DEBUG", "0", 1);
+	ef_log_init_from_env();
+	ok(!ef_log_trace_enabled(), "trace: EFIRMA_PKCS11_DEBUG=0 is off");
+	setenv("EFIRMA_PKCS11_DEBUG", "", 1);
+	ef_log_init_from_env();
+	ok(!ef_log_trace_enabled(), "trace: empty EFIRMA_PKCS11_DEBUG is off");
+	setenv("EFIRMA_PKCS11_DEBUG", "1", 1);
+	ef_log_init_from_env();
+	ok(ef_log_trace_enabled(), "trace: EFIRMA_PKCS11_DEBUG=1 is on");
+	out = run_capture(trace_something);
+	is_str(out, "efirma-pkcs11: C_Initialize -> CKR_OK\n", "trace: one prefixed line");
+	free(out);
+	unsetenv("EFIRMA_PKCS11_DEBUG");
+	ef_log_init_from_env();
+	ok(!ef_log_trace_enabled(), "trace: re-initialisation follows the environment");
+	ef_log_enable_trace();
+	ok(ef_log_trace_enabled(), "trace: ef_log_enable_trace turns it on");
+}
+
+#define THREADS 8
+#define LINES 500
+
+static void *spam(void *arg)
+{
+	long id = (long)arg;
+
+	for (int i = 0; i < LINES; i++)
+		ef_log_warn("thread %ld line %d %s", id, i,
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	return NULL;
+}
+
+static void many_threads(void)
+{
+	pthread_t t[THREADS];
+
+	for (long i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, spam, (void *)i);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void long_line(void)
+{
+	char big[5000];
+
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ef_log_warn("%s", big);
+}
+
+static void test_lines(void)
+{
+	char *out = run_capture(many_threads), *save = NULL;
+	int lines = 0, good = 0;
+
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		long id;
+		int n, end = 0;
+
+		lines++;
+		if (sscanf(l, "efirma-pkcs11: thread %ld line %d %*[x]%n", &id, &n, &end) == 2 &&
+		    end == (int)strlen(l))
+			good++;
+	}
+	is_ul((unsigned long)lines, THREADS * LINES, "lines: %d threads x %d lines, none merged", THREADS, LINES);
+	is_ul((unsigned long)good, THREADS * LINES, "lines: every line whole and prefixed");
+	free(out);
+	out = run_capture(long_line);
+	ok(strncmp(out, "efirma-pkcs11: yyy", 18) == 0 && strchr(out, '\n') == out + strlen(out) - 1,
+	   "lines: an overlong message is cut to one line (%zu bytes)", strlen(out));
+	free(out);
+}
+
+int main(void)
+{
+	test_names();
+	test_thread_buffer();
+	test_trace_switch();
+	test_lines();
+	return tap_done();
+}
