@@ -189,45 +189,31 @@ out:
 	return rv;
 }
 
-/* Adds input to an operation: into the running hash, or gathered for the
- * raw mechanisms, whose input is at most one modulus long. */
-static CK_RV feed(struct ef_op *op, const CK_BYTE *in, CK_ULONG len)
+/* [PKCS#11 3.0 §2.1.6-2.1.12] The raw RSA mechanisms (PKCS #1 v1.5, X.509,
+ * PSS over a hash, OAEP) are single-part only: their input is one block. */
+static bool single_part_only(const struct ef_op *op)
 {
-	if (op->digest)
-		return len ? ef_digest_update(op->digest, in, len) : CKR_OK;
-	if (len > op->key_bytes - op->buf_len)
-		return op->kind == EF_OP_DECRYPT ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_DATA_LEN_RANGE;
-	if (!len)
-		return CKR_OK;
-	if (!op->buf) {
-		op->buf = malloc(op->key_bytes);
-		if (!op->buf)
-			return CKR_HOST_MEMORY;
-	}
-	memcpy(op->buf + op->buf_len, in, len);
-	op->buf_len += len;
-	return CKR_OK;
+	return op->mech->raw_input;
 }
 
-/* The input to the RSA step: the finished hash, or the gathered bytes. */
+/* The input to the RSA step: the finished hash, or the caller's block. */
 static CK_RV rsa_input(struct ef_op *op, unsigned char *hash, const unsigned char **in,
 		       size_t *in_len)
 {
-	if (!op->digest) {
-		*in = op->buf;
-		*in_len = op->buf_len;
+	if (!op->digest)
 		return CKR_OK;
-	}
 	*in = hash;
 	*in_len = ef_hash_size(op->mech->hash);
 	return ef_digest_final(op->digest, hash);
 }
 
-static CK_RV produce(struct ef_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+/* Ends an operation with its output.  in/in_len: the raw mechanisms'
+ * block (hashing operations have already been fed). */
+static CK_RV produce(struct ef_op *op, const unsigned char *in, size_t in_len,
+		     CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
 	unsigned char hash[64];
-	const unsigned char *in;
-	size_t in_len, len = 0;
+	size_t len = 0;
 	CK_RV rv;
 
 	switch (op->kind) {
@@ -241,16 +227,13 @@ static CK_RV produce(struct ef_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 			rv = ef_rsa_sign(op->key, &op->params, in, in_len, out, &len);
 		break;
 	case EF_OP_ENCRYPT:
-		rv = ef_rsa_encrypt(op->key, &op->params, op->buf, op->buf_len, out, &len);
+		rv = ef_rsa_encrypt(op->key, &op->params, in, in_len, out, &len);
 		break;
 	case EF_OP_DECRYPT: {
 		unsigned char *plain = malloc(op->key_bytes);
 		if (!plain)
 			return CKR_HOST_MEMORY;
-		if (op->buf_len != op->key_bytes)
-			rv = CKR_ENCRYPTED_DATA_LEN_RANGE;
-		else
-			rv = ef_rsa_decrypt(op->key, &op->params, op->buf, op->buf_len, plain, &len);
+		rv = ef_rsa_decrypt(op->key, &op->params, in, in_len, plain, &len);
 		if (rv == CKR_OK && len > *out_len)
 			rv = CKR_BUFFER_TOO_SMALL;
 		else if (rv == CKR_OK && len)
@@ -275,21 +258,28 @@ static CK_RV single_part(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR 
 	CK_RV rv = begin_output(h, kind, true, in, in_len, out, out_len, &op);
 	if (rv != CKR_OK || !op)
 		return rv;
-	rv = feed(op, in, in_len);
+	if (op->digest && in_len)
+		rv = ef_digest_update(op->digest, in, in_len);
 	if (rv == CKR_OK)
-		rv = produce(op, out, out_len);
+		rv = produce(op, in, in_len, out, out_len);
+	/* Only a decryption learns late that the buffer is too small; its
+	 * input is given again with the next call. */
 	ef_session_return_op(h, op, rv == CKR_BUFFER_TOO_SMALL);
 	return rv;
 }
 
-/* C_SignUpdate, C_VerifyUpdate, C_EncryptUpdate, C_DigestUpdate. */
+/* C_SignUpdate, C_VerifyUpdate, C_EncryptUpdate, C_DecryptUpdate,
+ * C_DigestUpdate. */
 static CK_RV update(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR in, CK_ULONG in_len)
 {
 	struct ef_op *op;
 	CK_RV rv = begin_input(h, kind, false, in, in_len, &op);
 	if (rv != CKR_OK)
 		return rv;
-	rv = feed(op, in, in_len);
+	if (single_part_only(op))
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+	else if (in_len)
+		rv = ef_digest_update(op->digest, in, in_len);
 	op->multi = true;
 	ef_session_return_op(h, op, rv == CKR_OK);
 	return rv;
@@ -303,16 +293,16 @@ static CK_RV final(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR out,
 	CK_RV rv = begin_output(h, kind, false, NULL, 0, out, out_len, &op);
 	if (rv != CKR_OK || !op)
 		return rv;
-	rv = produce(op, out, out_len);
-	ef_session_return_op(h, op, rv == CKR_BUFFER_TOO_SMALL);
+	rv = single_part_only(op) ? CKR_FUNCTION_NOT_SUPPORTED :
+				    produce(op, NULL, 0, out, out_len);
+	ef_session_return_op(h, op, false);
 	return rv;
 }
 
-static CK_RV check_signature(struct ef_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
+static CK_RV check_signature(struct ef_op *op, const unsigned char *in, size_t in_len,
+			     const CK_BYTE *sig, CK_ULONG sig_len)
 {
 	unsigned char hash[64];
-	const unsigned char *in;
-	size_t in_len;
 	if (!sig)
 		return CKR_ARGUMENTS_BAD;
 	CK_RV rv = rsa_input(op, hash, &in, &in_len);
@@ -358,9 +348,10 @@ CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
 	CK_RV rv = begin_input(hSession, EF_OP_VERIFY, true, pData, ulDataLen, &op);
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	rv = feed(op, pData, ulDataLen);
+	if (op->digest && ulDataLen)
+		rv = ef_digest_update(op->digest, pData, ulDataLen);
 	if (rv == CKR_OK)
-		rv = check_signature(op, pSignature, ulSignatureLen);
+		rv = check_signature(op, pData, ulDataLen, pSignature, ulSignatureLen);
 	ef_session_return_op(hSession, op, false);
 	EF_RETURN(rv);
 }
@@ -376,7 +367,8 @@ CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
 	CK_RV rv = begin_input(hSession, EF_OP_VERIFY, false, NULL, 0, &op);
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	rv = check_signature(op, pSignature, ulSignatureLen);
+	rv = single_part_only(op) ? CKR_FUNCTION_NOT_SUPPORTED :
+		check_signature(op, NULL, 0, pSignature, ulSignatureLen);
 	ef_session_return_op(hSession, op, false);
 	EF_RETURN(rv);
 }
@@ -395,24 +387,12 @@ CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLe
 			      pulEncryptedDataLen));
 }
 
-/* RSA encrypts one block: the parts are gathered and the block comes out
- * at C_EncryptFinal (or C_DecryptFinal). */
-static CK_RV gather_part(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR in,
-			 CK_ULONG in_len, CK_ULONG_PTR out_len)
-{
-	if (!out_len)
-		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = update(h, kind, in, in_len);
-	if (rv == CKR_OK)
-		*out_len = 0;
-	return rv;
-}
-
 CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
 		      CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
 {
 	(void)pEncryptedPart;
-	EF_RETURN(gather_part(hSession, EF_OP_ENCRYPT, pPart, ulPartLen, pulEncryptedPartLen));
+	(void)pulEncryptedPartLen;
+	EF_RETURN(update(hSession, EF_OP_ENCRYPT, pPart, ulPartLen));
 }
 
 CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
@@ -437,8 +417,8 @@ CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 		      CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
 {
 	(void)pPart;
-	EF_RETURN(gather_part(hSession, EF_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen,
-			      pulPartLen));
+	(void)pulPartLen;
+	EF_RETURN(update(hSession, EF_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen));
 }
 
 CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen)

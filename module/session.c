@@ -22,8 +22,6 @@ void ef_op_free(struct ef_op *op)
 		ef_key_unref(op->key);
 	if (op->digest)
 		ef_digest_free(op->digest);
-	/* The gathered input may be a plaintext or a hash to be signed. */
-	ef_free_secret(op->buf, op->buf_len);
 	free(op->label);
 	free(op);
 }

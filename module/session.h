@@ -27,8 +27,6 @@ struct ef_op {
 	struct ef_pkey *key;       /* a reference, dropped with the operation */
 	size_t key_bytes;          /* modulus size: every signature's length */
 	struct ef_digest *digest;  /* hash-and-sign and digest operations */
-	unsigned char *buf;        /* raw mechanisms: the input gathered so far */
-	size_t buf_len;
 	bool multi;                /* C_xxxUpdate was called: only C_xxxFinal may end it */
 };
 
