@@ -210,7 +210,7 @@ static CK_RV login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
 	case CKU_SO:
 		/* SAT's files have one password; there is no security
 		 * officer to log in as. */
-		rv = CKR_PIN_INCORRECT;
+		rv = ef_token_logged_in(t) ? CKR_USER_ANOTHER_ALREADY_LOGGED_IN : CKR_PIN_INCORRECT;
 		break;
 	default:
 		rv = CKR_USER_TYPE_INVALID;

@@ -107,8 +107,7 @@ const char *api_sat_dir(void)
 	if (src && *src)
 		snprintf(cand[n++], sizeof cand[0], "%s/tests/data/sat", src);
 	snprintf(cand[n++], sizeof cand[0], "tests/data/sat");
-	/* Before the copy into tests/data existed, the shared set was used. */
-	snprintf(cand[n++], sizeof cand[0], "/work/shared/testdata/sat");
+	snprintf(cand[n++], sizeof cand[0], "../tests/data/sat");
 	for (int i = 0; i < n; i++) {
 		char probe[4200];
 		snprintf(probe, sizeof probe, "%s/fiel-pf-CACX7605101P8-2023", cand[i]);
@@ -873,6 +872,129 @@ bool api_gen_cert_for_key(const char *dir, const char *name, const char *keyfile
 		return false;
 	memcpy(b->pin, pass, passlen);
 	return true;
+}
+
+static bool file_exists(const char *p)
+{
+	return access(p, R_OK) == 0;
+}
+
+static const char *gen_dir(void)
+{
+	static char dir[4096];
+	const char *g = getenv("EF_TEST_GEN");
+	char path[4200];
+	if (dir[0])
+		return dir;
+	if (g && *g) {
+		snprintf(path, sizeof path, "%s/MANIFEST", g);
+		if (file_exists(path)) {
+			snprintf(dir, sizeof dir, "%s", g);
+			return dir;
+		}
+	}
+	/* Not made by the build: run the generator ourselves. */
+	const char *src = getenv("EF_TEST_SRCDIR");
+	const char *data = getenv("EF_TEST_DATA");
+	char cand[3][4096];
+	int n = 0;
+	if (src && *src)
+		snprintf(cand[n++], sizeof cand[0], "%s/tests/gen-bundles.sh", src);
+	if (data && *data)
+		snprintf(cand[n++], sizeof cand[0], "%s/../gen-bundles.sh", data);
+	snprintf(cand[n++], sizeof cand[0], "tests/gen-bundles.sh");
+	for (int i = 0; i < n; i++) {
+		if (!file_exists(cand[i]))
+			continue;
+		const char *t = api_tmpdir();
+		if (t && api_sh("bash '%s' '%s' >/dev/null 2>&1", cand[i], t) == 0) {
+			snprintf(dir, sizeof dir, "%s", t);
+			return dir;
+		}
+		printf("# %s failed\n", cand[i]);
+		break;
+	}
+	return NULL;
+}
+
+static char *next_field(char **p)
+{
+	char *f = *p, *t;
+	if (!f)
+		return NULL;
+	t = strchr(f, '\t');
+	if (t) {
+		*t = 0;
+		*p = t + 1;
+	} else {
+		t = strchr(f, '\n');
+		if (t)
+			*t = 0;
+		*p = NULL;
+	}
+	return f;
+}
+
+size_t api_gen_bundles(struct api_gen **out)
+{
+	const char *dir = gen_dir();
+	char path[4200], line[2048];
+	size_t n = 0, cap = 0;
+	struct api_gen *v = NULL;
+	FILE *f;
+
+	*out = NULL;
+	if (!dir)
+		return 0;
+	snprintf(path, sizeof path, "%s/MANIFEST", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f)) {
+		char *p = line, *fl[9];
+		int k;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		for (k = 0; k < 9; k++)
+			if (!(fl[k] = next_field(&p)))
+				break;
+		if (k < 8)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = realloc(v, cap * sizeof *v);
+			if (!v)
+				abort();
+		}
+		struct api_gen *g = &v[n++];
+		memset(g, 0, sizeof *g);
+		snprintf(g->b.name, sizeof g->b.name, "%s", fl[0]);
+		snprintf(g->b.cer, sizeof g->b.cer, "%s/%s", dir, fl[1]);
+		snprintf(g->b.key, sizeof g->b.key, "%s/%s", dir, fl[2]);
+		snprintf(g->kind, sizeof g->kind, "%s", fl[4]);
+		snprintf(g->numero, sizeof g->numero, "%s", fl[5]);
+		snprintf(g->rfc, sizeof g->rfc, "%s", fl[6]);
+		snprintf(g->expect, sizeof g->expect, "%s", fl[7]);
+		snprintf(g->b.pin, sizeof g->b.pin, "%s", API_PIN);
+		if (strcmp(fl[3], "-") != 0) {
+			char pf[4200];
+			size_t pl = 0;
+			snprintf(pf, sizeof pf, "%s/%s", dir, fl[3]);
+			unsigned char *pw = api_read_file(pf, &pl);
+			if (pw) {
+				while (pl && (pw[pl - 1] == '\n' || pw[pl - 1] == '\r'))
+					pl--;
+				if (pl < sizeof g->b.pin) {
+					memcpy(g->b.pin, pw, pl);
+					g->b.pin[pl] = 0;
+				}
+				free(pw);
+			}
+		}
+	}
+	fclose(f);
+	*out = v;
+	return n;
 }
 
 /* ----------------------------------------------------------- diagnostics */

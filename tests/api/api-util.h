@@ -160,6 +160,19 @@ bool api_gen_bundle(const char *dir, const char *name, const char *cn,
  * with pass and issues a self-signed certificate for its public key. */
 bool api_gen_cert_for_key(const char *dir, const char *name, const char *keyfile,
 			  const void *pass, size_t passlen, struct api_bundle *b);
+/* One row of the MANIFEST written by tests/gen-bundles.sh. */
+struct api_gen {
+	struct api_bundle b;   /* b.name = the row name; b.pin from its password file */
+	char kind[16];         /* "efirma", "csd" or "-" */
+	char numero[32];
+	char rfc[64];
+	char expect[16];       /* "ok", "login-fails", "no-token" */
+};
+/* The generated bundles: $EF_TEST_GEN/MANIFEST when "make check" made it,
+ * else tests/gen-bundles.sh is run into a temporary folder.  Returns the
+ * count (0: not available); *out is malloc'd. */
+size_t api_gen_bundles(struct api_gen **out);
+
 /* system() with printf formatting; returns the exit status (or -1). */
 int api_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

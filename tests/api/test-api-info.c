@@ -746,7 +746,8 @@ static void test_directory(void)
 	P->C_GetSlotList(CK_TRUE, NULL, &n);
 	is_ul(n, 3, "three tokens again");
 	sc2 = 0;
-	ok(api_find_slot(LABEL_EKU_CSD, &sc2) == CKR_OK && sc2 == sc,
+	CK_RV frv = api_find_slot(LABEL_EKU_CSD, &sc2);
+	ok(frv == CKR_OK && sc2 == sc,
 	   "the bundle returns at its old slot ID (%lu, was %lu)", (unsigned long)sc2, (unsigned long)sc);
 	api_finalize();
 }
