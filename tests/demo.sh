@@ -34,6 +34,10 @@ cat > "$work/efirma-pkcs11.conf" <<CONF
 [bundle]
 cert = $cer
 key = $key
+
+# SAT's test CAs, so the token also shows the chain of this certificate
+[ca]
+path = $top/tests/data/sat/ca
 CONF
 export EFIRMA_PKCS11_CONF=$work/efirma-pkcs11.conf
 echo "configuration ($EFIRMA_PKCS11_CONF):"
@@ -44,8 +48,12 @@ p11() { pkcs11-tool --module "$module" "$@"; }
 step "pkcs11-tool -L: the bundle as a token"
 p11 -L
 
-step "pkcs11-tool -O: its objects (the private key appears after login)"
+step "pkcs11-tool -O: its public objects"
 p11 -O
+
+step "pkcs11-tool --login -O: after login the private key appears too"
+p11 --login --pin "$pin" -O |
+	awk '/^Private Key Object/ { on = 1; print; next } /^[^ ]/ { on = 0 } on'
 
 printf 'Contrato de prueba firmado con la e.firma de pruebas del SAT.\nFecha: %s\n' \
 	"$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$work/documento.txt"

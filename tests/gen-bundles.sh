@@ -253,9 +253,9 @@ row csd csd.cer csd.key password.txt csd 30001000000888800003 GENA800101AB1 ok \
 row pem pem.cer pem.key password.txt efirma 30001000000888800004 PEPP810202CD2 ok \
 	"PEM certificate + PEM encrypted PKCS#8 key (BEGIN ENCRYPTED PRIVATE KEY, same scheme)"
 row plain plain.cer plain.key - efirma 30001000000888800005 LAPP820303EF3 ok \
-	"unencrypted PKCS#8 PEM key (BEGIN PRIVATE KEY); any PIN is accepted or the module's documented rule"
+	"unencrypted PKCS#8 PEM key (BEGIN PRIVATE KEY): nothing to decrypt, the PIN is not checked"
 row plainder plainder.cer plainder.key - efirma 30001000000888800006 DEPD830404GH4 ok \
-	"unencrypted PKCS#8 DER key"
+	"unencrypted PKCS#8 DER key: nothing to decrypt, the PIN is not checked"
 row utf8pw utf8pw.cer utf8pw.key utf8pw.password.txt efirma 30001000000888800007 UTPU840505IJ5 ok \
 	"key encrypted with the UTF-8 bytes of 'contraseña€1'"
 row cp1252pw cp1252pw.cer cp1252pw.key cp1252pw.password.utf8.txt efirma 30001000000888800008 COPC850606KL6 ok \

@@ -4,10 +4,18 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The registration is a user configuration (~/.config/pkcs11/modules/) in a
-# throw-away home, passing the bundle through "x-init-reserved:" (the
-# pReserved string of C_Initialize).  p11-kit 0.24 ignores user
-# configuration in a program running as root, so as root the p11-kit part
-# runs as "nobody" with everything it needs copied under /tmp.
+# throw-away home with "user-config: only", so the host's modules stay out
+# (observed: softhsm2's C_Initialize fails for a user without access to its
+# token folder, and GnuTLS then drops every p11-kit module).  p11-kit 0.24
+# ignores user configuration in a program running as root, so as root the
+# whole test runs as "nobody" with everything it needs copied under /tmp.
+#
+# Where the bundle comes from: "x-init-reserved:" (the pReserved string of
+# C_Initialize) for p11-kit itself.  GnuTLS (observed with 3.7 and p11-kit
+# 0.24) calls C_Initialize with its own arguments and pReserved NULL, so
+# for p11tool the bundle comes from the user's own file,
+# $XDG_CONFIG_HOME/efirma-pkcs11/efirma-pkcs11.conf: the same route a real
+# installation takes.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/tap.sh"
@@ -35,6 +43,7 @@ printf '[bundle]\ncert = %s\nkey = %s\n' \
 printf 'module: %s\nx-init-reserved: conf=%s\n' \
 	"$tmp/efirma-pkcs11.so" "$tmp/efirma.conf" \
 	> "$tmp/home/.config/pkcs11/modules/efirma-test.module"
+printf 'user-config: only\n' > "$tmp/home/.config/pkcs11/pkcs11.conf"
 openssl x509 -inform DER -in "$fiel/CACX7605101P8_fiel.cer" -noout -pubkey > "$tmp/fiel.pub"
 
 as_user=()
@@ -66,6 +75,11 @@ check "p11-kit list-modules shows token '$label'" "$(has "$mod" "token: $label")
 check "p11-kit list-modules: token flags login-required" "$(has "$mod" 'login-required')" "$mod"
 
 # ----------------------------------------------------------- p11tool
+# GnuTLS passes no pReserved: from here on the bundle comes from the user's
+# configuration file.
+mkdir -p "$tmp/home/.config/efirma-pkcs11"
+cp "$tmp/efirma.conf" "$tmp/home/.config/efirma-pkcs11/efirma-pkcs11.conf"
+[ -z "${as_user[*]}" ] || chown -R 65534:65534 "$tmp/home/.config/efirma-pkcs11"
 out=$(u p11tool --batch --list-tokens 2>&1); rc=$?
 check "p11tool --list-tokens succeeds" "$rc" "$out"
 check "p11tool --list-tokens shows '$label'" \
@@ -84,14 +98,22 @@ check "p11tool --list-all shows no private key without login" \
 out=$(u p11tool --batch --login --set-pin="$PIN" --list-all "$url" 2>&1); rc=$?
 check "p11tool --login --list-all succeeds" "$rc" "$out"
 check "p11tool --login --list-all shows the private key" "$(has "$out" 'Type: Private key')" "$out"
+# the objects' own URLs, as p11tool prints them
+key_url=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*URL: \(pkcs11:.*type=private.*\)$/\1/p' | head -n 1)
+check "the private key has a URL ($key_url)" "$([ -n "$key_url" ]; echo $?)" "$out"
+cert_url=$(printf '%s\n' "$out" | sed -n '/Type: X.509 Certificate/,/^Object/p' |
+	sed -n 's/^[[:space:]]*URL: \(pkcs11:.*\)$/\1/p' | head -n 1)
+if [ -z "$cert_url" ]; then
+	cert_url=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*URL: \(pkcs11:.*type=cert.*\)$/\1/p' | head -n 1)
+fi
 
-out=$(u p11tool --batch --login --set-pin="$PIN" --test-sign "$url" 2>&1); rc=$?
+out=$(u p11tool --batch --login --set-pin="$PIN" --test-sign "${key_url:-$url}" 2>&1); rc=$?
 check "p11tool --login --test-sign (RSA PKCS#1 v1.5)" "$rc" "$out"
 check "p11tool --test-sign: every step ok" \
 	"$(printf '%s\n' "$out" | grep -q 'Verifying against public key in the token\.*[[:space:]]*ok' &&
 		! printf '%s\n' "$out" | grep -qi 'fail'; echo $?)" "$out"
 
-out=$(u p11tool --batch --login --set-pin="$PIN" --test-sign --sign-params=RSA-PSS "$url" 2>&1); rc=$?
+out=$(u p11tool --batch --login --set-pin="$PIN" --test-sign --sign-params=RSA-PSS "${key_url:-$url}" 2>&1); rc=$?
 check "p11tool --login --test-sign --sign-params=RSA-PSS" "$rc" "$out"
 check "p11tool --test-sign RSA-PSS: every step ok" \
 	"$(printf '%s\n' "$out" | grep -q 'Verifying against public key in the token\.*[[:space:]]*ok' &&
@@ -100,7 +122,7 @@ check "p11tool --test-sign RSA-PSS: every step ok" \
 out=$(u p11tool --batch --login --set-pin=wrongpassword --list-all "$url" 2>&1); rc=$?
 check "p11tool with a wrong PIN fails" "$([ $rc != 0 ]; echo $?)" "$out"
 
-u p11tool --batch --export "$url;type=cert" --outder --outfile="$tmp/export.der" >/dev/null 2>&1
+u p11tool --batch --export "${cert_url:-$url;type=cert}" --outder --outfile="$tmp/export.der" >"$tmp/export.log" 2>&1
 ok "p11tool --export of the certificate is byte-identical to the .cer" \
 	cmp "$tmp/export.der" "$fiel/CACX7605101P8_fiel.cer"
 

@@ -104,8 +104,14 @@ check "--login -O succeeds" "$rc" "$out"
 check "--login -O shows the private key" "$(has "$out" 'Private Key Object')" "$out"
 check "private key shares the CKA_ID" \
 	"$(printf '%s\n' "$out" | sed -n '/Private Key Object/,/^[^ ]/p' | grep -Eq "^ *ID: *$fiel_id\$"; echo $?)" "$out"
-check "private key is sensitive and never extractable" \
-	"$(printf '%s\n' "$out" | sed -n '/Private Key Object/,/^[^ ]/p' | grep -q 'Access:.*sensitive.*never extractable'; echo $?)" "$out"
+# pkcs11-tool prints "extractable" for CKA_EXTRACTABLE=TRUE and "never
+# extractable" for CKA_NEVER_EXTRACTABLE=TRUE; a key read from a file was
+# never "always sensitive", so only the first two matter.
+access=$(printf '%s\n' "$out" | sed -n '/Private Key Object/,/^[^ ]/p' | sed -n 's/^ *Access: *//p')
+check "private key is sensitive (Access: $access)" \
+	"$(printf '%s\n' "$access" | grep -Eq '(^|, )sensitive(,|$)'; echo $?)" "$out"
+check "private key is not extractable" \
+	"$(printf '%s\n' "$access" | grep -Eq '(^|, )extractable(,|$)'; [ $? = 1 ]; echo $?)" "$out"
 
 out=$(p11 "$tmp/fiel.conf" --login --pin wrongpassword -O 2>&1); rc=$?
 check "wrong PIN fails" "$([ $rc != 0 ]; echo $?)" "$out"
@@ -127,9 +133,9 @@ ok "RSA-PKCS-PSS signature verifies with openssl pkeyutl (salt 32)" \
 	-sigfile "$tmp/sig.pss" -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32 \
 	-pkeyopt digest:sha256 -pkeyopt rsa_mgf1_md:sha256
 
+# (pkcs11-tool takes the hash from the mechanism; --hash-algorithm is for RSA-PKCS-PSS)
 out=$(p11 "$tmp/fiel.conf" --login --pin "$PIN" --sign -m SHA256-RSA-PKCS-PSS \
-	--hash-algorithm SHA256 --mgf MGF1-SHA256 \
-	-i "$tmp/data" -o "$tmp/sig.sha256pss" 2>&1); rc=$?
+	--mgf MGF1-SHA256 -i "$tmp/data" -o "$tmp/sig.sha256pss" 2>&1); rc=$?
 check "--sign -m SHA256-RSA-PKCS-PSS" "$rc" "$out"
 ok "SHA256-RSA-PKCS-PSS signature verifies with openssl dgst" \
 	openssl dgst -sha256 -verify "$tmp/fiel.pub" -signature "$tmp/sig.sha256pss" \
@@ -195,15 +201,30 @@ check "CSD: no plaintext came out" \
 out=$(p11 "$tmp/fiel.conf" --test --login --pin "$PIN" --allow-sw 2>&1); rc=$?
 check "--test --login --allow-sw exits 0" "$rc" "$out"
 check "--test reports 'No errors'" "$(has "$out" 'No errors')" "$out"
-bad=$(printf '%s\n' "$out" | grep -iE 'fail|error' | grep -vE '^No errors$' || true)
+# pkcs11-tool itself treats C_SignUpdate = CKR_FUNCTION_NOT_SUPPORTED as a
+# warning (CKM_RSA_PKCS is single-part only), not as a failed part.
+warn=$(printf '%s\n' "$out" | grep -E '^warning: PKCS11 function C_SignUpdate failed: rv = CKR_FUNCTION_NOT_SUPPORTED' || true)
+[ -z "$warn" ] || diag "--test: $warn"
+bad=$(printf '%s\n' "$out" | grep -iE 'fail|error' | grep -vE '^No errors$' |
+	grep -vF -- "${warn:-no warning}" || true)
 check "--test: no failed parts" "$([ -z "$bad" ]; echo $?)" "$bad"
 
-out=$(p11 "$tmp/both.conf" --test-threads IN --test-threads IN -L 2>&1); rc=$?
-check "--test-threads IN x2 -L" "$rc" "$out"
+# Each --test-threads string starts a thread before the main C_Initialize:
+# IL = C_Initialize with CKF_OS_LOCKING_OK, IN = C_Initialize(NULL),
+# GI = C_GetInfo, SL = C_GetSlotList, T0 = C_GetTokenInfo of slot index 0.
+# The main thread runs --test meanwhile.  (pkcs11-tool sleeps 30 s when a
+# thread is still running at its cleanup; a long main job avoids that.)
 out=$(p11 "$tmp/both.conf" --test-threads ILGISLT0 --test-threads ILGISLT0 \
-	--test-threads ILGISLT0 -L 2>&1); rc=$?
-check "--test-threads ILGISLT0 x3 -L" "$rc" "$out"
-check "--test-threads: tokens still listed" "$(has "$out" 'e.firma CACX7605101P8')" "$out"
+	--test-threads IN --test-threads INGISLT0 --test --login --pin "$PIN" --allow-sw 2>&1); rc=$?
+check "--test-threads ILGISLT0 x2, IN, INGISLT0 during --test" "$rc" "$out"
+check "--test-threads: all threads have ended" "$(has "$out" 'all threads have ended')" "$out"
+bad=$(printf '%s\n' "$out" | grep -E '^Test thread [0-9]+ .*returned' |
+	grep -vE 'returned (CKR_OK|CKR_CRYPTOKI_ALREADY_INITIALIZED)$' || true)
+check "--test-threads: every call returned CKR_OK (C_Initialize: or ALREADY_INITIALIZED)" \
+	"$([ -z "$bad" ]; echo $?)" "$bad"
+n=$(printf '%s\n' "$out" | grep -cE '^Test thread [0-9]+ C_GetTokenInfo from slot_index 0')
+check "--test-threads: three threads read the token info ($n)" "$([ "$n" = 3 ]; echo $?)" "$out"
+check "--test-threads: the main --test still has no errors" "$(has "$out" 'No errors')" "$out"
 
 out=$(p11 "$tmp/fiel.conf" --test-fork 2>&1); rc=$?
 check "--test-fork (C_Initialize in the child)" "$rc" "$out"
