@@ -11,6 +11,12 @@ packages=(
 	libssl-dev libp11-kit-dev openssl
 	p11-kit p11-kit-modules opensc gnutls-bin libnss3-tools softhsm2
 	libengine-pkcs11-openssl valgrind xxd
+	# real clients: the browser, the web server, their automation
+	firefox-esr nginx-light python3
+	# efirma-tool's translations
+	gettext locales
+	# fuzzing and sanitizers
+	clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()
