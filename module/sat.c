@@ -107,16 +107,40 @@ static uint32_t sanitize_cp(uint32_t cp)
 	return cp;
 }
 
+/* True when the bytes have at least one non-ASCII character and all of
+ * them form valid UTF-8. */
+static bool is_non_ascii_utf8(const unsigned char *in, size_t len)
+{
+	bool high = false;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t skip, n = get_utf8(in + i, len - i, &cp, &skip);
+		if (n == 0)
+			return false;
+		high |= cp >= 0x80;
+		i += n;
+	}
+	return high;
+}
+
 char *ef_sat_to_utf8(const struct ef_raw_str *s)
 {
 	const unsigned char *in;
 	unsigned char *out, *o;
 	size_t len, i = 0;
+	enum ef_str_type type;
 
 	if (s == NULL || s->bytes == NULL)
 		return strdup("");
 	in = s->bytes;
 	len = s->len;
+	type = s->type;
+	/* Some CA software puts UTF-8 bytes in a T61String (SAT's OCSP
+	 * certificate: "Informaci\xC3\xB3n").  Latin-1 names essentially never
+	 * form valid multi-byte UTF-8 ("Ã" followed by a C1 control), so
+	 * valid UTF-8 is read as UTF-8. */
+	if ((type == EF_STR_LATIN1 || type == EF_STR_ASCII) && is_non_ascii_utf8(in, len))
+		type = EF_STR_UTF8;
 	/* Worst case: every input byte becomes a 3-byte U+FFFD (UTF-8 with
 	 * garbage, Latin-1 takes at most 2, UCS-2 2 bytes -> 3, UCS-4 4 -> 4). */
 	if (len > (SIZE_MAX - 1) / 3)
@@ -130,7 +154,7 @@ char *ef_sat_to_utf8(const struct ef_raw_str *s)
 		uint32_t cp;
 		size_t n, skip;
 
-		switch (s->type) {
+		switch (type) {
 		case EF_STR_UTF8:
 			n = get_utf8(in + i, len - i, &cp, &skip);
 			if (n == 0) {

@@ -11,7 +11,7 @@ shift
 data=${EF_TEST_DATA:?EF_TEST_DATA is not set (run through make check)}
 case ${prog##*/} in
 test-sat)    set -- "$data/sat/keyonly-certifica-2022-nonascii-password" "$@" ;;
-test-crypto) set -- "$data/sat" "$@" ;;
+test-crypto|test-object) set -- "$data/sat" "$@" ;;
 esac
 # shellcheck disable=SC2086 # EF_TEST_WRAPPER is a command line on purpose
 exec ${EF_TEST_WRAPPER:-} "$prog" "$@"

@@ -82,6 +82,21 @@ static bool is_valid_utf8(const unsigned char *s, size_t len)
 	return true;
 }
 
+/* A T61String that holds UTF-8 bytes (SAT's OCSP certificate does) is
+ * read as UTF-8; real Latin-1 stays Latin-1. */
+static void test_t61_with_utf8(void)
+{
+	static const unsigned char info[] = "Informaci\xC3\xB3n";
+	static const unsigned char latin[] = "Informaci\xF3n";
+	struct ef_raw_str a = { info, sizeof(info) - 1, EF_STR_LATIN1 };
+	struct ef_raw_str b = { latin, sizeof(latin) - 1, EF_STR_LATIN1 };
+	char *x = ef_sat_to_utf8(&a), *y = ef_sat_to_utf8(&b);
+	is_str(x, "Informaci\xC3\xB3n", "T61String with UTF-8 bytes is read as UTF-8");
+	is_str(y, "Informaci\xC3\xB3n", "T61String with Latin-1 bytes is read as Latin-1");
+	free(x);
+	free(y);
+}
+
 static void test_to_utf8(void)
 {
 	static const unsigned char han[] = { 0x48, 0x41, 0xD1 };
@@ -677,6 +692,7 @@ int main(int argc, char **argv)
 	const char *root = copy ? dirname(copy) : ".";
 
 	test_to_utf8();
+	test_t61_with_utf8();
 	test_facts();
 	test_numero();
 	test_labels();
