@@ -313,8 +313,9 @@ static bool same_stem(const char *a, const char *b)
  * same name, or else every key that no certificate claims by name (SAT's
  * downloads name the .cer after the número and the .key after the RFC). */
 static CK_RV key_candidates(const char *dir, const char *cert, char **certs, size_t n_certs,
-			    char **keys, size_t n_keys, char ***out, size_t *n_out)
+			    char **keys, size_t n_keys, char ***out, size_t *n_out, bool *guessed)
 {
+	*guessed = false;
 	char **c = calloc(n_keys ? n_keys : 1, sizeof(*c));
 	size_t n = 0;
 	if (!c)
@@ -329,6 +330,7 @@ static CK_RV key_candidates(const char *dir, const char *cert, char **certs, siz
 			*n_out = 1;
 			return CKR_OK;
 		}
+	*guessed = true;
 	for (size_t k = 0; k < n_keys; k++) {
 		bool claimed = false;
 		for (size_t j = 0; j < n_certs && !claimed; j++)
@@ -405,7 +407,8 @@ static CK_RV scan_dir(const char *dir)
 		}
 		free(path);
 		t->from_dir = true;
-		rv = key_candidates(dir, certs[i], certs, n_certs, keys, n_keys, &cand, &n_cand);
+		rv = key_candidates(dir, certs[i], certs, n_certs, keys, n_keys, &cand, &n_cand,
+				    &t->keys_guessed);
 		if (rv != CKR_OK)
 			goto out;
 		set_keys(t, cand, n_cand);

@@ -268,6 +268,12 @@ void ef_token_free(struct ef_token *t)
 	free(t);
 }
 
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
 /* Tries one key file with the PIN as given, then, for a non-ASCII PIN, in
  * Windows-1252: SAT's Certifica encrypted keys with those bytes. */
 static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len,
@@ -277,6 +283,7 @@ static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len
 	size_t len = 0, alt_len;
 	CK_RV rv;
 
+	ef_log_trace("%s: trying this key", path);
 	if (!read_file(path, &data, &len, NULL)) {
 		ef_log_warn("%s: cannot read the key (%s)", path, strerror(errno));
 		return CKR_DEVICE_ERROR;
@@ -305,7 +312,14 @@ CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
 
 	if (!t->n_key_paths)
 		ef_log_warn("%s: no .key file goes with this certificate", t->cert_path);
-	for (size_t i = 0; i < t->n_key_paths; i++) {
+	/* Two passes over the candidates: first the keys whose name carries
+	 * the certificate's RFC (SAT names them Claveprivada_FIEL_RFC_...),
+	 * then the others, so the likely key costs the only PBKDF2. */
+	for (size_t pass = 0; pass < 2 * t->n_key_paths; pass++) {
+		size_t i = pass % t->n_key_paths;
+		bool named = *t->cert.sat.rfc && strcasestr(base_name(t->key_paths[i]), t->cert.sat.rfc);
+		if (named != (pass < t->n_key_paths))
+			continue;
 		struct ef_pkey *key = NULL;
 		CK_RV rv = open_one(t->key_paths[i], pin, pin_len, &key);
 		if (rv == CKR_HOST_MEMORY)
@@ -315,8 +329,14 @@ CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
 			continue;
 		}
 		if (!ef_key_matches_spki(key, t->cert.spki, t->cert.spki_len)) {
-			ef_log_warn("%s: this key does not belong to %s", t->key_paths[i],
-				    t->cert_path);
+			/* Among a folder's unclaimed keys, others' keys are
+			 * expected; a bundle's one named key is a mistake. */
+			if (!t->keys_guessed)
+				ef_log_warn("%s: this key does not belong to %s", t->key_paths[i],
+					    t->cert_path);
+			else
+				ef_log_trace("%s: opens, but belongs to another certificate",
+					     t->key_paths[i]);
 			ef_key_unref(key);
 			opened_other = true;
 			continue;
