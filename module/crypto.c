@@ -551,7 +551,13 @@ static EVP_PKEY *rsa_pub_from_ne(struct der n, struct der e)
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be))
 		goto out;
 	params = OSSL_PARAM_BLD_to_param(bld);
-	pctx = EVP_PKEY_CTX_new_from_name(g_ctx, "RSA", NULL);
+	/* WORKAROUND(OpenSSL 3.0, libp11 engine): a name OpenSSL maps to a
+	 * legacy NID ("RSA") makes EVP_PKEY_CTX_new_from_name consult the
+	 * ENGINE table first, even in our own library context; in a program
+	 * that set an engine as default for RSA (openssl -engine pkcs11) the
+	 * context it returns cannot build keys.  The key management's OID
+	 * name has no legacy NID, so only our context's provider is asked. */
+	pctx = EVP_PKEY_CTX_new_from_name(g_ctx, "1.2.840.113549.1.1.1", NULL);
 	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
 	    EVP_PKEY_fromdata(pctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
 		EVP_PKEY_free(key);

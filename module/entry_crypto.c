@@ -57,6 +57,15 @@ static CK_RV key_for(const struct ef_token *t, CK_OBJECT_HANDLE h, enum ef_op_ki
 	return *key ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
 }
 
+/* The trace names the mechanism a client asked for: which form of RSA-PSS
+ * NSS signs a TLS 1.3 handshake with, for one, is visible nowhere else
+ * (tests/clients/test-firefox.sh reads it). */
+static void trace_mechanism(const char *fn, const CK_MECHANISM *m)
+{
+	if (m && ef_log_trace_enabled())
+		ef_log_trace("%s mechanism 0x%08lx", fn, (unsigned long)m->mechanism);
+}
+
 static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
 		     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
@@ -315,6 +324,7 @@ static CK_RV check_signature(struct ef_op *op, const unsigned char *in, size_t i
 
 CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
+	trace_mechanism(__func__, pMechanism);
 	EF_RETURN(op_init(hSession, EF_OP_SIGN, pMechanism, hKey));
 }
 
@@ -338,6 +348,7 @@ CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_P
 
 CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
+	trace_mechanism(__func__, pMechanism);
 	EF_RETURN(op_init(hSession, EF_OP_VERIFY, pMechanism, hKey));
 }
 
@@ -377,6 +388,7 @@ CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
 
 CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
+	trace_mechanism(__func__, pMechanism);
 	EF_RETURN(op_init(hSession, EF_OP_ENCRYPT, pMechanism, hKey));
 }
 
@@ -403,6 +415,7 @@ CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
 
 CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
+	trace_mechanism(__func__, pMechanism);
 	EF_RETURN(op_init(hSession, EF_OP_DECRYPT, pMechanism, hKey));
 }
 
@@ -430,6 +443,7 @@ CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG
 
 CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 {
+	trace_mechanism(__func__, pMechanism);
 	EF_RETURN(op_init(hSession, EF_OP_DIGEST, pMechanism, CK_INVALID_HANDLE));
 }
 

@@ -1,0 +1,178 @@
+# lib.sh - shared helpers for the client tests (sourced after tap.sh).
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# A test calls cl_setup first: it makes the temp dir ($tmp), installs the
+# trap that kills every server the test started (cl_spawn) and removes the
+# dir, and sets the SAT test bundle paths.  Servers listen on 127.0.0.1
+# only, on a port picked at random from a high range and checked free.
+
+cl_pids=()
+cl_keep=${EF_TEST_KEEP:-}
+
+# cl_cleanup: kills what cl_spawn started (process groups are not used:
+# each server is a direct child), waits for it, removes the temp dir.
+cl_cleanup() {
+	local p
+	for p in "${cl_pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${cl_pids[@]}"; do
+		# bounded: a server that ignores TERM gets KILL after ~3 s
+		local i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 30 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	cl_pids=()
+	if [ -n "$cl_keep" ]; then
+		echo "# kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+
+# cl_setup NAME: temp dir, trap, common paths and variables
+cl_setup() {
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/efirma-$1.XXXXXX")
+	trap cl_cleanup EXIT
+	trap 'exit 130' INT TERM
+	TAP_LOG=$tmp/cmd.log
+	unset EFIRMA_PKCS11_DEBUG EFIRMA_PKCS11_CONF OPENSSL_CONF OPENSSL_ENGINES
+
+	PIN=12345678a
+	sat=${EF_TEST_DATA:-$EF_TEST_SRCDIR/tests/data}/sat
+	fiel=$sat/fiel-pf-CACX7605101P8-2023
+	fiel_cer=$fiel/CACX7605101P8_fiel.cer
+	fiel_key=$fiel/CACX7605101P8_fiel.key
+	rfc=CACX7605101P8
+	token_label="e.firma $rfc"
+	token_url='pkcs11:token=e.firma%20CACX7605101P8'
+	# the 2023 test chain: AC UAT (2022) issued by the ARC UAT 2022 root
+	sat_root_der=$sat/ca/ARC_UAT_2022.cer
+	sat_ca_der=$sat/ca/AC_UAT_2022.cer
+	sat_chain=$sat/ca/chain-2023-AC_UAT_2022+ARC_UAT_2022.pem
+
+	openssl x509 -inform DER -in "$fiel_cer" -out "$tmp/fiel.pem"
+	openssl x509 -inform DER -in "$fiel_cer" -noout -pubkey > "$tmp/fiel.pub"
+	openssl x509 -inform DER -in "$sat_root_der" -out "$tmp/sat-root.pem"
+	openssl x509 -inform DER -in "$sat_ca_der" -out "$tmp/sat-ca.pem"
+	# the module's own configuration: the bundle plus the test CAs, so the
+	# token also shows the chain
+	printf '[bundle]\ncert = %s\nkey = %s\n\n[ca]\npath = %s\npath = %s\n' \
+		"$fiel_cer" "$fiel_key" "$sat_ca_der" "$sat_root_der" > "$tmp/efirma.conf"
+}
+
+# cl_need PROGRAM...: skips the whole test when one is missing
+cl_need() {
+	local p
+	for p in "$@"; do
+		command -v "$p" >/dev/null 2>&1 || skip_all "$p is not installed"
+	done
+}
+
+# cl_require_module: the built module must be there
+cl_require_module() {
+	module=${EF_TEST_MODULE:-}
+	[ -n "$module" ] || skip_all "EF_TEST_MODULE is not set (run through make check)"
+	[ -f "$module" ] || skip_all "module not built: $module"
+}
+
+# cl_port_busy PORT: 0 when something accepts connections on it
+cl_port_busy() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# cl_free_port: prints a port in 20000-59999 that nothing listens on
+cl_free_port() {
+	local i p
+	for i in $(seq 1 50); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		cl_port_busy "$p" || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# cl_wait_port PORT PID [TENTHS]: waits until the port accepts connections
+# while PID is alive; 1 when it died or the time ran out (default 10 s)
+cl_wait_port() {
+	local i=0 max=${3:-100}
+	while [ $i -lt "$max" ]; do
+		kill -0 "$2" 2>/dev/null || return 1
+		cl_port_busy "$1" && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# cl_spawn LOG CMD...: starts a server in the background; its PID is in
+# $cl_last_pid and is killed by the trap
+cl_spawn() {
+	local log=$1; shift
+	"$@" >"$log" 2>&1 </dev/null &
+	cl_last_pid=$!
+	cl_pids+=("$cl_last_pid")
+}
+
+# cl_stop PID: stops one server now (the trap would do it later)
+cl_stop() {
+	local p=$1 rest=() q i=0
+	kill "$p" 2>/dev/null
+	while kill -0 "$p" 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	for q in "${cl_pids[@]}"; do [ "$q" = "$p" ] || rest+=("$q"); done
+	cl_pids=("${rest[@]}")
+}
+
+# cl_server_pki DIR: a throw-away CA and a server certificate for
+# 127.0.0.1/localhost signed by it (DIR/ca.pem, DIR/server.{pem,key})
+cl_server_pki() {
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" \
+		-days 2 -subj "/CN=efirma-pkcs11 test server CA" \
+		-addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign >/dev/null 2>&1 || return 1
+	openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+		-subj "/CN=localhost" >/dev/null 2>&1 || return 1
+	printf '%s\n' \
+		'basicConstraints=critical,CA:FALSE' \
+		'keyUsage=critical,digitalSignature,keyEncipherment' \
+		'extendedKeyUsage=serverAuth' \
+		'subjectAltName=IP:127.0.0.1,DNS:localhost' > "$d/server.ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+		-CAcreateserial -days 2 -extfile "$d/server.ext" -out "$d/server.pem" \
+		>/dev/null 2>&1
+}
+
+# cl_s_server LOG TLSFLAG [ARGS...]: openssl s_server on a free port on
+# 127.0.0.1 asking for (and requiring) a client certificate chaining to the
+# SAT 2023 test CA; sets $srv_port and $srv_pid.  -www answers an HTTP GET
+# with a status page.  Needs cl_server_pki "$tmp/pki" first.
+cl_s_server() {
+	local log=$1 tls=$2 try; shift 2
+	for try in 1 2 3; do
+		srv_port=$(cl_free_port) || return 1
+		# no -naccept: the readiness probe is a connection of its own
+		cl_spawn "$log" openssl s_server -accept "127.0.0.1:$srv_port" \
+			-cert "$tmp/pki/server.pem" -key "$tmp/pki/server.key" \
+			-CAfile "$sat_chain" -Verify 2 -verify_return_error "$tls" -www "$@"
+		srv_pid=$cl_last_pid
+		cl_wait_port "$srv_port" "$srv_pid" && return 0
+		cl_stop "$srv_pid"
+	done
+	return 1
+}
+
+# has TEXT PATTERN: 0 when the fixed string is in the text; hasnt: the reverse
+has() { printf '%s\n' "$1" | grep -qF -- "$2"; echo $?; }
+hasnt() { if printf '%s\n' "$1" | grep -qF -- "$2"; then echo 1; else echo 0; fi; }
+
+# verify_sig SIG DATA [PKEYOPTS...]: the signature checks out against the
+# public key of the .cer (SHA-256)
+verify_sig() {
+	local sig=$1 data=$2; shift 2
+	openssl dgst -sha256 -verify "$tmp/fiel.pub" "$@" -signature "$sig" "$data"
+}
