@@ -72,5 +72,23 @@ result=$(openssl dgst -sha256 -verify "$work/pub.pem" -signature "$work/document
 	"$work/documento.txt" 2>&1 || true)
 echo "$result"
 [ "$result" = "Verified OK" ]
+
+# The portal login: the reference verifier issues a challenge, efirma-tool
+# answers it with the e.firma through the module, the verifier checks the
+# signature, the chain to SAT's test CA, the validity and the kind.
+tool=$top/tools/efirma-tool
+portal=$top/tools/efirma-portal-verify
+export EFIRMA_TOOL_MODULE=$module
+step "efirma-tool list: the token as a person sees it"
+"$tool" list
+
+step "log in to the reference portal (tools/efirma-portal-verify) with the e.firma"
+challenge=$("$portal" challenge --state "$work/portal.state")
+echo "the portal's challenge: $challenge"
+token=$(PIN=$pin "$tool" login-token --challenge "$challenge" --pin-env PIN)
+echo "efirma-tool login-token: ${token:0:64}..."
+"$portal" verify --state "$work/portal.state" --cert "$cer" \
+	--ca "$top/tests/data/sat/ca" --token "$token"
 echo
-echo "demo.sh: the document was signed through efirma-pkcs11 and the signature verifies."
+echo "demo.sh: the document was signed through efirma-pkcs11 and the signature verifies;"
+echo "demo.sh: the e.firma logged in to the reference portal through efirma-tool."

@@ -1,0 +1,84 @@
+#!/bin/bash
+# test-tool-config.sh - "add" and "remove": the user's configuration file,
+# checked through the module before anything is written.
+# SPDX-License-Identifier: LGPL-2.1-or-later
+set -u
+. "$(dirname "$0")/tool-lib.sh"
+
+unset EFIRMA_PKCS11_CONF
+cf=$HOME/.config/efirma-pkcs11/efirma-pkcs11.conf
+nbundles() { local n; n=$(grep -c '^\[bundle\]' "$cf" 2>/dev/null); echo "${n:-0}"; }
+
+run "$T" add "$fiel_cer" "$fiel_key" --pin-env PIN
+check "add e.firma: exit 0, names the file" \
+	"$( [ $rc = 0 ] && printf '%s' "$out" | grep -qF "added e.firma CACX7605101P8" &&
+	    printf '%s' "$out" | grep -qF "$cf"; echo $?)" "$rc $out $err"
+check "the file has one [bundle] with the absolute paths" \
+	"$( [ "$(nbundles)" = 1 ] && grep -qF "cert = \"$(realpath "$fiel_cer")\"" "$cf" &&
+	    grep -qF "key = \"$(realpath "$fiel_key")\"" "$cf"; echo $?)" "$(cat "$cf" 2>&1)"
+check "the file is private (0600)" "$(is "$(stat -c %a "$cf")" 600)"
+run "$T" list
+check "the module reads it: list shows the token (no EFIRMA_PKCS11_CONF)" \
+	"$( [ $rc = 0 ] && printf '%s' "$out" | grep -q '^e.firma CACX7605101P8$'; echo $?)" "$rc $out $err"
+run "$T" check --pin-env PIN
+check "check works on the added token" "$rc" "$err"
+
+# keep a comment of the user's across edits
+sed -i '1i # mis firmas' "$cf"
+run "$T" add "$fiel_cer" "$fiel_key" --pin-env PIN --label "Mi e.firma"
+check "adding the same certificate again replaces it (one entry, new label)" \
+	"$( [ $rc = 0 ] && [ "$(nbundles)" = 1 ] && grep -q 'label = "Mi e.firma"' "$cf"; echo $?)" "$(cat "$cf")"
+run "$T" list
+check "list shows the label" "$(has "$out" 'Mi e.firma')" "$out"
+check "the user's comment is kept" "$(grep -q '^# mis firmas' "$cf"; echo $?)"
+
+run "$T" add "$csdm_cer" "$csdm_key" --pin-env PIN
+check "add a CSD (persona moral): exit 0, two entries" "$( [ $rc = 0 ] && [ "$(nbundles)" = 2 ]; echo $?)" "$err"
+
+# ------------------------------------------------------------ refused
+cp "$cf" "$tmp/before.conf"
+if [ -n "$gen" ]; then
+	run "$T" add "$gen/wrongpair.cer" "$gen/wrongpair.key" --pin-env PIN
+	check "a key of another certificate: refused (4), says so" \
+		"$( [ $rc = 4 ] && printf '%s' "$err" | grep -q 'it is the key of another certificate'; echo $?)" "$rc $err"
+	run "$T" add "$gen/efirma.cer" "$gen/garbage.key" --pin-env PIN
+	check "a garbage key: refused (4), not a private key" \
+		"$( [ $rc = 4 ] && printf '%s' "$err" | grep -q 'is not a private key file'; echo $?)" "$rc $err"
+	run "$T" add "$gen/garbage.cer" "$gen/efirma.key" --pin-env PIN
+	check "a garbage certificate: refused (4)" "$(is "$rc" 4)" "$rc $err"
+fi
+run "$T" add "$fiel_cer" "$csd_key" --pin-env PIN
+check "the CSD's key with the e.firma's certificate (same person): refused (4)" "$(is "$rc" 4)" "$rc $err"
+PIN=wrongpass1 run "$T" add "$moral_cer" "$moral_key" --pin-env PIN
+check "wrong password: exit 2, 'wrong password'" \
+	"$( [ $rc = 2 ] && printf '%s' "$err" | grep -q 'wrong password'; echo $?)" "$rc $err"
+run "$T" add "$fiel_key" "$fiel_key" --pin-env PIN
+check "a .key given as the certificate: refused (4)" "$(is "$rc" 4)" "$rc $err"
+run "$T" add "$tmp/missing.cer" "$fiel_key" --pin-env PIN
+check "a missing certificate: exit 3" "$(is "$rc" 3)" "$rc $err"
+run "$T" add "$moral_cer" "$moral_key"
+check "no password and no terminal: exit 1" "$(is "$rc" 1)" "$rc $err"
+check "nothing refused changed the file" "$(cmp -s "$cf" "$tmp/before.conf"; echo $?)"
+
+# ------------------------------------------------------------ remove
+run "$T" remove EKU9003173C9
+check "remove by RFC: exit 0, one entry left" "$( [ $rc = 0 ] && [ "$(nbundles)" = 1 ]; echo $?)" "$rc $err"
+run "$T" remove EKU9003173C9
+check "remove again: nothing matches, exit 3" "$(is "$rc" 3)" "$rc $err"
+run "$T" remove "Mi e.firma"
+check "remove by label: exit 0, none left" "$( [ $rc = 0 ] && [ "$(nbundles)" = 0 ]; echo $?)" "$rc $err"
+check "the comment survives removals" "$(grep -q '^# mis firmas' "$cf"; echo $?)"
+run "$T" add "$moral_cer" "$moral_key" --pin-env PIN
+run "$T" remove "$moral_cer"
+check "remove by certificate path" "$( [ $rc = 0 ] && [ "$(nbundles)" = 0 ]; echo $?)" "$rc $err"
+run "$T" add "$moral_cer" "$moral_key" --pin-env PIN
+run "$T" remove 30001000000500003415
+check "remove by número" "$( [ $rc = 0 ] && [ "$(nbundles)" = 0 ]; echo $?)" "$rc $err"
+
+# XDG_CONFIG_HOME and EFIRMA_PKCS11_CONF pick the file, as in the module
+XDG_CONFIG_HOME=$tmp/xdg run "$T" add "$fiel_cer" "$fiel_key" --pin-env PIN
+check "XDG_CONFIG_HOME: the file goes there" "$( [ $rc = 0 ] && [ -f "$tmp/xdg/efirma-pkcs11/efirma-pkcs11.conf" ]; echo $?)" "$err"
+EFIRMA_PKCS11_CONF=$tmp/named.conf run "$T" add "$fiel_cer" "$fiel_key" --pin-env PIN
+check "EFIRMA_PKCS11_CONF: the file it names" "$( [ $rc = 0 ] && grep -q '^\[bundle\]' "$tmp/named.conf"; echo $?)" "$err"
+
+tap_done

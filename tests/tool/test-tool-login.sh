@@ -1,0 +1,129 @@
+#!/bin/bash
+# test-tool-login.sh - the portal login: efirma-tool login-token against
+# the reference verifier efirma-portal-verify, and the token's inner
+# signature checked independently with OpenSSL.
+# SPDX-License-Identifier: LGPL-2.1-or-later
+set -u
+. "$(dirname "$0")/tool-lib.sh"
+
+conf "$tmp/all.conf" "$fiel_cer" "$fiel_key" "$csd_cer" "$csd_key" "$moral_cer" "$moral_key" \
+	"$old_cer" "$old_key"
+export EFIRMA_PKCS11_CONF=$tmp/all.conf
+st=$tmp/portal.state
+
+# login TOKEN-SELECTOR CERT [login-token options]: a whole login; sets
+# $token, $ch, and $out/$rc of the verifier
+login() {
+	local sel=$1 cer=$2; shift 2
+	ch=$("$V" challenge --state "$st")
+	token=$(setsid -w "$T" login-token --challenge "$ch" --token "$sel" --pin-env PIN "$@" </dev/null 2>"$tmp/lt.err")
+	trc=$?
+	run "$V" verify --state "$st" --cert "$cer" --ca "$ca_dir" --token "$token"
+}
+# unpack TOKEN: the signed text in $tmp/text, the signature in $tmp/sig
+unpack() {
+	printf '%s' "$1" | openssl base64 -d -A > "$tmp/inner"
+	cut -d'#' -f1 "$tmp/inner" | tr -d '\n' | openssl base64 -d -A > "$tmp/text"
+	cut -d'#' -f2 "$tmp/inner" | tr -d '\n' | openssl base64 -d -A > "$tmp/sig"
+}
+
+# ------------------------------------------------------------ accepted
+ch=$("$V" challenge --state "$st"); crc=$?
+check "the verifier issues a random challenge" \
+	"$( [ $crc = 0 ] && [ ${#ch} -ge 20 ] && [ "$ch" != "$("$V" challenge)" ]; echo $?)" "$ch"
+login CACX7605101P8 "$fiel_cer"
+check "login-token: exit 0" "$trc" "$(cat "$tmp/lt.err")"
+check "the verifier accepts the e.firma: exit 0" "$rc" "$out $err"
+check "... and answers with the RFC and the name" \
+	"$(printf '%s' "$out" | grep -q '^accepted: XOCHILT CASAS CHAVEZ (RFC CACX7605101P8)' &&
+	   printf '%s' "$out" | grep -q '^rfc: CACX7605101P8$' && printf '%s' "$out" | grep -q '^name: XOCHILT CASAS CHAVEZ$'; echo $?)" "$out"
+unpack "$token"
+check "the token is base64(base64(text)#base64(sig)), text = challenge|RFC|número" \
+	"$(is "$(cat "$tmp/text")" "$ch|CACX7605101P8|$fiel_numero")" "$(cat "$tmp/text")"
+pubkey_of "$fiel_cer" > "$tmp/fiel.pub"
+ok "OpenSSL verifies the inner SHA1withRSA signature with the .cer" \
+	openssl dgst -sha1 -verify "$tmp/fiel.pub" -signature "$tmp/sig" "$tmp/text"
+run "$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token"
+check "the same token again (replay): refused, exit 3" \
+	"$( [ $rc = 3 ] && printf '%s' "$out" | grep -q '^refused: '; echo $?)" "$rc $out"
+
+login CACX7605101P8 "$fiel_cer" --hash sha256
+check "--hash sha256: accepted" "$( [ $rc = 0 ] && printf '%s' "$out" | grep -q 'signature: SHA256withRSA'; echo $?)" "$out"
+unpack "$token"
+ok "OpenSSL verifies the inner SHA256withRSA signature" \
+	openssl dgst -sha256 -verify "$tmp/fiel.pub" -signature "$tmp/sig" "$tmp/text"
+
+ch=$("$V" challenge --state "$st")
+token=$("$T" login-token --challenge "$ch" --token CACX7605101P8 --pin-env PIN --format 'rfc=%r;n=%n;c=%c;100%%' 2>/dev/null)
+unpack "$token"
+check "--format: the template is what gets signed" \
+	"$(is "$(cat "$tmp/text")" "rfc=CACX7605101P8;n=$fiel_numero;c=$ch;100%")" "$(cat "$tmp/text")"
+run "$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" --format 'rfc=%r;n=%n;c=%c;100%%'
+check "the verifier with the same --format accepts it" "$rc" "$out"
+
+login EKU9003173C9 "$moral_cer"
+check "a persona moral e.firma is accepted, RFC of the company" \
+	"$( [ $rc = 0 ] && printf '%s' "$out" | grep -q '^rfc: EKU9003173C9$' &&
+	    printf '%s' "$out" | grep -q '^persona: moral$'; echo $?)" "$out"
+printf '%s\n' "$token" > "$tmp/tok.txt"
+ch=$("$V" challenge --state "$st")
+"$T" login-token --challenge "$ch" --token EKU9003173C9 --pin-env PIN 2>/dev/null > "$tmp/tok.txt"
+"$V" verify --state "$st" --cert "$moral_cer" --ca "$ca_dir" < "$tmp/tok.txt" > "$tmp/v.out" 2>&1
+check "the verifier reads the token from standard input" "$?" "$(cat "$tmp/v.out")"
+
+# ------------------------------------------------------------ refused
+login "CSD CACX7605101P8" "$csd_cer"
+check "login-token with a CSD warns it is not an e.firma" "$(has "$(cat "$tmp/lt.err")" 'not an e.firma')"
+check "CSD: refused, exit 8, 'not an e.firma'" \
+	"$( [ $rc = 8 ] && printf '%s' "$out" | grep -q 'is a CSD.*not an e.firma'; echo $?)" "$rc $out"
+login IAÑL750210963 "$old_cer"
+check "expired 2019 e.firma: refused, exit 7, expired on its date" \
+	"$( [ $rc = 7 ] && printf '%s' "$out" | grep -q 'expired on 2023-06-13 21:58:00 UTC'; echo $?)" "$rc $out"
+run "$V" verify --challenge "$ch" --cert "$old_cer" --ca "$ca_dir" --token "$token" --at 1600000000
+check "the same token at a time it was valid (2020, --at): accepted" "$rc" "$out"
+run "$V" verify --challenge "$ch" --cert "$old_cer" --ca "$chain2023" --token "$token" --at 1600000000
+check "a CA the portal does not trust: refused, exit 6" \
+	"$( [ $rc = 6 ] && printf '%s' "$out" | grep -q 'not issued by a trusted CA'; echo $?)" "$rc $out"
+run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$token"
+check "another person's certificate beside the token: bad signature, exit 4" "$(is "$rc" 4)" "$rc $out"
+run "$V" verify --challenge "not-the-challenge" --cert "$old_cer" --ca "$ca_dir" --token "$token" --at 1600000000
+check "a token for another challenge: exit 3" "$(is "$rc" 3)" "$rc $out"
+# a valid signature over a text naming someone else
+printf '%s|XAXX010101000|%s' "$ch" "$fiel_numero" > "$tmp/forged.txt"
+"$T" sign "$tmp/forged.txt" --raw --token "e.firma CACX7605101P8" --pin-env PIN --out "$tmp/forged.b64" >/dev/null 2>&1
+forged=$(printf '%s#%s' "$(openssl base64 -A -in "$tmp/forged.txt")" "$(cat "$tmp/forged.b64")" | openssl base64 -A)
+run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$forged" --hash sha256
+check "a signed text naming another RFC: exit 5" "$(is "$rc" 5)" "$rc $out"
+run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token 'not base64!'
+check "garbage token: malformed, exit 2" "$(is "$rc" 2)" "$rc $out"
+run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$(printf 'no hash here' | openssl base64 -A)"
+check "a token without '#': malformed, exit 2" "$(is "$rc" 2)" "$rc $out"
+unpack "$token"
+flip=$(printf '%s#%s' "$(openssl base64 -A -in "$tmp/text")" "$(head -c 256 /dev/zero | openssl base64 -A)" | openssl base64 -A)
+run "$V" verify --challenge "$ch" --cert "$old_cer" --ca "$ca_dir" --token "$flip" --at 1600000000
+check "a zeroed signature: exit 4" "$(is "$rc" 4)" "$rc $out"
+ch=$("$V" challenge --state "$st")
+token=$("$T" login-token --challenge "$ch" --token CACX7605101P8 --pin-env PIN 2>/dev/null)
+sleep 2
+run "$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" --max-age 1
+check "a challenge older than --max-age: exit 3, expired" \
+	"$( [ $rc = 3 ] && printf '%s' "$out" | grep -q 'challenge expired'; echo $?)" "$rc $out"
+run "$V" verify --cert "$fiel_cer" --ca "$ca_dir" --token x
+check "verify without a challenge source: usage, exit 1" "$(is "$rc" 1)" "$rc $err"
+run "$V" verify --challenge x --cert "$fiel_key" --ca "$ca_dir" --token x
+check "a .key where the certificate belongs: exit 2" "$(is "$rc" 2)" "$rc $out"
+
+# ------------------------------------------------------ tool failures
+PIN=wrongpass1 run "$T" login-token --challenge abc --token CACX7605101P8 --pin-env PIN
+check "login-token with a wrong password: exit 2, no token printed" \
+	"$( [ $rc = 2 ] && [ -z "$out" ] && printf '%s' "$err" | grep -q 'wrong password'; echo $?)" "$rc $out $err"
+run "$T" login-token --challenge abc --hash md5 --pin-env PIN
+check "--hash md5: usage error" "$(is "$rc" 1)" "$rc $err"
+run "$T" login-token --challenge abc --format '%c|%x' --pin-env PIN
+check "--format with an unknown placeholder: usage error" "$(is "$rc" 1)" "$rc $err"
+conf "$tmp/rfc2.conf" "$fiel_cer" "$fiel_key" "$csd_cer" "$csd_key"
+EFIRMA_PKCS11_CONF=$tmp/rfc2.conf run "$T" login-token --challenge abc --pin-env PIN
+check "an RFC with e.firma and CSD: login-token picks the e.firma" \
+	"$( [ $rc = 0 ] && unpack "$out" && grep -q "|$fiel_numero\$" "$tmp/text"; echo $?)" "$rc $err"
+
+tap_done

@@ -1,0 +1,474 @@
+/*
+ * cmd_config.c - "add" and "remove": the user's configuration file, the
+ * one the module reads ($EFIRMA_PKCS11_CONF when set, else
+ * $XDG_CONFIG_HOME/efirma-pkcs11/efirma-pkcs11.conf, else
+ * ~/.config/efirma-pkcs11/efirma-pkcs11.conf).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The file is edited, not regenerated: comments and sections the tool did
+ * not write are kept; a [bundle] section is added or dropped as a whole.
+ */
+#include "info.h"
+#include "open_token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EF_CONF_MAX (1024 * 1024)
+
+/* The same search the module makes (module/config.c), minus pReserved and
+ * the system file, which are not the user's to edit. */
+static char *conf_path(void)
+{
+	const char *named = getenv("EFIRMA_PKCS11_CONF");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	char *p = NULL;
+	if (named != NULL && named[0] != '\0')
+		return strdup(named);
+	if (xdg != NULL && xdg[0] == '/') {
+		if (asprintf(&p, "%s/efirma-pkcs11/efirma-pkcs11.conf", xdg) < 0)
+			return NULL;
+		return p;
+	}
+	if (home != NULL && home[0] == '/') {
+		if (asprintf(&p, "%s/.config/efirma-pkcs11/efirma-pkcs11.conf", home) < 0)
+			return NULL;
+		return p;
+	}
+	return NULL;
+}
+
+struct ef_section {
+	size_t start, end;   /* byte range in the text, whole lines */
+	bool bundle;
+	char *cert;          /* resolved path of cert = */
+	char *label;
+};
+
+static char *trim(char *s)
+{
+	char *e;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* "key = value" (value maybe in double quotes); false for other lines. */
+static bool key_value(char *line, char **key, char **value)
+{
+	char *eq = strchr(line, '=');
+	if (eq == NULL || line[0] == '#' || line[0] == ';')
+		return false;
+	*eq = '\0';
+	*key = trim(line);
+	*value = trim(eq + 1);
+	if ((*value)[0] == '"') {
+		char *close = strchr(*value + 1, '"');
+		if (close)
+			*close = '\0';
+		(*value)++;
+	} else {
+		/* an unquoted value ends at " #" (module/config.c) */
+		char *hash = strstr(*value, " #");
+		if (hash)
+			*hash = '\0';
+		*value = trim(*value);
+	}
+	return true;
+}
+
+/* A path as the module reads it: "~/" is $HOME, a relative path is
+ * relative to the file's folder; then made canonical when it exists. */
+static char *resolve(const char *value, const char *conf)
+{
+	char *joined = NULL, *copy, buf[PATH_MAX];
+	const char *home = getenv("HOME");
+	if (value[0] == '~' && (value[1] == '/' || value[1] == '\0') && home != NULL) {
+		if (asprintf(&joined, "%s%s", home, value + 1) < 0)
+			return NULL;
+	} else if (value[0] != '/') {
+		copy = strdup(conf);
+		if (copy == NULL || asprintf(&joined, "%s/%s", dirname(copy), value) < 0)
+			joined = NULL;
+		free(copy);
+	} else {
+		joined = strdup(value);
+	}
+	if (joined != NULL && realpath(joined, buf) != NULL) {
+		free(joined);
+		joined = strdup(buf);
+	}
+	return joined;
+}
+
+static void sections_free(struct ef_section *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].cert);
+		free(s[i].label);
+	}
+	free(s);
+}
+
+/* Splits the text into sections; the lines before the first header are
+ * section 0 (not a bundle). */
+static bool sections(const char *text, const char *conf, struct ef_section **out, size_t *n)
+{
+	size_t cap = 8, len = strlen(text), pos = 0;
+	struct ef_section *s = calloc(cap, sizeof(*s));
+	*n = 0;
+	if (s == NULL)
+		return false;
+	s[0].start = 0;
+	*n = 1;
+	while (pos < len) {
+		const char *nl = strchr(text + pos, '\n');
+		size_t end = nl ? (size_t)(nl - text) + 1 : len;
+		char *line = strndup(text + pos, end - pos);
+		char *t, *k, *v;
+		if (line == NULL)
+			goto fail;
+		if (end - pos > 0 && line[end - pos - 1] == '\n')
+			line[end - pos - 1] = '\0';
+		t = trim(line);
+		if (t[0] == '[') {
+			if (*n == cap) {
+				struct ef_section *ns = realloc(s, 2 * cap * sizeof(*s));
+				if (ns == NULL) {
+					free(line);
+					goto fail;
+				}
+				s = ns;
+				cap *= 2;
+			}
+			s[*n - 1].end = pos;
+			memset(&s[*n], 0, sizeof(s[*n]));
+			s[*n].start = pos;
+			s[*n].bundle = strncasecmp(t, "[bundle]", 8) == 0;
+			(*n)++;
+		} else if (s[*n - 1].bundle && key_value(t, &k, &v)) {
+			if (strcasecmp(k, "cert") == 0 && s[*n - 1].cert == NULL)
+				s[*n - 1].cert = resolve(v, conf);
+			else if (strcasecmp(k, "label") == 0 && s[*n - 1].label == NULL)
+				s[*n - 1].label = strdup(v);
+		}
+		free(line);
+		pos = end;
+	}
+	s[*n - 1].end = len;
+	*out = s;
+	return true;
+fail:
+	sections_free(s, *n);
+	*n = 0;
+	return false;
+}
+
+static int read_conf(const char *path, char **text)
+{
+	unsigned char *data;
+	size_t len;
+	int rc;
+	struct stat st;
+	*text = NULL;
+	if (stat(path, &st) != 0 && errno == ENOENT) {
+		*text = strdup("");
+		return *text ? EF_EXIT_OK : EF_EXIT_ERROR;
+	}
+	rc = ef_read_file(path, EF_CONF_MAX, &data, &len);
+	if (rc != EF_EXIT_OK)
+		return rc;
+	*text = strndup((char *)data, len);
+	free(data);
+	return *text ? EF_EXIT_OK : EF_EXIT_ERROR;
+}
+
+/* mkdir -p of the file's folder (private: it names the key files). */
+static bool make_dirs(const char *path)
+{
+	char *copy = strdup(path);
+	bool ok = copy != NULL;
+	for (char *p = copy ? copy + 1 : NULL; ok && p && (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+			ok = false;
+		*p = '/';
+	}
+	free(copy);
+	return ok;
+}
+
+/* Write beside, then rename: the module never reads half a file. */
+static int write_conf(const char *path, const char *text)
+{
+	char *tmp = NULL;
+	int fd = -1, rc = EF_EXIT_ERROR;
+	size_t len = strlen(text), off = 0;
+
+	if (!make_dirs(path) || asprintf(&tmp, "%s.new-XXXXXX", path) < 0) {
+		tmp = NULL;
+		ef_err(_("cannot create the folder of %s: %s"), path, strerror(errno));
+		goto out;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		ef_err(_("cannot create %s: %s"), tmp, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off != len || fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		ef_err(_("cannot write %s: %s"), tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		ef_err(_("cannot replace %s: %s"), path, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	rc = EF_EXIT_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	return rc;
+}
+
+/* The text without the sections marked in drop[]. */
+static char *without(const char *text, const struct ef_section *s, size_t n, const bool *drop)
+{
+	char *out = malloc(strlen(text) + 1);
+	size_t o = 0;
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (drop[i])
+			continue;
+		memcpy(out + o, text + s[i].start, s[i].end - s[i].start);
+		o += s[i].end - s[i].start;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* What the configuration syntax cannot carry. */
+static bool expressible(const char *v)
+{
+	return strpbrk(v, "\"\n\r") == NULL;
+}
+
+int ef_cmd_add(struct ef_opts *o)
+{
+	char cer[PATH_MAX], key[PATH_MAX];
+	char *conf = NULL, *reserved = NULL, *text = NULL, *kept = NULL, *full = NULL;
+	struct ef_section *secs = NULL;
+	size_t nsecs = 0;
+	bool *drop = NULL;
+	struct ef_certinfo ci;
+	struct ef_use u;
+	int rc;
+
+	memset(&ci, 0, sizeof(ci));
+	memset(&u, 0, sizeof(u));
+	for (int i = 0; i < 2; i++) {
+		if (realpath(o->argv[i], i ? key : cer) == NULL) {
+			ef_err(_("cannot find %s: %s"), o->argv[i], strerror(errno));
+			rc = EF_EXIT_NOTFOUND;
+			goto out;
+		}
+	}
+	if (!expressible(cer) || !expressible(key) || (o->label && !expressible(o->label))) {
+		ef_err(_("paths and labels cannot contain double quotes or line breaks"));
+		rc = EF_EXIT_USAGE;
+		goto out;
+	}
+	rc = ef_load_cert_file(cer, &ci);
+	if (rc != EF_EXIT_OK)
+		goto out;
+
+	/* The check goes through the module, loaded with this one bundle. */
+	if (asprintf(&reserved, "cert=\"%s\" key=\"%s\"", cer, key) < 0) {
+		reserved = NULL;
+		rc = EF_EXIT_ERROR;
+		goto out;
+	}
+	rc = ef_use_open(&u, o, reserved, EF_USE_LOGIN);
+	if (rc == EF_EXIT_REFUSED) {
+		unsigned char *kd = NULL;
+		size_t kl = 0;
+		if (ef_read_file(key, 1024 * 1024, &kd, &kl) == EF_EXIT_OK &&
+		    ef_looks_like_key(kd, kl))
+			ef_err(_("%s does not belong to %s (RFC %s, número %s): "
+				 "it is the key of another certificate"), key, cer, ci.sat.rfc,
+			       ci.sat.numero);
+		else
+			ef_err(_("%s is not a private key file, or it is damaged"), key);
+		free(kd);
+	}
+	if (rc == EF_EXIT_OK)
+		rc = ef_prove_key(&u);
+	if (rc != EF_EXIT_OK) {
+		ef_err(_("nothing was added"));
+		goto out;
+	}
+
+	conf = conf_path();
+	if (conf == NULL) {
+		ef_err(_("cannot tell where your configuration goes: HOME is not set"));
+		rc = EF_EXIT_ERROR;
+		goto out;
+	}
+	rc = read_conf(conf, &text);
+	if (rc != EF_EXIT_OK)
+		goto out;
+	rc = EF_EXIT_ERROR;
+	if (!sections(text, conf, &secs, &nsecs) || (drop = calloc(nsecs, sizeof(*drop))) == NULL)
+		goto out;
+	/* Adding the same certificate again replaces its entry. */
+	for (size_t i = 0; i < nsecs; i++)
+		drop[i] = secs[i].bundle && secs[i].cert && strcmp(secs[i].cert, cer) == 0;
+	kept = without(text, secs, nsecs, drop);
+	if (kept == NULL)
+		goto out;
+	if (asprintf(&full, "%s%s%s[bundle]\n# %s %s, %s\ncert = \"%s\"\nkey = \"%s\"\n%s%s%s",
+		     kept, kept[0] && kept[strlen(kept) - 1] != '\n' ? "\n" : "",
+		     kept[0] ? "\n" : "", ef_kind_name(ci.sat.kind), ci.sat.rfc,
+		     ci.sat.holder, cer, key, o->label ? "label = \"" : "",
+		     o->label ? o->label : "", o->label ? "\"\n" : "") < 0) {
+		full = NULL;
+		goto out;
+	}
+	rc = write_conf(conf, full);
+	if (rc != EF_EXIT_OK)
+		goto out;
+	printf(_("added %s %s (%s, número %s) to %s\n"), ef_kind_name(ci.sat.kind), ci.sat.rfc,
+	       ci.sat.holder, ci.sat.numero, conf);
+	ef_warn_validity(u.tok);
+out:
+	if (rc == EF_EXIT_ERROR && full == NULL && text != NULL)
+		ef_err(_("out of memory"));
+	ef_use_close(&u);
+	ef_certinfo_clear(&ci);
+	sections_free(secs, nsecs);
+	free(drop);
+	free(conf);
+	free(reserved);
+	free(text);
+	free(kept);
+	free(full);
+	return rc;
+}
+
+/* Does this [bundle] section name what the user asked to remove? */
+static bool section_matches(const struct ef_section *s, const char *want, const char *want_path)
+{
+	unsigned char *data;
+	size_t len;
+	struct ef_certinfo ci;
+	char def[96];
+	bool hit = false;
+
+	if (want_path && s->cert && strcmp(s->cert, want_path) == 0)
+		return true;
+	if (s->label && strcasecmp(s->label, want) == 0)
+		return true;
+	if (s->cert == NULL)
+		return false;
+	/* Quietly: a certificate that is gone or broken just does not match
+	 * by RFC (it still matches by path or label above). */
+	struct stat st;
+	if (stat(s->cert, &st) != 0 || st.st_size > EF_CONF_MAX)
+		return false;
+	if (ef_read_file(s->cert, EF_CONF_MAX, &data, &len) != EF_EXIT_OK)
+		return false;
+	if (ef_certinfo_parse(data, len, &ci) == EF_CI_OK) {
+		snprintf(def, sizeof(def), "%s %s", ef_kind_name(ci.sat.kind), ci.sat.rfc);
+		hit = strcasecmp(ci.sat.rfc, want) == 0 || strcmp(ci.sat.numero, want) == 0 ||
+		      strcasecmp(def, want) == 0;
+	}
+	ef_certinfo_clear(&ci);
+	free(data);
+	return hit;
+}
+
+int ef_cmd_remove(struct ef_opts *o)
+{
+	const char *want = o->argv[0];
+	char buf[PATH_MAX], *conf = conf_path(), *text = NULL, *kept = NULL;
+	const char *want_path = realpath(want, buf);
+	struct ef_section *secs = NULL;
+	size_t nsecs = 0, hits = 0;
+	bool *drop = NULL;
+	struct stat st;
+	int rc = EF_EXIT_ERROR;
+
+	if (conf == NULL) {
+		ef_err(_("cannot tell where your configuration goes: HOME is not set"));
+		goto out;
+	}
+	if (stat(conf, &st) != 0) {
+		ef_err(_("there is no configuration file (%s): nothing to remove"), conf);
+		rc = EF_EXIT_NOTFOUND;
+		goto out;
+	}
+	rc = read_conf(conf, &text);
+	if (rc != EF_EXIT_OK)
+		goto out;
+	rc = EF_EXIT_ERROR;
+	if (!sections(text, conf, &secs, &nsecs) || (drop = calloc(nsecs, sizeof(*drop))) == NULL) {
+		ef_err(_("out of memory"));
+		goto out;
+	}
+	for (size_t i = 0; i < nsecs; i++) {
+		drop[i] = secs[i].bundle && section_matches(&secs[i], want, want_path);
+		hits += drop[i];
+	}
+	if (hits == 0) {
+		ef_err(_("nothing in %s matches \"%s\""), conf, want);
+		rc = EF_EXIT_NOTFOUND;
+		goto out;
+	}
+	kept = without(text, secs, nsecs, drop);
+	if (kept == NULL) {
+		ef_err(_("out of memory"));
+		goto out;
+	}
+	rc = write_conf(conf, kept);
+	if (rc == EF_EXIT_OK)
+		printf(ngettext("removed %zu entry from %s\n", "removed %zu entries from %s\n",
+				(unsigned long)hits),
+		       hits, conf);
+out:
+	sections_free(secs, nsecs);
+	free(drop);
+	free(conf);
+	free(text);
+	free(kept);
+	return rc;
+}

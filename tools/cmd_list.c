@@ -1,0 +1,55 @@
+/*
+ * cmd_list.c - "efirma-tool list": every token the module shows, with the
+ * SAT facts the module attaches to its certificate (CKA_EFIRMA_*).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "info.h"
+#include "p11.h"
+#include "tool.h"
+
+#include <stdio.h>
+
+static const char *kind_of(CK_ULONG k)
+{
+	return k == CKV_EFIRMA_KIND_EFIRMA ? "e.firma" : k == CKV_EFIRMA_KIND_CSD ? "CSD" : "?";
+}
+
+int ef_cmd_list(struct ef_opts *o)
+{
+	struct ef_p11 p;
+	struct ef_tok *toks = NULL;
+	size_t n = 0;
+	int rc = ef_p11_load(&p, ef_module_path(o), NULL);
+	if (rc != EF_EXIT_OK)
+		return rc;
+	rc = ef_p11_tokens(&p, &toks, &n);
+	if (rc != EF_EXIT_OK)
+		goto out;
+	if (n == 0) {
+		ef_err(_("no token is configured: add your e.firma with "
+			 "\"efirma-tool add FILE.cer FILE.key\""));
+		rc = EF_EXIT_NOTFOUND;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ef_tok *t = &toks[i];
+		struct ef_certinfo ci;
+
+		printf("%s%s\n", i ? "\n" : "", t->label);
+		if (!t->has_cert) {
+			printf(_("  (the token shows no certificate)\n"));
+			continue;
+		}
+		ef_print_facts(kind_of(t->kind), t->persona == CKV_EFIRMA_PERSONA_MORAL, t->rfc,
+			       t->curp, t->rep_rfc, t->rep_curp, t->holder, t->branch, t->numero);
+		/* The dates to the second come from the certificate itself
+		 * (CKA_END_DATE has only the day). */
+		if (ef_certinfo_parse(t->cert, t->cert_len, &ci) != EF_CI_NOMEM && ci.x509)
+			ef_print_validity(ci.not_before, ci.not_after);
+		ef_certinfo_clear(&ci);
+	}
+out:
+	ef_p11_toks_free(toks, n);
+	ef_p11_unload(&p);
+	return rc;
+}
