@@ -5,11 +5,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "slots.h"
 #include "crypto.h"
@@ -35,22 +37,35 @@ static struct id_entry { char *path; CK_SLOT_ID id; } *ids;
 static size_t n_ids;
 static CK_SLOT_ID next_id = EF_FIRST_SLOT_ID;
 
+/* ids[] is kept sorted by path: a folder of n bundles costs n binary
+ * searches here, not n^2/2 string comparisons (tests/bench). */
 static CK_RV slot_id_for(const char *path, CK_SLOT_ID *id)
 {
-	for (size_t i = 0; i < n_ids; i++)
-		if (strcmp(ids[i].path, path) == 0) {
-			*id = ids[i].id;
+	size_t lo = 0, hi = n_ids;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(ids[mid].path, path);
+		if (c == 0) {
+			*id = ids[mid].id;
 			return CKR_OK;
 		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	struct id_entry *n = realloc(ids, (n_ids + 1) * sizeof(*n));
 	if (!n)
 		return CKR_HOST_MEMORY;
 	ids = n;
-	ids[n_ids].path = strdup(path);
-	if (!ids[n_ids].path)
+	char *copy = strdup(path);
+	if (!copy)
 		return CKR_HOST_MEMORY;
-	ids[n_ids].id = next_id++;
-	*id = ids[n_ids++].id;
+	memmove(&ids[lo + 1], &ids[lo], (n_ids - lo) * sizeof(*ids));
+	ids[lo].path = copy;
+	ids[lo].id = next_id++;
+	n_ids++;
+	*id = ids[lo].id;
 	return CKR_OK;
 }
 
@@ -83,13 +98,24 @@ static bool is_key_name(const char *name)
 
 static CK_RV add_ca_file(const char *path)
 {
-	FILE *f = fopen(path, "rbe");
+	/* Not fopen: a FIFO in a CA folder must not block C_Initialize
+	 * (O_NONBLOCK), and only regular files are read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	FILE *f = NULL;
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	struct ef_cert *certs = NULL;
 	size_t n = 0;
 	CK_RV rv = CKR_OK;
 
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
+	if (fd >= 0 && !(f = fdopen(fd, "rb")))
+		close(fd);
 	if (!f) {
 		ef_log_warn("%s: cannot read CA certificates (%s)", path, strerror(errno));
 		return CKR_OK;
@@ -303,49 +329,99 @@ static size_t stem_len(const char *name)
 	return dot ? (size_t)(dot - name) : strlen(name);
 }
 
-static bool same_stem(const char *a, const char *b)
+/* A folder's names indexed by stem (case-insensitive), once per scan:
+ * comparing every certificate with every key, and every key with every
+ * certificate, made a scan of n bundles cost up to n^3 comparisons. */
+struct stem_ref {
+	const char *name;
+	size_t len;     /* of the stem */
+	size_t index;   /* in the sorted folder listing */
+};
+
+static int cmp_stem(const void *a, const void *b)
 {
-	size_t la = stem_len(a);
-	return la == stem_len(b) && strncasecmp(a, b, la) == 0;
+	const struct stem_ref *x = a, *y = b;
+	int c = strncasecmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Equal stems stay in listing order, so the first such key wins. */
+static int cmp_stem_index(const void *a, const void *b)
+{
+	const struct stem_ref *x = a, *y = b;
+	int c = cmp_stem(a, b);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static struct stem_ref *stem_index(char **names, size_t n)
+{
+	struct stem_ref *r = calloc(n ? n : 1, sizeof(*r));
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		r[i].name = names[i];
+		r[i].len = stem_len(names[i]);
+		r[i].index = i;
+	}
+	qsort(r, n, sizeof(*r), cmp_stem_index);
+	return r;
+}
+
+/* The first name of the index (in listing order) with this stem, or NULL. */
+static const struct stem_ref *find_stem(const struct stem_ref *r, size_t n, const char *name)
+{
+	struct stem_ref want = { name, stem_len(name), 0 };
+	const struct stem_ref *hit = bsearch(&want, r, n, sizeof(*r), cmp_stem);
+	while (hit && hit > r && cmp_stem(hit - 1, &want) == 0)
+		hit--;
+	return hit;
 }
 
 /* The keys that may open a certificate of the folder: the one with the
  * same name, or else every key that no certificate claims by name (SAT's
  * downloads name the .cer after the número and the .key after the RFC). */
-static CK_RV key_candidates(const char *dir, const char *cert, char **certs, size_t n_certs,
-			    char **keys, size_t n_keys, char ***out, size_t *n_out, bool *guessed)
+static CK_RV key_candidates(const char *dir, const char *cert, char **keys,
+			    const struct stem_ref *key_stems, size_t n_keys,
+			    const size_t *unclaimed, size_t n_unclaimed,
+			    char ***out, size_t *n_out, bool *guessed)
 {
-	*guessed = false;
-	char **c = calloc(n_keys ? n_keys : 1, sizeof(*c));
-	size_t n = 0;
+	const struct stem_ref *own = find_stem(key_stems, n_keys, cert);
+	size_t n = own ? 1 : n_unclaimed;
+	char **c = calloc(n ? n : 1, sizeof(*c));
 	if (!c)
 		return CKR_HOST_MEMORY;
-	for (size_t k = 0; k < n_keys; k++)
-		if (same_stem(cert, keys[k])) {
-			if (asprintf(&c[0], "%s/%s", dir, keys[k]) < 0) {
-				free(c);
-				return CKR_HOST_MEMORY;
-			}
-			*out = c;
-			*n_out = 1;
-			return CKR_OK;
-		}
-	*guessed = true;
-	for (size_t k = 0; k < n_keys; k++) {
-		bool claimed = false;
-		for (size_t j = 0; j < n_certs && !claimed; j++)
-			claimed = same_stem(certs[j], keys[k]);
-		if (claimed)
-			continue;
-		if (asprintf(&c[n], "%s/%s", dir, keys[k]) < 0) {
-			free_names(c, n);
+	*guessed = !own;
+	for (size_t j = 0; j < n; j++)
+		if (asprintf(&c[j], "%s/%s", dir, keys[own ? own->index : unclaimed[j]]) < 0) {
+			free_names(c, j);
 			return CKR_HOST_MEMORY;
 		}
-		n++;
-	}
 	*out = c;
 	*n_out = n;
 	return CKR_OK;
+}
+
+static int cmp_token_path(const void *a, const void *b)
+{
+	return strcmp((*(struct ef_token *const *)a)->cert_path,
+		      (*(struct ef_token *const *)b)->cert_path);
+}
+
+/* find_by_path() over tokens sorted by cert_path. */
+static struct ef_token *find_sorted(struct ef_token **v, size_t n, const char *path)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(v[mid]->cert_path, path);
+		if (c == 0)
+			return v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 static bool in_dir(const struct ef_token *t, const char *dir)
@@ -365,7 +441,10 @@ static bool changed_on_disk(const struct ef_token *t, const struct stat *st)
 static CK_RV scan_dir(const char *dir)
 {
 	char **certs = NULL, **keys = NULL;
-	size_t n_certs = 0, n_keys = 0;
+	size_t n_certs = 0, n_keys = 0, n_unclaimed = 0, n_known = n_slots;
+	struct stem_ref *cert_stems = NULL, *key_stems = NULL;
+	size_t *unclaimed = NULL;
+	struct ef_token **known = NULL;
 	CK_RV rv;
 
 	rv = list_dir(dir, is_cert_name, &certs, &n_certs);
@@ -379,6 +458,23 @@ static CK_RV scan_dir(const char *dir)
 	if (rv == CKR_HOST_MEMORY)
 		goto out;
 	rv = CKR_OK;
+
+	/* Indexes for this scan, so that each certificate costs a few
+	 * binary searches, whatever the size of the folder. */
+	cert_stems = stem_index(certs, n_certs);
+	key_stems = stem_index(keys, n_keys);
+	unclaimed = calloc(n_keys ? n_keys : 1, sizeof(*unclaimed));
+	known = calloc(n_known ? n_known : 1, sizeof(*known));
+	if (!cert_stems || !key_stems || !unclaimed || !known) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	for (size_t k = 0; k < n_keys; k++)
+		if (!find_stem(cert_stems, n_certs, keys[k]))
+			unclaimed[n_unclaimed++] = k;
+	if (n_known)
+		memcpy(known, slots, n_known * sizeof(*known));
+	qsort(known, n_known, sizeof(*known), cmp_token_path);
 
 	/* Bundles of this folder whose certificate is gone lose their token. */
 	for (size_t i = 0; i < n_slots; i++) {
@@ -399,7 +495,9 @@ static CK_RV scan_dir(const char *dir)
 			rv = CKR_HOST_MEMORY;
 			goto out;
 		}
-		struct ef_token *t = find_by_path(path);
+		/* Tokens made by this loop are for other names of the
+		 * listing: the index of those known before is enough. */
+		struct ef_token *t = find_sorted(known, n_known, path);
 		bool fresh = !t;
 		if (fresh && (rv = new_token(path, &t)) != CKR_OK) {
 			free(path);
@@ -407,8 +505,8 @@ static CK_RV scan_dir(const char *dir)
 		}
 		free(path);
 		t->from_dir = true;
-		rv = key_candidates(dir, certs[i], certs, n_certs, keys, n_keys, &cand, &n_cand,
-				    &t->keys_guessed);
+		rv = key_candidates(dir, certs[i], keys, key_stems, n_keys, unclaimed, n_unclaimed,
+				    &cand, &n_cand, &t->keys_guessed);
 		if (rv != CKR_OK)
 			goto out;
 		set_keys(t, cand, n_cand);
@@ -420,6 +518,10 @@ static CK_RV scan_dir(const char *dir)
 		}
 	}
 out:
+	free(known);
+	free(unclaimed);
+	free(cert_stems);
+	free(key_stems);
 	free_names(certs, n_certs);
 	free_names(keys, n_keys);
 	return rv;

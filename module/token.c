@@ -3,6 +3,7 @@
  * change its password.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -31,7 +32,10 @@ static bool read_file(const char *path, unsigned char **out, size_t *out_len,
 	size_t len = 0;
 	struct stat st;
 	bool ok = false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO named like a bundle file must not hang
+	 * C_Initialize waiting for a writer (it is refused as not regular
+	 * below); reads of a regular file ignore the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return false;
 	if (fstat(fd, &st) != 0)
@@ -382,6 +386,41 @@ static void sync_dir_of(const char *path)
 	free(copy);
 }
 
+/* A process killed between creating its temporary file and the rename
+ * (SIGKILL, a power cut) leaves KEY.new-XXXXXX beside the key: no rename
+ * replaces a file without a second name.  The name is ours alone, so the
+ * next password change of that key removes such leftovers.  (Two programs
+ * changing the same key's password at the same moment could remove each
+ * other's file: the loser's rename or read-back then fails, and its key
+ * stays as it was.) */
+static void remove_stale_temps(const char *key_path)
+{
+	const char *slash = strrchr(key_path, '/');
+	const char *base = slash ? slash + 1 : key_path;
+	size_t blen = strlen(base);
+	char *copy = strdup(key_path);
+	DIR *d;
+	struct dirent *e;
+
+	if (!copy)
+		return;
+	d = opendir(dirname(copy));
+	free(copy);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (strlen(e->d_name) != blen + sizeof(".new-XXXXXX") - 1 ||
+		    strncmp(e->d_name, base, blen) != 0 ||
+		    strncmp(e->d_name + blen, ".new-", 5) != 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* Re-reads what was written and proves the new PIN opens it and it is the
  * same key, before it may replace the original. */
 static CK_RV verify_written(const char *tmp, const struct ef_token *t,
@@ -428,6 +467,7 @@ CK_RV ef_token_set_pin(const struct ef_token *t, const unsigned char *old_pin,
 	}
 	/* write, fsync, verify, rename: a crash at any point leaves the old
 	 * file or the new one, each complete. */
+	remove_stale_temps(key_path);
 	if (asprintf(&tmp, "%s.new-XXXXXX", key_path) < 0) {
 		tmp = NULL;
 		rv = CKR_HOST_MEMORY;

@@ -1510,71 +1510,6 @@ static void test_threads(struct pair *P)
 	is_ul((unsigned long)bad, 0, "4 threads x 40 signatures with one shared key");
 }
 
-/* ------------------------------------------------------------ performance */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The sign path adds no work of its own: compare with the same signature
- * made directly through EVP on a key in the default context. */
-static void test_speed(struct pair *P)
-{
-	const unsigned char *q;
-	unsigned char h[32] = { 1 }, sig[256], *der = NULL;
-	size_t sl, len;
-	struct ef_rsa_params p = { EF_PAD_PKCS1, EF_HASH_SHA256, EF_HASH_NONE, 0, NULL, 0 };
-	EVP_PKEY *raw = NULL;
-	double t0, tm = 1e9, tr = 1e9;
-	const int n = 60;
-
-	/* Same key, loaded into the default context by the test. */
-	ef_key_export_sat(P->k, (const unsigned char *)"x", 1, &der, &len);
-	{
-		X509_SIG *s;
-		PKCS8_PRIV_KEY_INFO *p8;
-
-		q = der;
-		s = d2i_X509_SIG(NULL, &q, (long)len);
-		p8 = s ? PKCS8_decrypt(s, "x", 1) : NULL;
-		raw = p8 ? EVP_PKCS82PKEY(p8) : NULL;
-		PKCS8_PRIV_KEY_INFO_free(p8);
-		X509_SIG_free(s);
-	}
-	ef_free_secret(der, len);
-	if (!ok(raw != NULL, "reference key in the default context"))
-		return;
-	for (int round = 0; round < 3; round++) {
-		t0 = now();
-		for (int i = 0; i < n; i++)
-			ef_rsa_sign(P->k, &p, h, 32, sig, &sl);
-		if (now() - t0 < tm)
-			tm = now() - t0;
-		t0 = now();
-		for (int i = 0; i < n; i++) {
-			EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(raw, NULL);
-
-			sl = sizeof(sig);
-			EVP_PKEY_sign_init(c);
-			EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING);
-			EVP_PKEY_CTX_set_signature_md(c, EVP_sha256());
-			EVP_PKEY_sign(c, sig, &sl, h, 32);
-			EVP_PKEY_CTX_free(c);
-		}
-		if (now() - t0 < tr)
-			tr = now() - t0;
-	}
-	tap_diag("sign: crypto.c %.3f ms, raw OpenSSL %.3f ms per signature (ratio %.3f)",
-		 tm * 1000 / n, tr * 1000 / n, tm / tr);
-	/* The budget is 3%; a loaded test machine gets slack. */
-	ok(tm / tr < 1.15, "crypto.c signs as fast as raw OpenSSL (ratio %.3f)", tm / tr);
-	EVP_PKEY_free(raw);
-}
-
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -1611,7 +1546,6 @@ int main(int argc, char **argv)
 		test_export(&P);
 		test_error_queue(&P);
 		test_threads(&P);
-		test_speed(&P);
 	}
 	free_pair(&P);
 	/* A Latin-1 bundle signs too. */

@@ -1,0 +1,337 @@
+/*
+ * bench-start.c - the cost of a cold start (load to unload, with the
+ * password KDF measured alone beside it) and of discovery with 1, 100 and
+ * 1,000 bundles in a scanned folder.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+
+/* ---------------------------------------------------------- cold start */
+
+enum phase {
+	PH_LOAD, PH_INIT, PH_SLOTS, PH_OPEN, PH_LOGIN, PH_FIND, PH_SIGN, PH_FINAL, PH_UNLOAD,
+	N_PH
+};
+static const char *const ph_name[N_PH] = {
+	"dlopen + C_GetFunctionList", "C_Initialize", "C_GetSlotList (x2)", "C_OpenSession",
+	"C_Login", "C_FindObjects* (key)", "C_SignInit + C_Sign", "C_Finalize", "dlclose",
+};
+
+/* One cycle; t[0..N_PH] are the instants between the phases. */
+static bool cold_cycle(const struct bench_opts *o, const char *conf, double t[N_PH + 1])
+{
+	static unsigned char msg[256];
+	unsigned char sig[512];
+	CK_ULONG siglen = sizeof(sig), n = 0;
+	CK_SLOT_ID slots[8];
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE key;
+	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	struct bench_p11 mod;
+	CK_RV rv = CKR_OK;
+	const char *where = "dlopen";
+
+	t[0] = bench_now();
+	if (!bench_p11_load(o->module, &mod))
+		return false;
+	t[1] = bench_now();
+	where = "C_Initialize";
+	if ((rv = bench_p11_init(&mod, conf)) != CKR_OK)
+		goto out;
+	t[2] = bench_now();
+	where = "C_GetSlotList";
+	if ((rv = mod.f->C_GetSlotList(CK_TRUE, NULL, &n)) != CKR_OK)
+		goto fin;
+	n = 8;
+	if ((rv = mod.f->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK || n != 1) {
+		rv = rv ? rv : CKR_GENERAL_ERROR;
+		goto fin;
+	}
+	t[3] = bench_now();
+	where = "C_OpenSession";
+	if ((rv = mod.f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &s)) != CKR_OK)
+		goto fin;
+	t[4] = bench_now();
+	where = "C_Login";
+	if ((rv = mod.f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)BENCH_PIN,
+				 strlen(BENCH_PIN))) != CKR_OK)
+		goto fin;
+	t[5] = bench_now();
+	where = "C_FindObjects";
+	if ((rv = bench_p11_find(&mod, s, CKO_PRIVATE_KEY, &key)) != CKR_OK)
+		goto fin;
+	t[6] = bench_now();
+	where = "C_Sign";
+	if ((rv = mod.f->C_SignInit(s, &m, key)) != CKR_OK ||
+	    (rv = mod.f->C_Sign(s, msg, sizeof(msg), sig, &siglen)) != CKR_OK)
+		goto fin;
+	t[7] = bench_now();
+fin:
+	where = rv == CKR_OK ? "C_Finalize" : where;
+	{
+		CK_RV rv2 = mod.f->C_Finalize(NULL);
+		if (rv == CKR_OK)
+			rv = rv2;
+	}
+	t[8] = bench_now();
+out:
+	bench_p11_unload(&mod);
+	t[9] = bench_now();
+	if (rv != CKR_OK)
+		fprintf(stderr, "efirma-bench: cold start: %s: %s\n", where, bench_rv(rv));
+	return rv == CKR_OK;
+}
+
+/* The SAT password scheme alone, with OpenSSL: PBKDF2-HMAC-SHA1 of 2048
+ * iterations for a 24-byte 3DES key. */
+static bool kdf_only(double *dt)
+{
+	static const unsigned char salt[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	unsigned char out[24];
+	double t0 = bench_now();
+	bool ok = PKCS5_PBKDF2_HMAC(BENCH_PIN, (int)strlen(BENCH_PIN), salt, sizeof(salt), 2048,
+				    EVP_sha1(), sizeof(out), out) == 1;
+	*dt = bench_now() - t0;
+	OPENSSL_cleanse(out, sizeof(out));
+	return ok;
+}
+
+/* The .key decrypted by OpenSSL: PBKDF2 + 3DES (PKCS8_decrypt), and
+ * also the RSA key built from it (EVP_PKCS82PKEY). */
+static bool decrypt_key(const unsigned char *der, size_t len, double *kdf3des, double *whole)
+{
+	const unsigned char *p = der;
+	double t0 = bench_now();
+	X509_SIG *sig = d2i_X509_SIG(NULL, &p, (long)len);
+	PKCS8_PRIV_KEY_INFO *p8 = sig ? PKCS8_decrypt(sig, BENCH_PIN, (int)strlen(BENCH_PIN)) : NULL;
+	double t1 = bench_now();
+	EVP_PKEY *k = p8 ? EVP_PKCS82PKEY(p8) : NULL;
+	double t2 = bench_now();
+	*kdf3des = t1 - t0;
+	*whole = t2 - t0;
+	EVP_PKEY_free(k);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	X509_SIG_free(sig);
+	return k != NULL;
+}
+
+bool bench_cold(const struct bench_opts *o, const struct bench_key *k)
+{
+	struct bench_samples ph[N_PH + 1], kdf = { 0 }, k3 = { 0 }, whole = { 0 };
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	char conf[4096];
+	bool ok = false;
+
+	memset(ph, 0, sizeof(ph));
+	snprintf(conf, sizeof(conf), "cert=%s key=%s ca=%s", k->cer, k->key, bench_sat(o, "ca"));
+	if (!(der = bench_read_file(k->key, &der_len)))
+		return false;
+	for (int c = 0; c < o->cold; c++) {
+		double t[N_PH + 1], a, b;
+		/* Alternated with the module's cycle: drift hits both. */
+		if (!cold_cycle(o, conf, t) || !kdf_only(&a))
+			goto out;
+		bench_push(&kdf, a);
+		if (!decrypt_key(der, der_len, &a, &b))
+			goto out;
+		bench_push(&k3, a);
+		bench_push(&whole, b);
+		for (int p = 0; p < N_PH; p++)
+			bench_push(&ph[p], t[p + 1] - t[p]);
+		bench_push(&ph[N_PH], t[N_PH] - t[0]);
+	}
+	double total = bench_median(&ph[N_PH]) * 1e6;
+	double login = bench_median(&ph[PH_LOGIN]) * 1e6;
+	double mk = bench_median(&kdf) * 1e6, m3 = bench_median(&k3) * 1e6;
+	double mw = bench_median(&whole) * 1e6;
+	printf("\nCold start: load .. unload with one bundle (median of %d cycles, microseconds)\n\n",
+	       o->cold);
+	for (int p = 0; p < N_PH; p++)
+		printf("  %-30s %9.0f\n", ph_name[p], bench_median(&ph[p]) * 1e6);
+	printf("  %-30s %9.0f   (median of the cycle totals)\n", "total", total);
+	printf("\n  OpenSSL alone, alternated with the cycles:\n");
+	printf("  %-30s %9.0f   %4.1f%% of the cold start\n", "PBKDF2-HMAC-SHA1, 2048 iter.", mk,
+	       100 * mk / total);
+	printf("  %-30s %9.0f   %4.1f%% of the cold start\n", "PBKDF2 + 3DES of the .key", m3,
+	       100 * m3 / total);
+	printf("  %-30s %9.0f   (C_Login above: %.0f)\n", "... + RSA key import", mw, login);
+	if (o->summary)
+		fprintf(o->summary, "cold total_us=%.1f login_us=%.1f kdf_us=%.1f kdf3des_us=%.1f "
+			"decrypt_us=%.1f init_us=%.1f load_us=%.1f\n", total, login, mk, m3, mw,
+			bench_median(&ph[PH_INIT]) * 1e6, bench_median(&ph[PH_LOAD]) * 1e6);
+	bench_target("cold start dominated by the password KDF", true, m3 >= 0.5 * total,
+		     "PBKDF2 + 3DES %.0f us = %.0f%% of %.0f us", m3, 100 * m3 / total, total);
+	ok = true;
+out:
+	free(der);
+	for (int p = 0; p <= N_PH; p++)
+		bench_samples_free(&ph[p]);
+	bench_samples_free(&kdf);
+	bench_samples_free(&k3);
+	bench_samples_free(&whole);
+	return ok;
+}
+
+static const char *const layout_name[N_LAYOUT] = {
+	"RFC.cer + RFC.key", "SAT download names",
+};
+static const char *const layout_tag[N_LAYOUT] = { "same-name", "sat-names" };
+
+/* One measurement: a fresh load (slot IDs are remembered for the life of
+ * the process), C_Initialize + the two-call C_GetSlotList timed, then a
+ * rescan alone (C_GetSlotList with a NULL list, nothing changed). */
+static bool disc_once(const struct bench_opts *o, const char *conf, size_t expect,
+		      double *init_list, double *rescan, double *fin)
+{
+	struct bench_p11 mod;
+	CK_SLOT_ID *list = NULL;
+	CK_ULONG n = 0;
+	CK_RV rv;
+	bool ok = false;
+
+	if (!bench_p11_load(o->module, &mod))
+		return false;
+	double t0 = bench_now();
+	rv = bench_p11_init(&mod, conf);
+	if (rv != CKR_OK)
+		goto out;
+	rv = mod.f->C_GetSlotList(CK_TRUE, NULL, &n);
+	if (rv == CKR_OK && !(list = calloc(n + 1, sizeof(*list))))
+		rv = CKR_HOST_MEMORY;
+	if (rv == CKR_OK)
+		rv = mod.f->C_GetSlotList(CK_TRUE, list, &n);
+	double t1 = bench_now();
+	if (rv == CKR_OK)
+		rv = mod.f->C_GetSlotList(CK_FALSE, NULL, &n);
+	double t2 = bench_now();
+	CK_RV rv2 = mod.f->C_Finalize(NULL);
+	double t3 = bench_now();
+	if (rv == CKR_OK)
+		rv = rv2;
+	*init_list = t1 - t0;
+	*rescan = t2 - t1;
+	*fin = t3 - t2;
+	ok = rv == CKR_OK && n == expect;
+	if (rv == CKR_OK && n != expect)
+		fprintf(stderr, "efirma-bench: discovery: %lu slots for %zu bundles\n",
+			(unsigned long)n, expect);
+out:
+	if (rv != CKR_OK)
+		fprintf(stderr, "efirma-bench: discovery: %s\n", bench_rv(rv));
+	free(list);
+	bench_p11_unload(&mod);
+	return ok;
+}
+
+bool bench_discovery(const struct bench_opts *o)
+{
+	struct gen g;
+	const char *base = bench_tmpdir();
+	char dirs[N_LAYOUT][3][1200], ca[1200], conf[N_LAYOUT][3][2600];
+	size_t max = o->disc_sizes[2];
+	struct bench_samples m[N_LAYOUT][3][3];
+	bool ok = false, skip[N_LAYOUT][3] = { { false } };
+
+	memset(m, 0, sizeof(m));
+	if (!base)
+		return false;
+	double t0 = bench_now();
+	if (!gen_init(&g, o->smoke ? 1 : GEN_KEYS)) {
+		fprintf(stderr, "efirma-bench: cannot generate the CA and keys\n");
+		goto out;
+	}
+	snprintf(ca, sizeof(ca), "%s/ca.cer", base);
+	{
+		unsigned char *der = NULL;
+		int len = i2d_X509(g.ca, &der);
+		bool w = len > 0 && bench_write_file(ca, der, (size_t)len);
+		OPENSSL_free(der);
+		if (!w)
+			goto out;
+	}
+	for (int l = 0; l < N_LAYOUT; l++)
+		for (int s = 0; s < 3; s++) {
+			snprintf(dirs[l][s], sizeof(dirs[l][s]), "%s/%s-%zu", base, layout_tag[l],
+				 o->disc_sizes[s]);
+			snprintf(conf[l][s], sizeof(conf[l][s]), "dir=%s ca=%s", dirs[l][s], ca);
+			if (mkdir(dirs[l][s], 0700) != 0)
+				goto out;
+		}
+	/* Each certificate once, written into every folder it belongs to. */
+	for (size_t i = 0; i < max; i++) {
+		char rfc[16], numero[24];
+		unsigned char *der = NULL;
+		int len = 0;
+		if (!gen_leaf(&g, i, rfc, numero, &der, &len)) {
+			fprintf(stderr, "efirma-bench: cannot generate certificate %zu\n", i);
+			goto out;
+		}
+		bool w = true;
+		for (int l = 0; l < N_LAYOUT; l++)
+			for (int s = 0; s < 3; s++)
+				if (i < o->disc_sizes[s])
+					w = w && write_bundle(&g, dirs[l][s], l, i, rfc, numero, der, len);
+		OPENSSL_free(der);
+		if (!w)
+			goto out;
+	}
+	printf("\n(generated %zu bundles in %.1f s)\n", max, bench_now() - t0);
+
+	for (int r = 0; r < o->disc_reps; r++)
+		for (int l = 0; l < N_LAYOUT; l++)
+			for (int i = 0; i < 3; i++) {
+				int s = (i + r) % 3;   /* rotate the order of the sizes */
+				double a, b, c;
+				if (skip[l][s])
+					continue;
+				if (!disc_once(o, conf[l][s], o->disc_sizes[s], &a, &b, &c))
+					goto out;
+				bench_push(&m[l][s][0], a);
+				bench_push(&m[l][s][1], b);
+				bench_push(&m[l][s][2], c);
+				/* A pathological case is shown, not repeated for minutes. */
+				if (a > 5)
+					skip[l][s] = true;
+			}
+
+	printf("\nDiscovery: C_Initialize + C_GetSlotList (two calls) with N bundles in a scanned\n"
+	       "[directory]; then a rescan alone (C_GetSlotList, NULL list, nothing changed)\n"
+	       "(median of %d loads, milliseconds)\n\n", o->disc_reps);
+	printf("%-20s %8s %12s %12s %11s %11s\n", "layout", "bundles", "init+list", "per bundle",
+	       "rescan", "C_Finalize");
+	for (int l = 0; l < N_LAYOUT; l++) {
+		double med[3];
+		for (int s = 0; s < 3; s++) {
+			med[s] = bench_median(&m[l][s][0]);
+			printf("%-20s %8zu %12.2f %9.1f us %11.2f %11.2f%s\n", layout_name[l],
+			       o->disc_sizes[s], med[s] * 1e3, med[s] * 1e6 / (double)o->disc_sizes[s],
+			       bench_median(&m[l][s][1]) * 1e3, bench_median(&m[l][s][2]) * 1e3,
+			       m[l][s][0].n < (size_t)o->disc_reps ? "  (measured once: too slow)" : "");
+			if (o->summary)
+				fprintf(o->summary, "disc layout=%s bundles=%zu init_list_us=%.1f "
+					"rescan_us=%.1f\n", layout_tag[l], o->disc_sizes[s], med[s] * 1e6,
+					bench_median(&m[l][s][1]) * 1e6);
+		}
+		char name[96];
+		snprintf(name, sizeof(name), "discovery %zu bundles <= 12 x %zu (%s)",
+			 o->disc_sizes[2], o->disc_sizes[1], layout_name[l]);
+		bench_target(name, true, med[2] <= 12 * med[1], "%.1f x", med[2] / med[1]);
+	}
+	ok = true;
+out:
+	gen_free(&g);
+	for (int l = 0; l < N_LAYOUT; l++)
+		for (int s = 0; s < 3; s++)
+			for (int j = 0; j < 3; j++)
+				bench_samples_free(&m[l][s][j]);
+	return ok;
+}
