@@ -377,25 +377,81 @@ static const struct stem_ref *find_stem(const struct stem_ref *r, size_t n, cons
 	return hit;
 }
 
+/* Every word of the unclaimed keys' names (split at '_', '-', '.' and
+ * blanks), sorted: SAT names a key Claveprivada_FIEL_RFC_date.key, so a
+ * certificate finds the keys that carry its RFC with one binary search. */
+static struct stem_ref *word_index(char **keys, const size_t *unclaimed, size_t n,
+				   size_t *n_words)
+{
+	static const char seps[] = "_-. ";
+	struct stem_ref *r = NULL;
+	size_t count = 0;
+	/* Count, then fill: the same walk twice. */
+	for (int fill = 0; fill < 2; fill++) {
+		if (fill && !(r = calloc(count ? count : 1, sizeof(*r))))
+			return NULL;
+		count = 0;
+		for (size_t j = 0; j < n; j++) {
+			const char *name = keys[unclaimed[j]];
+			for (const char *p = name + strspn(name, seps); *p; p += strspn(p, seps)) {
+				size_t len = strcspn(p, seps);
+				if (fill)
+					r[count] = (struct stem_ref){ p, len, unclaimed[j] };
+				count++;
+				p += len;
+			}
+		}
+	}
+	qsort(r, count, sizeof(*r), cmp_stem_index);
+	*n_words = count;
+	return r;
+}
+
 /* The keys that may open a certificate of the folder: the one with the
  * same name, or else every key that no certificate claims by name (SAT's
  * downloads name the .cer after the número and the .key after the RFC). */
-static CK_RV key_candidates(const char *dir, const char *cert, char **keys,
+static CK_RV key_candidates(const char *dir, const char *cert, const char *rfc, char **keys,
 			    const struct stem_ref *key_stems, size_t n_keys,
 			    const size_t *unclaimed, size_t n_unclaimed,
-			    char ***out, size_t *n_out, bool *guessed)
+			    const struct stem_ref *words, size_t n_words,
+			    char ***out, size_t *n_out, bool *guessed, bool *narrowed)
 {
 	const struct stem_ref *own = find_stem(key_stems, n_keys, cert);
-	size_t n = own ? 1 : n_unclaimed;
+	const struct stem_ref *first = NULL, *end = NULL;
+	size_t n_named = 0;
+	/* When unclaimed keys carry the certificate's RFC as a word of their
+	 * name, only they are candidates: without this every certificate of
+	 * a folder of SAT downloads held the whole list, n^2 paths.  Within a
+	 * word the entries are in key order, so a repeat is adjacent. */
+	if (!own && rfc && *rfc) {
+		struct stem_ref want = { rfc, strlen(rfc), 0 };
+		first = find_stem(words, n_words, rfc);
+		for (end = first; end && end < words + n_words && cmp_stem(end, &want) == 0; end++)
+			n_named += end == first || end[-1].index != end->index;
+	}
+	size_t n = own ? 1 : n_named ? n_named : n_unclaimed;
 	char **c = calloc(n ? n : 1, sizeof(*c));
 	if (!c)
 		return CKR_HOST_MEMORY;
 	*guessed = !own;
-	for (size_t j = 0; j < n; j++)
-		if (asprintf(&c[j], "%s/%s", dir, keys[own ? own->index : unclaimed[j]]) < 0) {
-			free_names(c, j);
+	*narrowed = !own && n_named;
+	for (size_t k = 0; k < n; k++) {
+		size_t index;
+		if (own) {
+			index = own->index;
+		} else if (n_named) {
+			if (k)
+				for (first++; first[-1].index == first->index; first++)
+					;
+			index = first->index;
+		} else {
+			index = unclaimed[k];
+		}
+		if (asprintf(&c[k], "%s/%s", dir, keys[index]) < 0) {
+			free_names(c, k);
 			return CKR_HOST_MEMORY;
 		}
+	}
 	*out = c;
 	*n_out = n;
 	return CKR_OK;
@@ -443,7 +499,8 @@ static CK_RV scan_dir(const char *dir)
 	char **certs = NULL, **keys = NULL;
 	size_t n_certs = 0, n_keys = 0, n_unclaimed = 0, n_known = n_slots;
 	struct stem_ref *cert_stems = NULL, *key_stems = NULL;
-	size_t *unclaimed = NULL;
+	size_t *unclaimed = NULL, n_words = 0;
+	struct stem_ref *words = NULL;
 	struct ef_token **known = NULL;
 	CK_RV rv;
 
@@ -472,6 +529,11 @@ static CK_RV scan_dir(const char *dir)
 	for (size_t k = 0; k < n_keys; k++)
 		if (!find_stem(cert_stems, n_certs, keys[k]))
 			unclaimed[n_unclaimed++] = k;
+	words = word_index(keys, unclaimed, n_unclaimed, &n_words);
+	if (!words) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
 	if (n_known)
 		memcpy(known, slots, n_known * sizeof(*known));
 	qsort(known, n_known, sizeof(*known), cmp_token_path);
@@ -505,19 +567,21 @@ static CK_RV scan_dir(const char *dir)
 		}
 		free(path);
 		t->from_dir = true;
-		rv = key_candidates(dir, certs[i], keys, key_stems, n_keys, unclaimed, n_unclaimed,
-				    &cand, &n_cand, &t->keys_guessed);
-		if (rv != CKR_OK)
-			goto out;
-		set_keys(t, cand, n_cand);
+		/* The certificate first: its RFC picks the candidate keys. */
 		if (fresh || stat(t->cert_path, &st) != 0 || !t->present || changed_on_disk(t, &st)) {
 			rv = ef_token_load(t, ca_pool, n_ca);
 			if (rv == CKR_HOST_MEMORY)
 				goto out;
-			rv = CKR_OK;
 		}
+		rv = key_candidates(dir, certs[i], t->present ? t->cert.sat.rfc : NULL, keys,
+				    key_stems, n_keys, unclaimed, n_unclaimed, words, n_words,
+				    &cand, &n_cand, &t->keys_guessed, &t->keys_narrowed);
+		if (rv != CKR_OK)
+			goto out;
+		set_keys(t, cand, n_cand);
 	}
 out:
+	free(words);
 	free(known);
 	free(unclaimed);
 	free(cert_stems);

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,12 +274,6 @@ void ef_token_free(struct ef_token *t)
 	free(t);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
-}
-
 /* Tries one key file with the PIN as given, then, for a non-ASCII PIN, in
  * Windows-1252: SAT's Certifica encrypted keys with those bytes. */
 static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len,
@@ -305,56 +301,115 @@ static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len
 	return rv;
 }
 
+/* Opens one candidate and checks it is this certificate's key.  CKR_OK,
+ * CKR_PIN_INCORRECT, CKR_KEY_HANDLE_INVALID (opens, but is another
+ * certificate's key), or a reading error. */
+static CK_RV try_key(const struct ef_token *t, const char *path, const unsigned char *pin,
+		     size_t pin_len, struct ef_pkey **key_out, char **path_out)
+{
+	struct ef_pkey *key = NULL;
+	CK_RV rv = open_one(path, pin, pin_len, &key);
+	if (rv != CKR_OK)
+		return rv;
+	if (!ef_key_matches_spki(key, t->cert.spki, t->cert.spki_len)) {
+		/* Among a folder's unclaimed keys, others' keys are
+		 * expected; a bundle's one named key is a mistake. */
+		if (!t->keys_guessed)
+			ef_log_warn("%s: this key does not belong to %s", path, t->cert_path);
+		else
+			ef_log_trace("%s: opens, but belongs to another certificate", path);
+		ef_key_unref(key);
+		return CKR_KEY_HANDLE_INVALID;
+	}
+	if (!(*path_out = strdup(path))) {
+		ef_key_unref(key);
+		return CKR_HOST_MEMORY;
+	}
+	*key_out = key;
+	return CKR_OK;
+}
+
+static bool is_candidate(const struct ef_token *t, const char *path)
+{
+	for (size_t i = 0; i < t->n_key_paths; i++)
+		if (strcmp(t->key_paths[i], path) == 0)
+			return true;
+	return false;
+}
+
+/* True when a certificate in the folder has this key's name (X.key with
+ * X.cer or X.crt): that key is claimed by it. */
+static bool claimed_by_name(int dirfd, const char *key_name)
+{
+	static const char *const exts[] = { ".cer", ".CER", ".crt", ".CRT" };
+	size_t stem = strlen(key_name) - 4;
+	char name[NAME_MAX + 1];
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		snprintf(name, sizeof(name), "%.*s%s", (int)stem, key_name, exts[i]);
+		if (faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A folder's certificate whose candidates were narrowed to the keys that
+ * carry its RFC, and none of them was its key (a renewed key renamed by
+ * hand beside the old one): the folder's other unclaimed keys are tried,
+ * so the right password is never answered with CKR_PIN_INCORRECT. */
+static CK_RV try_rest_of_folder(const struct ef_token *t, const unsigned char *pin,
+				size_t pin_len, struct ef_pkey **key_out, char **path_out,
+				CK_RV worst)
+{
+	char *copy = strdup(t->cert_path);
+	const char *dir = copy ? dirname(copy) : NULL;
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+	CK_RV rv = worst;
+
+	while (d && rv != CKR_OK && rv != CKR_HOST_MEMORY && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		char *path;
+		if (e->d_name[0] == '.' || n <= 4 || strcasecmp(e->d_name + n - 4, ".key") != 0 ||
+		    claimed_by_name(dirfd(d), e->d_name))
+			continue;
+		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0) {
+			rv = CKR_HOST_MEMORY;
+			break;
+		}
+		if (!is_candidate(t, path)) {
+			CK_RV r = try_key(t, path, pin, pin_len, key_out, path_out);
+			rv = r == CKR_OK || r == CKR_HOST_MEMORY ? r :
+			     r == CKR_KEY_HANDLE_INVALID ? CKR_DEVICE_ERROR : rv;
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	free(copy);
+	return rv;
+}
+
 CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
 			size_t pin_len, struct ef_pkey **key_out, char **path_out)
 {
 	/* The answer reflects the most telling failure: a key this PIN opens
 	 * but that belongs to another certificate is a broken bundle, not a
 	 * wrong password. */
-	CK_RV worst = t->n_key_paths ? CKR_PIN_INCORRECT : CKR_DEVICE_ERROR;
 	bool opened_other = false, unreadable = false;
 
 	if (!t->n_key_paths)
 		ef_log_warn("%s: no .key file goes with this certificate", t->cert_path);
-	/* Two passes over the candidates: first the keys whose name carries
-	 * the certificate's RFC (SAT names them Claveprivada_FIEL_RFC_...),
-	 * then the others, so the likely key costs the only PBKDF2. */
-	for (size_t pass = 0; pass < 2 * t->n_key_paths; pass++) {
-		size_t i = pass % t->n_key_paths;
-		bool named = *t->cert.sat.rfc && strcasestr(base_name(t->key_paths[i]), t->cert.sat.rfc);
-		if (named != (pass < t->n_key_paths))
-			continue;
-		struct ef_pkey *key = NULL;
-		CK_RV rv = open_one(t->key_paths[i], pin, pin_len, &key);
-		if (rv == CKR_HOST_MEMORY)
+	for (size_t i = 0; i < t->n_key_paths; i++) {
+		CK_RV rv = try_key(t, t->key_paths[i], pin, pin_len, key_out, path_out);
+		if (rv == CKR_OK || rv == CKR_HOST_MEMORY)
 			return rv;
-		if (rv != CKR_OK) {
-			unreadable |= rv != CKR_PIN_INCORRECT;
-			continue;
-		}
-		if (!ef_key_matches_spki(key, t->cert.spki, t->cert.spki_len)) {
-			/* Among a folder's unclaimed keys, others' keys are
-			 * expected; a bundle's one named key is a mistake. */
-			if (!t->keys_guessed)
-				ef_log_warn("%s: this key does not belong to %s", t->key_paths[i],
-					    t->cert_path);
-			else
-				ef_log_trace("%s: opens, but belongs to another certificate",
-					     t->key_paths[i]);
-			ef_key_unref(key);
-			opened_other = true;
-			continue;
-		}
-		*path_out = strdup(t->key_paths[i]);
-		if (!*path_out) {
-			ef_key_unref(key);
-			return CKR_HOST_MEMORY;
-		}
-		*key_out = key;
-		return CKR_OK;
+		opened_other |= rv == CKR_KEY_HANDLE_INVALID;
+		unreadable |= rv != CKR_PIN_INCORRECT && rv != CKR_KEY_HANDLE_INVALID;
 	}
-	if (opened_other || (unreadable && t->n_key_paths == 1))
-		worst = CKR_DEVICE_ERROR;
+	CK_RV worst = !t->n_key_paths || opened_other || (unreadable && t->n_key_paths == 1) ?
+		      CKR_DEVICE_ERROR : CKR_PIN_INCORRECT;
+	if (t->keys_narrowed)
+		return try_rest_of_folder(t, pin, pin_len, key_out, path_out, worst);
 	return worst;
 }
 

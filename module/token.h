@@ -24,6 +24,7 @@ struct ef_token {
 	char **key_paths;        /* candidates, most likely first */
 	size_t n_key_paths;
 	bool keys_guessed;       /* no key is named for it: any may be another's */
+	bool keys_narrowed;      /* guessed, and only the keys carrying its RFC */
 	char *label_override;    /* from the configuration, or NULL */
 	bool from_dir;           /* found by scanning a [directory] */
 

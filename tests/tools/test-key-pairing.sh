@@ -49,6 +49,24 @@ out=$(p11 --login --pin 12345678a -O 2>&1)
 check "... without a warning when the trace is off" \
 	"$(grep -q 'does not belong' <<<"$out"; echo $((!$?)))" "$out"
 
+# Only the keys that carry the RFC are candidates; when none of them is the
+# certificate's (here the same person's CSD key, and the e.firma key
+# renamed by hand), the folder's other unclaimed keys are tried: the right
+# password is never answered with "wrong password".
+rm -f "$dir"/*
+cp "$sat/fiel-pf-CACX7605101P8-2023/CACX7605101P8_fiel.cer" "$dir/00001000000500003282.cer"
+cp "$sat/csd-pf-CACX7605101P8-2023/CACX7605101P8_csd.key" "$dir/CSD_CACX7605101P8_sucursal.key"
+cp "$sat/fiel-pf-CACX7605101P8-2023/CACX7605101P8_fiel.key" "$dir/mi_llave_nueva.key"
+out=$(EFIRMA_PKCS11_DEBUG=1 p11 --login --pin 12345678a -O 2>&1)
+check "a renamed key is found after the RFC-named ones fail" \
+	"$(grep -q 'Private Key Object' <<<"$out"; echo $?)" "$out"
+tried=$(grep 'trying this key' <<<"$out")
+check "... the RFC-named key was tried first" \
+	"$(head -n 1 <<<"$tried" | grep -q 'CSD_CACX7605101P8_sucursal'; echo $?)" "$tried"
+out=$(p11 --login --pin wrong-password -O 2>&1)
+check "... and a wrong password is still CKR_PIN_INCORRECT" \
+	"$(grep -q 'CKR_PIN_INCORRECT' <<<"$out"; echo $?)" "$out"
+
 # The names pair: CACX7605101P8_fiel.cer with CACX7605101P8_fiel.key, and
 # no other key is tried.
 rm -f "$dir"/*
