@@ -1,0 +1,60 @@
+#!/bin/bash
+# check-install.sh - what "make install" puts where (into a DESTDIR).
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The module lands in the PKCS#11 module folder without its libtool
+# archive and exports only the three C_Get* functions; the p11-kit module
+# file names the installed module by absolute path; the header, pkg-config
+# file, SAT CA certificates and the manual pages are where the README says.
+# Finally p11-kit itself loads the installed module through that file.
+set -u
+. "${EF_TEST_SRCDIR:?}/tests/tap.sh"
+build=${EF_TEST_BUILDDIR:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dest=$tmp/dest
+
+ok "make install DESTDIR=..." make -s -C "$build" install DESTDIR="$dest"
+# var NAME: a variable of the build's Makefile, expanded by make itself
+var() {
+	printf 'ef-print-var:\n\t@echo $(%s)\n' "$1" |
+		make -s -C "$build" --no-print-directory -f Makefile -f - ef-print-var
+}
+moddir=$(var pkcs11moduledir)
+confdir=$(var p11kitmoduleconfigsdir)
+so=$dest$moddir/efirma-pkcs11.so
+check "the module is in the PKCS#11 module folder ($moddir)" "$(test -f "$so"; echo $?)"
+check "... without its libtool archive" "$(test ! -e "$dest$moddir/efirma-pkcs11.la"; echo $?)"
+syms=$(nm -D --defined-only "$so" 2>/dev/null | awk '$2 ~ /^[TW]$/ {print $3}' | sort | tr '\n' ' ')
+check "... exporting only C_GetFunctionList, C_GetInterface, C_GetInterfaceList" \
+	"$(test "$syms" = "C_GetFunctionList C_GetInterface C_GetInterfaceList "; echo $?)" "$syms"
+mf=$dest$confdir/efirma-pkcs11.module
+check "the p11-kit module file is installed ($confdir)" "$(test -f "$mf"; echo $?)"
+check "... and names the installed module by absolute path" \
+	"$(grep -qx "module: $moddir/efirma-pkcs11.so" "$mf"; echo $?)" "$(cat "$mf" 2>/dev/null)"
+prefix=$(var prefix)
+for f in include/efirma-pkcs11.h lib/pkgconfig/efirma-pkcs11.pc share/efirma-pkcs11/ca/AC5_SAT.cer \
+	share/efirma-pkcs11/ca/ARC5_IES.cer share/man/man5/efirma-pkcs11.conf.5; do
+	hit=$(find "$dest$prefix" -path "*/${f#*/}" -print -quit 2>/dev/null)
+	check "installs $f" "$(test -n "$hit"; echo $?)"
+done
+
+# p11-kit loads the installed module through a registration like the one
+# installed (user configuration of a throw-away home; as root p11-kit
+# ignores user configuration, so it runs as nobody).
+mkdir -p "$tmp/home/.config/pkcs11/modules"
+sed "s|^module: .*|module: $so|" "$mf" > "$tmp/home/.config/pkcs11/modules/efirma-pkcs11.module"
+printf 'x-init-reserved: cert=%s key=%s\n' \
+	"$tmp/c.cer" "$tmp/c.key" >> "$tmp/home/.config/pkcs11/modules/efirma-pkcs11.module"
+printf 'user-config: only\n' > "$tmp/home/.config/pkcs11/pkcs11.conf"
+cp "$EF_TEST_DATA/sat/fiel-pf-CACX7605101P8-2023/CACX7605101P8_fiel.cer" "$tmp/c.cer"
+cp "$EF_TEST_DATA/sat/fiel-pf-CACX7605101P8-2023/CACX7605101P8_fiel.key" "$tmp/c.key"
+run=()
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod -R a+rX "$tmp"
+	run=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+fi
+out=$("${run[@]}" env HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" p11-kit list-modules 2>&1)
+check "p11-kit list-modules shows the installed module and its token" \
+	"$(grep -q 'e.firma CACX7605101P8' <<<"$out"; echo $?)" "$out"
+tap_done
