@@ -14,6 +14,17 @@ static struct ef_object *object_of(struct ef_session *s, CK_OBJECT_HANDLE h)
 	return ef_token_object(s->token, h);
 }
 
+/* False when the template names a class other than certificates: then
+ * the CA certificates need not be read. */
+static bool may_show_certificates(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	for (CK_ULONG i = 0; i < n; i++)
+		if (tmpl[i].type == CKA_CLASS && tmpl[i].pValue &&
+		    tmpl[i].ulValueLen == sizeof(CK_OBJECT_CLASS))
+			return *(const CK_OBJECT_CLASS *)tmpl[i].pValue == CKO_CERTIFICATE;
+	return true;
+}
+
 CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
 	struct ef_session *s;
@@ -28,6 +39,11 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 	if (s->finding) {
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
+	}
+	if (may_show_certificates(pTemplate, ulCount)) {
+		rv = ef_slots_chain_inlock(t);
+		if (rv != CKR_OK)
+			goto out;
 	}
 	free(s->found);
 	s->found = calloc(t->n_objects ? t->n_objects : 1, sizeof(*s->found));

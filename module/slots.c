@@ -197,6 +197,10 @@ static CK_RV list_dir(const char *dir, bool (*want)(const char *), char ***out, 
 		free(names);
 		return rv;
 	}
+	/* An empty folder still gets an array: qsort and bsearch must not
+	 * be given NULL, even for no elements (UBSan). */
+	if (!names && !(names = calloc(1, sizeof(*names))))
+		return CKR_HOST_MEMORY;
 	qsort(names, n, sizeof(*names), cmp_str);
 	*out = names;
 	*n_out = n;
@@ -319,7 +323,7 @@ static CK_RV add_bundle(const struct ef_bundle_conf *b)
 		}
 		set_keys(t, keys, 1);
 	}
-	rv = ef_token_load(t, ca_pool, n_ca);
+	rv = ef_token_load(t);
 	return rv == CKR_HOST_MEMORY ? rv : CKR_OK;
 }
 
@@ -544,7 +548,9 @@ static CK_RV scan_dir(const char *dir)
 		if (!in_dir(t, dir))
 			continue;
 		const char *name = t->cert_path + strlen(dir) + 1;
-		if (!bsearch(&name, certs, n_certs, sizeof(*certs), cmp_str) && t->present) {
+		/* certs is NULL when the folder cannot be read any more. */
+		if ((!certs || !bsearch(&name, certs, n_certs, sizeof(*certs), cmp_str)) &&
+		    t->present) {
 			ef_log_trace("slot %lu: %s is gone", t->slot_id, t->cert_path);
 			ef_token_unload(t);
 		}
@@ -569,7 +575,7 @@ static CK_RV scan_dir(const char *dir)
 		t->from_dir = true;
 		/* The certificate first: its RFC picks the candidate keys. */
 		if (fresh || stat(t->cert_path, &st) != 0 || !t->present || changed_on_disk(t, &st)) {
-			rv = ef_token_load(t, ca_pool, n_ca);
+			rv = ef_token_load(t);
 			if (rv == CKR_HOST_MEMORY)
 				goto out;
 		}
@@ -591,11 +597,35 @@ out:
 	return rv;
 }
 
+/* The CA pool is read at the first search that may show CA certificates:
+ * signing alone never needs it. */
+static char **ca_paths;
+static size_t n_ca_paths;
+static bool ca_pool_read;
+
+CK_RV ef_slots_chain_inlock(struct ef_token *t)
+{
+	CK_RV rv = CKR_OK;
+	if (!ca_pool_read) {
+		rv = add_ca_path(EF_CA_DIR);
+		for (size_t i = 0; rv == CKR_OK && i < n_ca_paths; i++)
+			rv = add_ca_path(ca_paths[i]);
+		if (rv != CKR_OK)
+			return rv;
+		ca_pool_read = true;
+	}
+	return ef_token_add_chain(t, ca_pool, n_ca);
+}
+
 CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 {
-	CK_RV rv = add_ca_path(EF_CA_DIR);
-	for (size_t i = 0; rv == CKR_OK && i < cfg->n_ca_paths; i++)
-		rv = add_ca_path(cfg->ca_paths[i]);
+	CK_RV rv = CKR_OK;
+	ca_paths = calloc(cfg->n_ca_paths ? cfg->n_ca_paths : 1, sizeof(*ca_paths));
+	if (!ca_paths)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < cfg->n_ca_paths; i++, n_ca_paths++)
+		if (!(ca_paths[i] = strdup(cfg->ca_paths[i])))
+			return CKR_HOST_MEMORY;
 	for (size_t i = 0; rv == CKR_OK && i < cfg->n_bundles; i++)
 		rv = add_bundle(&cfg->bundles[i]);
 	if (rv != CKR_OK)
@@ -643,6 +673,10 @@ void ef_slots_fini_inlock(void)
 	free(ca_pool);
 	ca_pool = NULL;
 	n_ca = 0;
+	ca_pool_read = false;
+	free_names(ca_paths, n_ca_paths);
+	ca_paths = NULL;
+	n_ca_paths = 0;
 	free_names(dirs, n_dirs);
 	dirs = NULL;
 	n_dirs = 0;

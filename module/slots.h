@@ -28,6 +28,10 @@ void ef_slots_wipe_keys_inlock(void);
  * reloaded.  Only directory reads and stat calls unless something changed. */
 CK_RV ef_slots_rescan_inlock(void);
 
+/* Makes sure the token shows the CA certificates that chain its own
+ * (reading the CA files at the first call). */
+CK_RV ef_slots_chain_inlock(struct ef_token *t);
+
 size_t ef_slots_count_inlock(void);
 struct ef_token *ef_slots_at_inlock(size_t index);
 struct ef_token *ef_slots_find_inlock(CK_SLOT_ID id);

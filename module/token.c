@@ -148,18 +148,16 @@ static size_t find_chain(const struct ef_cert *leaf, const struct ef_cert *pool,
 	return depth;
 }
 
-static CK_RV build_objects(struct ef_token *t, const struct ef_cert *pool, size_t n_pool)
+static CK_RV build_objects(struct ef_token *t)
 {
-	const struct ef_cert *chain[EF_MAX_CHAIN];
-	size_t depth = find_chain(&t->cert, pool, n_pool, chain);
 	const char *holder = t->cert.sat.holder && *t->cert.sat.holder ?
 			     t->cert.sat.holder : "e.firma";
 	CK_RV rv;
 
-	t->objects = calloc(EF_OBJ_FIRST_CA + depth, sizeof(*t->objects));
+	t->objects = calloc(EF_OBJ_FIRST_CA, sizeof(*t->objects));
 	if (!t->objects)
 		return CKR_HOST_MEMORY;
-	t->n_objects = EF_OBJ_FIRST_CA + depth;
+	t->n_objects = EF_OBJ_FIRST_CA;
 	if ((rv = ef_object_build_cert(&t->objects[EF_OBJ_CERT], &t->cert, 1, holder)) ||
 	    (rv = ef_object_build_pubkey(&t->objects[EF_OBJ_PUBKEY], &t->cert, holder,
 					 t->can_encrypt)) ||
@@ -170,17 +168,36 @@ static CK_RV build_objects(struct ef_token *t, const struct ef_cert *pool, size_
 	    (rv = ef_object_build_profile(&t->objects[EF_OBJ_PROFILE],
 					  CKP_PUBLIC_CERTIFICATES_TOKEN)))
 		return rv;
-	for (size_t i = 0; i < depth; i++) {
-		const char *cn = chain[i]->sat.holder && *chain[i]->sat.holder ?
-				 chain[i]->sat.holder : "SAT CA";
-		rv = ef_object_build_cert(&t->objects[EF_OBJ_FIRST_CA + i], chain[i], 2, cn);
-		if (rv)
-			return rv;
-	}
 	return CKR_OK;
 }
 
-CK_RV ef_token_load(struct ef_token *t, const struct ef_cert *ca_pool, size_t n_ca)
+CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t n_pool)
+{
+	const struct ef_cert *chain[EF_MAX_CHAIN];
+	if (!t->present || t->chain_added)
+		return CKR_OK;
+	size_t depth = find_chain(&t->cert, pool, n_pool, chain);
+	struct ef_object *o = realloc(t->objects, (EF_OBJ_FIRST_CA + depth) * sizeof(*o));
+	if (!o)
+		return CKR_HOST_MEMORY;
+	t->objects = o;
+	for (size_t i = 0; i < depth; i++) {
+		const char *cn = chain[i]->sat.holder && *chain[i]->sat.holder ?
+				 chain[i]->sat.holder : "SAT CA";
+		struct ef_object *ca = &t->objects[EF_OBJ_FIRST_CA + i];
+		memset(ca, 0, sizeof(*ca));
+		CK_RV rv = ef_object_build_cert(ca, chain[i], 2, cn);
+		if (rv != CKR_OK) {
+			ef_object_clear(ca);
+			return rv;
+		}
+		t->n_objects++;
+	}
+	t->chain_added = true;
+	return CKR_OK;
+}
+
+CK_RV ef_token_load(struct ef_token *t)
 {
 	unsigned char *data = NULL;
 	size_t len = 0;
@@ -217,7 +234,7 @@ CK_RV ef_token_load(struct ef_token *t, const struct ef_cert *ca_pool, size_t n_
 		ef_log_warn("%s: unusable public key; its slot has no token", t->cert_path);
 		goto out;
 	}
-	rv = build_objects(t, ca_pool, n_ca);
+	rv = build_objects(t);
 	if (rv != CKR_OK)
 		goto out;
 	t->present = true;
@@ -252,6 +269,7 @@ void ef_token_unload(struct ef_token *t)
 	free(t->objects);
 	t->objects = NULL;
 	t->n_objects = 0;
+	t->chain_added = false;
 	if (t->pubkey)
 		ef_key_unref(t->pubkey);
 	t->pubkey = NULL;

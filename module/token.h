@@ -41,6 +41,7 @@ struct ef_token {
 	CK_TOKEN_INFO info;      /* built once at load: info calls never read the disk */
 	struct ef_object *objects;
 	size_t n_objects;
+	bool chain_added;        /* the CA certificates are among the objects */
 	struct ef_pkey *pubkey;
 
 	/* Login state, shared by every session of the token. */
@@ -52,10 +53,13 @@ struct ef_token {
 /* Index of the fixed objects in objects[]. */
 enum { EF_OBJ_CERT, EF_OBJ_PUBKEY, EF_OBJ_PRIVKEY, EF_OBJ_PROFILE, EF_OBJ_FIRST_CA };
 
-/* Reads and parses the .cer and builds the objects; the CA certificates
- * that chain it are taken from the pool.  On failure the token stays
- * absent and one warning is logged. */
-CK_RV ef_token_load(struct ef_token *t, const struct ef_cert *ca_pool, size_t n_ca);
+/* Reads and parses the .cer and builds the objects of the key pair.  On
+ * failure the token stays absent and one warning is logged. */
+CK_RV ef_token_load(struct ef_token *t);
+/* Adds, once, the CA certificates of the pool that chain the token's
+ * certificate (checking signatures): only when a search may show them,
+ * since a client that only signs never needs them. */
+CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t n_pool);
 /* Drops everything but the identity (slot ID, paths). */
 void ef_token_unload(struct ef_token *t);
 void ef_token_free(struct ef_token *t);

@@ -14,11 +14,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest
 
-ok "make install DESTDIR=..." make -s -C "$build" install DESTDIR="$dest"
+# A make of its own: the one running "make check" passes its flags and job
+# server down, which would change what the sub-make prints.
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$build" "$@"; }
+ok "make install DESTDIR=..." mk install DESTDIR="$dest"
 # var NAME: a variable of the build's Makefile, expanded by make itself
 var() {
 	printf 'ef-print-var:\n\t@echo $(%s)\n' "$1" |
-		make -s -C "$build" --no-print-directory -f Makefile -f - ef-print-var
+		mk -f Makefile -f - ef-print-var
 }
 moddir=$(var pkcs11moduledir)
 confdir=$(var p11kitmoduleconfigsdir)
