@@ -1078,31 +1078,72 @@ static bool key_is_rsa(const EVP_PKEY *key)
 	return EVP_PKEY_is_a(key, "RSA");
 }
 
-/* Decodes a PKCS#1 RSAPrivateKey (RFC 8017 A.1.2), which holds no OIDs. */
+/* Decodes a PKCS#1 RSAPrivateKey (RFC 8017 A.1.2), which holds no OIDs.
+ *
+ * Not with OSSL_DECODER: OpenSSL 3.0's DER decoder copies its input into
+ * buffers it frees without wiping, so the private exponent and primes
+ * stayed in freed heap memory after logout (tests/hardening/test-secrets.c
+ * finds them under ASan, whose allocator does not reuse freed memory at
+ * once).  The integers are read here and handed to the provider as
+ * parameters: BIGNUMs flagged secure make OSSL_PARAM_BLD put their copies
+ * in the block that OSSL_PARAM_free wipes (with or without a secure heap,
+ * which the module never initialises: that is global state). */
 static EVP_PKEY *decode_rsa_private(const unsigned char *der, size_t len)
 {
+	static const char *const names[8] = {
+		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	struct der d = { der, len }, seq, v, mag;
+	BIGNUM *bn[8] = { NULL };
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
 	EVP_PKEY *key = NULL;
-	OSSL_DECODER_CTX *dctx;
-	const unsigned char *p = der;
-	size_t left = len;
-	BIGNUM *d = NULL;
+	unsigned long version;
+	size_t i;
 
-	dctx = OSSL_DECODER_CTX_new_for_pkey(&key, "DER", "type-specific", "RSA",
-					     EVP_PKEY_KEYPAIR, g_ctx, NULL);
-	if (dctx == NULL)
+	/* RSAPrivateKey ::= SEQUENCE { version (0: two primes), n, e, d,
+	 * p, q, dP, dQ, qInv }; multi-prime keys (version 1) are refused. */
+	if (!der_take(&d, DER_SEQUENCE, &seq, NULL) || d.n != 0 ||
+	    !der_take(&seq, DER_INTEGER, &v, NULL) || !der_small_uint(v, 0, &version))
 		return NULL;
-	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1 || left != 0) {
+	for (i = 0; i < 8; i++) {
+		if (!der_take(&seq, DER_INTEGER, &v, NULL) || !der_uint(v, &mag) ||
+		    mag.n > INT_MAX)
+			goto out;
+		bn[i] = BN_secure_new();
+		if (bn[i] == NULL || BN_bin2bn(mag.p, (int)mag.n, bn[i]) == NULL)
+			goto out;
+	}
+	if (seq.n != 0 || BN_is_zero(bn[0]) || BN_is_zero(bn[2]))
+		goto out;
+	bld = OSSL_PARAM_BLD_new();
+	if (bld == NULL)
+		goto out;
+	for (i = 0; i < 8; i++)
+		if (!OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
+			goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	/* By OID, not "RSA": see rsa_pub_from_ne (an engine's RSA method). */
+	pctx = EVP_PKEY_CTX_new_from_name(g_ctx, "1.2.840.113549.1.1.1", NULL);
+	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, &key, EVP_PKEY_KEYPAIR, params) != 1) {
 		EVP_PKEY_free(key);
 		key = NULL;
 	}
-	OSSL_DECODER_CTX_free(dctx);
-	/* A bare RSAPublicKey must not pass for a private key. */
-	if (key != NULL && (!key_is_rsa(key) ||
-			    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_D, &d) != 1)) {
+out:
+	EVP_PKEY_CTX_free(pctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	for (i = 0; i < 8; i++)
+		BN_clear_free(bn[i]);
+	if (key != NULL && !key_is_rsa(key)) {
 		EVP_PKEY_free(key);
 		key = NULL;
 	}
-	BN_clear_free(d);
 	return key;
 }
 

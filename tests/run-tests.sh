@@ -5,7 +5,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Environment: CONFIGURE_FLAGS (extra ./configure arguments),
-# MAKEFLAGS_J (parallel jobs, default 2).
+# MAKEFLAGS_J (parallel jobs, default 2).  CI=true (or EF_HEAVY=1) adds the
+# hardening stages after "make check" (README "Security"): each fuzzer for
+# FUZZ_SECONDS (default 60), "make check" of the C tests in a separate
+# -fsanitize=address,undefined build, "make memcheck" and "make helgrind";
+# their TAP results count in the summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 jobs=${MAKEFLAGS_J:-2}
@@ -33,6 +37,59 @@ if [ $build_ok = 1 ]; then
 	make -j"$jobs" check
 fi
 
+# The hardening stages (tests/hardening/local.am): each prints TAP, kept
+# in tests/stage-NAME.tap and counted below.
+stage_pass=0 stage_fail=0
+stage() {
+	local name=$1
+	shift
+	step "stage $name: $*"
+	"$@" 2>&1 | tee "tests/stage-$name.log" | grep -E '^(not )?ok |^# |^1\.\.' >"tests/stage-$name.tap"
+	cat "tests/stage-$name.tap"
+	local p f
+	p=$(grep -c '^ok ' "tests/stage-$name.tap")
+	f=$(grep -c '^not ok ' "tests/stage-$name.tap")
+	# a stage that printed nothing (a build failure) is one failure
+	if [ "$p" = 0 ] && [ "$f" = 0 ]; then
+		f=1
+		tail -n 30 "tests/stage-$name.log"
+	fi
+	stage_pass=$((stage_pass + p))
+	stage_fail=$((stage_fail + f))
+}
+# The C tests of "make check" in a build with ASan and UBSan.  The shell
+# tests that drive pkcs11-tool and p11tool are left out there: those
+# programs are not built with ASan, and loading an ASan module into them
+# needs LD_PRELOAD of libasan in every process the scripts start.
+asan_check() {
+	local dir=${TMPDIR:-/tmp}/efirma-asan-build
+	local san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+	# A clean copy of the sources (this tree is configured in place, so
+	# it cannot serve a second build directory).
+	rm -rf "$dir" && mkdir -p "$dir" || return 1
+	make distdir distdir="$dir/src" >/dev/null || return 1
+	cd "$dir/src" || return 1
+	./configure CC=gcc CFLAGS="-g -O1 $san" LDFLAGS="$san" >/dev/null || return 1
+	make -j"$jobs" >/dev/null || return 1
+	local tests
+	tests=$(make -s print-c-tests | tail -n 1) || return 1
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		make -j"$jobs" check TESTS="$tests" >/dev/null
+	# every assertion of every test, as TAP for the stage counter
+	find tests -name '*.trs' | sort | while read -r trs; do
+		sed -n "s|^:test-result: PASS.*|ok - asan ${trs%.trs}|p
+			s|^:test-result: \(FAIL\|ERROR\|XPASS\).*|not ok - asan ${trs%.trs}|p" "$trs"
+	done
+	find tests -name '*.trs' -exec grep -l '^:test-result: \(FAIL\|ERROR\)' {} + |
+	while read -r trs; do sed 's/^/# /' "${trs%.trs}.log" | grep -E 'ERROR|SUMMARY|not ok|runtime error' | head -n 20; done
+}
+if [ $build_ok = 1 ] && { [ "${CI:-}" = true ] || [ "${EF_HEAVY:-}" = 1 ]; }; then
+	stage fuzz make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+	stage asan asan_check
+	stage memcheck make memcheck
+	stage helgrind make helgrind
+fi
+
 # The logs of every test that failed (including failed assertions in an
 # otherwise passing program), before the summary.
 failed_logs=$(find tests -name '*.trs' -exec grep -lE '^:test-result: (FAIL|ERROR|XPASS)' {} + 2>/dev/null | sort)
@@ -55,6 +112,9 @@ else
 	echo "run-tests.sh: no test-suite.log: the build or the test programs failed to build" >&2
 	passed=0 failed=1 skipped=0
 fi
+
+passed=$((passed + stage_pass))
+failed=$((failed + stage_fail))
 
 echo
 if [ "$skipped" -gt 0 ]; then
