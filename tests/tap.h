@@ -10,9 +10,13 @@
 #ifndef EF_TAP_H
 #define EF_TAP_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static int tap_count, tap_failed;
 
@@ -75,6 +79,43 @@ void tap_diag(const char *fmt, ...)
 	printf("\n");
 	va_end(ap);
 	fflush(stdout);
+}
+
+/* Seconds on a monotonic clock, for the diagnostics of how long a part
+ * took (never for an assertion: test machines are shared and noisy). */
+static inline double tap_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline char *tap_alarm_message(void)
+{
+	static char msg[160];
+	return msg;
+}
+
+static inline void tap_on_alarm(int sig)
+{
+	const char *msg = tap_alarm_message();
+	(void)sig;
+	(void)!write(1, msg, strlen(msg));
+	_exit(1);
+}
+
+/* Bounds what follows to this many seconds (0 cancels): a call that hangs
+ * or a deadlock then fails the program ("Bail out!") instead of stalling
+ * "make check".  EF_TEST_TIME_SCALE multiplies the bound for slow runs
+ * (valgrind). */
+static inline void tap_alarm(const char *what, unsigned seconds)
+{
+	const char *scale = getenv("EF_TEST_TIME_SCALE");
+	unsigned factor = scale && atoi(scale) > 0 ? (unsigned)atoi(scale) : 1;
+	snprintf(tap_alarm_message(), 160, "Bail out! %s: no answer within %u s (a hang or a deadlock)\n",
+		 what, seconds * factor);
+	signal(SIGALRM, tap_on_alarm);
+	alarm(seconds * factor);
 }
 
 /* Ends the run: a test program that stopped early has no plan, which the

@@ -8,8 +8,7 @@
  *     read attributes and poll C_GetSlotInfo / C_GetTokenInfo, as NSS does;
  *   - the login state survives the session churn (the signing sessions
  *     stay logged in);
- *   - no deadlock: the whole program is bounded by an alarm (120 s, or
- *     EF_TEST_ALARM seconds: valgrind runs it tens of times slower).
+ *   - no deadlock: the whole program is bounded by tap_alarm (120 s).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <pthread.h>
@@ -48,16 +47,6 @@ struct churner {
 };
 
 static atomic_int stop;
-
-static void on_alarm(int sig)
-{
-	static const char m[] = "Bail out! test-api-threads: the alarm rang (deadlock?)\n";
-	(void)sig;
-	if (write(1, m, sizeof m - 1) < 0) {
-		/* nothing left to do */
-	}
-	_exit(1);
-}
 
 static CK_MECHANISM_TYPE mech_of(int id)
 {
@@ -154,13 +143,6 @@ static void *churn_thread(void *arg)
 	return NULL;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool verify_one(EVP_PKEY *pub, int id, const unsigned char *msg, const unsigned char *sig, size_t sl)
 {
 	unsigned char h[32];
@@ -186,9 +168,7 @@ int main(void)
 	pthread_t st[NSIGNERS], ct[NCHURNERS];
 	EVP_PKEY *pub;
 
-	signal(SIGALRM, on_alarm);
-	const char *bound = getenv("EF_TEST_ALARM");
-	alarm(bound && atoi(bound) > 0 ? (unsigned)atoi(bound) : 120);
+	tap_alarm("test-api-threads", 120);
 	api_setup_env();
 	if (!ok(api_load(), "module loads: %s", api_module_path()))
 		return tap_done();
@@ -203,14 +183,14 @@ int main(void)
 		return tap_done();
 
 	/* one-thread baseline, for the diagnostics only */
-	double t0 = now();
+	double t0 = tap_now();
 	{
 		struct signer one;
 		memset(&one, 0, sizeof one);
 		one.slot = slot;
 		sign_thread(&one);
 	}
-	double base = now() - t0;
+	double base = tap_now() - t0;
 
 	memset(sw, 0, sizeof sw);
 	memset(cw, 0, sizeof cw);
@@ -219,7 +199,7 @@ int main(void)
 		cw[i].slot = slot;
 		pthread_create(&ct[i], NULL, churn_thread, &cw[i]);
 	}
-	t0 = now();
+	t0 = tap_now();
 	for (int i = 0; i < NSIGNERS; i++) {
 		sw[i].id = i;
 		sw[i].slot = slot;
@@ -227,7 +207,7 @@ int main(void)
 	}
 	for (int i = 0; i < NSIGNERS; i++)
 		pthread_join(st[i], NULL);
-	double par = now() - t0;
+	double par = tap_now() - t0;
 	atomic_store(&stop, 1);
 	for (int i = 0; i < NCHURNERS; i++)
 		pthread_join(ct[i], NULL);
@@ -298,6 +278,6 @@ int main(void)
 		ok(0, "two-token setup");
 	}
 	EVP_PKEY_free(pub);
-	alarm(0);
+	tap_alarm("test-api-threads", 0);
 	return tap_done();
 }

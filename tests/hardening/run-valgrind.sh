@@ -33,9 +33,9 @@ helgrind)
 esac
 # Under valgrind the stress test keeps its time bound; less work is done.
 export EF_STRESS_SECONDS=${EF_STRESS_SECONDS:-5}
-# Tests that bound themselves with an alarm against deadlocks give the
+# Tests that bound themselves with tap_alarm() against hangs give the
 # slower run more time (the outer timeout below still applies).
-export EF_TEST_ALARM=${EF_TEST_ALARM:-1000}
+export EF_TEST_TIME_SCALE=${EF_TEST_TIME_SCALE:-10}
 
 n=0 failed=0
 for prog in "$@"; do

@@ -39,22 +39,6 @@ static struct api_bundle fiel, csd;
 static unsigned char *fiel_cer, *fiel_key;
 static size_t fiel_cer_len, fiel_key_len;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* A hang is a failure, not a stuck "make check". */
-static void on_alarm(int sig)
-{
-	(void)sig;
-	static const char msg[] = "Bail out! test-bad-input: timed out (a call hung)\n";
-	(void)!write(1, msg, sizeof(msg) - 1);
-	_exit(1);
-}
-
 static CK_RV init_one(const char *cer, const char *key)
 {
 	char conf[4096];
@@ -129,7 +113,7 @@ static void test_truncated(void)
 	char cer[1200], key[1200];
 	CK_ULONG all, present;
 	size_t bad = 0, first_bad = 0;
-	double t0 = now();
+	double t0 = tap_now();
 
 	tap_diag("---- empty and truncated files");
 	snprintf(cer, sizeof cer, "%s/trunc.cer", dir);
@@ -190,7 +174,7 @@ static void test_truncated(void)
 	api_write_file(key, fiel_key, fiel_key_len);
 	is_ul(api_login(s, fiel.pin), CKR_OK, "the whole .key logs in again");
 	api_finalize();
-	tap_diag("truncation cases took %.1f s", now() - t0);
+	tap_diag("truncation cases took %.1f s", tap_now() - t0);
 }
 
 /* --------------------------------------------- garbage, PEM, other keys */
@@ -348,9 +332,9 @@ static void test_thousand(void)
 		return;
 	char conf[1400];
 	snprintf(conf, sizeof conf, "dir=%s ca=%s", d, api_sat("ca"));
-	double t0 = now();
+	double t0 = tap_now();
 	is_ul(api_init(conf), CKR_OK, "C_Initialize with 1,000 bundles");
-	double t_init = now() - t0;
+	double t_init = tap_now() - t0;
 	CK_ULONG all, present;
 	count_slots(&all, &present);
 	ok(all == 1000 && present == 1000, "1,000 slots, each with a token (%lu/%lu)", present, all);
@@ -385,10 +369,10 @@ static void test_thousand(void)
 		ok(0, "C_GetSlotList(1,000)");
 	}
 	free(ids);
-	t0 = now();
+	t0 = tap_now();
 	is_ul(P->C_GetSlotList(CK_FALSE, NULL, &n), CKR_OK, "rescan of the folder");
 	is_ul(n, 1000, "... still 1,000 slots");
-	tap_diag("rescan took %.2f s", now() - t0);
+	tap_diag("rescan took %.2f s", tap_now() - t0);
 	is_ul(api_finalize(), CKR_OK, "C_Finalize with 1,000 tokens");
 	for (int i = 0; i < 3; i++) {
 		free(cer[i]);
@@ -435,7 +419,7 @@ static void test_links_fifos(void)
 	is_ul(all, 0, "... no slots");
 	api_finalize();
 
-	alarm(20);
+	tap_alarm("test-bad-input", 20);
 	snprintf(conf, sizeof conf, "dir=%s dir=%s/self ca=%s ca=%s/ca-loop ca=%s/fifo.cer",
 		 d, d, api_sat("ca"), d, d);
 	is_ul(api_init(conf), CKR_OK, "C_Initialize over loops, FIFOs and a folder named .cer "
@@ -467,7 +451,7 @@ static void test_links_fifos(void)
 	expect_no_token("explicit bundle with a looping .cer link", a, b);
 	snprintf(a, sizeof a, "%s/good.cer", d);
 	expect_login("explicit bundle with a looping .key link", a, b, fiel.pin, CKR_DEVICE_ERROR);
-	alarm(0);
+	tap_alarm("test-bad-input", 0);
 }
 
 /* Unreadable files.  Root reads files whatever their mode, so as root the
@@ -685,8 +669,7 @@ static void test_config_errors(void)
 int main(void)
 {
 	api_setup_env();
-	signal(SIGALRM, on_alarm);
-	alarm(600);
+	tap_alarm("test-bad-input", 600);
 	if (!ok(api_load(), "module loads") ||
 	    !ok(api_sat_bundle("fiel-pf-CACX7605101P8-2023", &fiel) &&
 		api_sat_bundle("csd-pm-EKU9003173C9-2023", &csd), "SAT bundles"))
@@ -700,7 +683,7 @@ int main(void)
 	test_key_types();
 	test_thousand();
 	test_links_fifos();
-	alarm(600);
+	tap_alarm("test-bad-input", 600);
 	test_unreadable();
 	test_vanish();
 	test_config_errors();

@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "--child") == 0)
 		return child(argv[2], argv[3]);
 	api_setup_env();
-	alarm(300);
+	tap_alarm("test-secrets", 300);
 
 	struct api_bundle b;
 	const char *dir = api_tmpdir();

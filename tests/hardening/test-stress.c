@@ -42,21 +42,6 @@ static char conf[1200];          /* "conf=PATH" of both bundles */
 static atomic_long ops, signatures, bad_answers, bad_sigs, raced;
 static const unsigned char msg[] = "firma bajo carga";
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	static const char m[] = "Bail out! test-stress: deadlock (alarm)\n";
-	(void)!write(1, m, sizeof(m) - 1);
-	_exit(1);
-}
-
 /* Answers a call may get because another thread logged the token out,
  * closed all its sessions or finalized meanwhile. */
 static bool race_ok(CK_RV rv)
@@ -217,8 +202,8 @@ static void test_random_ops(void)
 		w[i].seed = (unsigned)time(NULL) ^ (unsigned)(i * 7919);
 		pthread_create(&th[i], NULL, worker_main, &w[i]);
 	}
-	double t0 = now();
-	while (now() - t0 < seconds)
+	double t0 = tap_now();
+	while (tap_now() - t0 < seconds)
 		usleep(50000);
 	atomic_store(&stop, true);
 	for (int i = 0; i < THREADS; i++)
@@ -276,9 +261,9 @@ static void test_finalize_race(void)
 	atomic_store(&finalizing, true);
 	for (int i = 0; i < 4; i++)
 		pthread_create(&th[i], NULL, finalize_racer, (void *)(size_t)(i + 1));
-	double t0 = now();
+	double t0 = tap_now();
 	bool init_ok = true;
-	while (now() - t0 < seconds / 2) {
+	while (tap_now() - t0 < seconds / 2) {
 		usleep(20000);
 		if (P->C_Finalize(NULL) != CKR_OK)
 			init_ok = false;
@@ -328,7 +313,7 @@ static void test_fork_while_signing(void)
 		pid_t pid = fork();
 		if (pid == 0) {
 			/* One thread here; the parent's lock may have been held. */
-			alarm(60);
+			tap_alarm("test-stress", 60);
 			close(res[0]);
 			CK_INFO info;
 			unsigned char code = 0;
@@ -394,13 +379,12 @@ static bool write_conf(void)
 int main(void)
 {
 	api_setup_env();
-	signal(SIGALRM, on_alarm);
 	const char *e = getenv("EF_STRESS_SECONDS");
 	if (e && atof(e) > 0)
 		seconds = atof(e);
 	/* Under valgrind everything is ~50x slower; the work per second is
 	 * what shrinks, the time stays bounded. */
-	alarm((unsigned)(seconds * 4 + 240));
+	tap_alarm("test-stress", (unsigned)(seconds * 4 + 240));
 	if (!ok(api_load(), "module loads") ||
 	    !ok(api_sat_bundle("fiel-pf-CACX7605101P8-2023", &bundles[0]) &&
 		api_sat_bundle("csd-pm-EKU9003173C9-2023", &bundles[1]), "SAT bundles") ||
