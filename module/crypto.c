@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1357,6 +1358,64 @@ out:
 	return rv;
 }
 
+/* The most work a key file may ask of C_Login, as in pbes2_split: a
+ * hostile .key must not make a login (and the browser waiting on it) spin
+ * for hours. */
+#define EF_MAX_PBE_ITER 10000000UL
+#define EF_MAX_SCRYPT_WORK (1UL << 24)   /* N * r * p block mixes */
+
+static bool integer_at_most(const ASN1_INTEGER *i, uint64_t max, uint64_t *v)
+{
+	return i != NULL && ASN1_INTEGER_get_uint64(v, i) == 1 && *v >= 1 && *v <= max;
+}
+
+/* True when the scheme's work factor is within the caps above: PKCS#5 v1
+ * and PKCS#12 PBEs (iterations), PBES2 with PBKDF2 (iterations) or scrypt
+ * (N * r * p).  Anything else is refused before any key derivation. */
+static bool work_factor_ok(const X509_SIG *sig)
+{
+	const X509_ALGOR *alg = NULL;
+	uint64_t a, b, c;
+	bool ok = false;
+
+	X509_SIG_get0(sig, &alg, NULL);
+	if (alg == NULL || alg->parameter == NULL)
+		return false;
+	if (OBJ_obj2nid(alg->algorithm) != NID_pbes2) {
+		PBEPARAM *pbe = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter);
+		ok = pbe != NULL && integer_at_most(pbe->iter, EF_MAX_PBE_ITER, &a);
+		PBEPARAM_free(pbe);
+		return ok;
+	}
+	PBE2PARAM *p2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+	if (p2 == NULL || p2->keyfunc == NULL || p2->keyfunc->parameter == NULL)
+		goto out;
+	switch (OBJ_obj2nid(p2->keyfunc->algorithm)) {
+	case NID_id_pbkdf2: {
+		PBKDF2PARAM *k = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+							   p2->keyfunc->parameter);
+		ok = k != NULL && integer_at_most(k->iter, EF_MAX_PBE_ITER, &a);
+		PBKDF2PARAM_free(k);
+		break;
+	}
+	case NID_id_scrypt: {
+		SCRYPT_PARAMS *k = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS),
+							     p2->keyfunc->parameter);
+		ok = k != NULL && integer_at_most(k->costParameter, EF_MAX_SCRYPT_WORK, &a) &&
+		     integer_at_most(k->blockSize, EF_MAX_SCRYPT_WORK, &b) &&
+		     integer_at_most(k->parallelizationParameter, EF_MAX_SCRYPT_WORK, &c) &&
+		     a * b <= EF_MAX_SCRYPT_WORK && a * b * c <= EF_MAX_SCRYPT_WORK;
+		SCRYPT_PARAMS_free(k);
+		break;
+	}
+	default:
+		break;
+	}
+out:
+	PBE2PARAM_free(p2);
+	return ok;
+}
+
 /* Schemes other than PBES2/PBKDF2 with 3DES/AES (PKCS#12 PBEs, scrypt)
  * are left to OpenSSL's PKCS#8 code, in our context.  No SAT key and no
  * default `openssl pkcs8 -topk8` output takes this path. */
@@ -1374,6 +1433,10 @@ static CK_RV open_epki_openssl(const unsigned char *der, size_t len,
 	sig = d2i_X509_SIG(NULL, &p, (long)len);
 	if (sig == NULL)
 		return CKR_DATA_INVALID;
+	if (!work_factor_ok(sig)) {
+		X509_SIG_free(sig);
+		return CKR_DATA_INVALID;
+	}
 	/* OpenSSL wipes its decrypted buffer (zbuf) and the PrivateKeyInfo
 	 * octets when freeing them. */
 	p8 = PKCS8_decrypt_ex(sig, pin_len > 0 ? (const char *)pin : "", (int)pin_len,
