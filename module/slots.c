@@ -290,14 +290,13 @@ static struct ef_token *find_by_path(const char *cert_path)
 	return NULL;
 }
 
-static CK_RV set_keys(struct ef_token *t, char **paths, size_t n)
+static void set_keys(struct ef_token *t, char **paths, size_t n)
 {
 	for (size_t i = 0; i < t->n_key_paths; i++)
 		free(t->key_paths[i]);
 	free(t->key_paths);
 	t->key_paths = paths;
 	t->n_key_paths = n;
-	return CKR_OK;
 }
 
 static CK_RV add_bundle(const struct ef_bundle_conf *b)

@@ -71,11 +71,6 @@ out:
 	return true;
 }
 
-static void pad_ascii(unsigned char *field, size_t n, const char *text)
-{
-	ef_pad_utf8(field, n, text);
-}
-
 static void build_infos(struct ef_token *t)
 {
 	const struct ef_sat_facts *f = &t->cert.sat;
@@ -85,8 +80,8 @@ static void build_infos(struct ef_token *t)
 
 	memset(&t->slot_info, 0, sizeof(t->slot_info));
 	snprintf(desc, sizeof(desc), "efirma-pkcs11 %s", name ? name + 1 : t->cert_path);
-	pad_ascii(t->slot_info.slotDescription, sizeof(t->slot_info.slotDescription), desc);
-	pad_ascii(t->slot_info.manufacturerID, sizeof(t->slot_info.manufacturerID), "efirma-pkcs11");
+	ef_pad_utf8(t->slot_info.slotDescription, sizeof(t->slot_info.slotDescription), desc);
+	ef_pad_utf8(t->slot_info.manufacturerID, sizeof(t->slot_info.manufacturerID), "efirma-pkcs11");
 	/* Files come and go: every slot is a removable device. */
 	t->slot_info.flags = CKF_REMOVABLE_DEVICE | (t->present ? CKF_TOKEN_PRESENT : 0);
 	t->slot_info.hardwareVersion.major = 0;
@@ -103,13 +98,13 @@ static void build_infos(struct ef_token *t)
 	else
 		snprintf(label, sizeof(label), "%s", f->holder ? f->holder : "X.509");
 	ef_pad_utf8(t->info.label, sizeof(t->info.label), label);
-	pad_ascii(t->info.manufacturerID, sizeof(t->info.manufacturerID), "SAT");
-	pad_ascii(t->info.model, sizeof(t->info.model),
+	ef_pad_utf8(t->info.manufacturerID, sizeof(t->info.manufacturerID), "SAT");
+	ef_pad_utf8(t->info.model, sizeof(t->info.model),
 		  f->kind == EF_SAT_EFIRMA ? "e.firma" : f->kind == EF_SAT_CSD ? "CSD" : "X.509");
 	/* The número has 20 digits, the field 16: the last 16 are the ones
 	 * that differ between certificates (the first are "300010000"). */
 	size_t nlen = strlen(f->numero);
-	pad_ascii(t->info.serialNumber, sizeof(t->info.serialNumber),
+	ef_pad_utf8(t->info.serialNumber, sizeof(t->info.serialNumber),
 		  nlen > 16 ? f->numero + nlen - 16 : f->numero);
 	t->info.flags = CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED |
 			CKF_TOKEN_INITIALIZED | CKF_RNG;
