@@ -361,6 +361,14 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 				st->cfg->debug = true;    /* the trace is turned on, never off */
 			return CKR_OK;
 		}
+		if (span_eq(key, "allow-pkcs1-decrypt")) {
+			if (!truthy(value, &flag))
+				ef_log_warn("%s:%u: allow-pkcs1-decrypt takes yes or no",
+					    st->origin, lineno);
+			else if (flag)
+				st->cfg->allow_pkcs1_decrypt = true;  /* on, never off */
+			return CKR_OK;
+		}
 		break;
 	case SEC_BUNDLE:
 		if (span_eq(key, "cert") || span_eq(key, "key")) {
@@ -609,6 +617,13 @@ static CK_RV reserved_word(const char *word, struct pending *b, bool *source,
 			cfg->debug = true;
 		return CKR_OK;
 	}
+	if (span_eq(key, "allow-pkcs1-decrypt")) {
+		if (!truthy(value, &flag))
+			ef_log_warn("%s: allow-pkcs1-decrypt takes 1 or 0", origin);
+		else if (flag)
+			cfg->allow_pkcs1_decrypt = true;
+		return CKR_OK;
+	}
 	if (span_eq(key, "cert") || span_eq(key, "key") || span_eq(key, "label") ||
 	    span_eq(key, "conf") || span_eq(key, "dir") || span_eq(key, "ca")) {
 		if (value.len == 0) {
@@ -799,8 +814,9 @@ CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_c
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&from_reserved, 0, sizeof(from_reserved));
 
-	/* 1. pReserved, when it names any bundle source.  Its debug= and ca=
-	 * words count even when the bundles come from a file. */
+	/* 1. pReserved, when it names any bundle source.  Its debug=, ca= and
+	 * allow-pkcs1-decrypt= words count even when the bundles come from a
+	 * file. */
 	if (reserved != NULL) {
 		rv = parse_reserved(reserved, &from_reserved, &source);
 		if (rv != CKR_OK)
@@ -813,6 +829,7 @@ CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_c
 			goto out;
 		}
 		cfg->debug = from_reserved.debug;
+		cfg->allow_pkcs1_decrypt = from_reserved.allow_pkcs1_decrypt;
 		cfg->ca_paths = from_reserved.ca_paths;
 		cfg->n_ca_paths = from_reserved.n_ca_paths;
 		from_reserved.ca_paths = NULL;

@@ -1896,8 +1896,8 @@ out:
 
 /* ------------------------------------------------------------------- RSA */
 
-/* Compares a k-byte big-endian value with the modulus: raw RSA
- * (CKM_RSA_X_509) input must be numerically smaller than n. */
+/* Compares a k-byte big-endian value with the modulus: a ciphertext
+ * must be numerically smaller than n (RFC 8017 §5.1.2). */
 static CK_RV below_modulus(EVP_PKEY *key, const unsigned char *x, size_t k, bool *below)
 {
 	BIGNUM *n = NULL;
@@ -1921,18 +1921,6 @@ out:
 	return rv;
 }
 
-/* Left-pads in to k bytes into a fresh buffer (CKM_RSA_X_509: "the input
- * is padded on the left with zeros", PKCS#11 3.0 §2.1.7). */
-static CK_RV pad_left(const unsigned char *in, size_t in_len, size_t k,
-		      unsigned char **out)
-{
-	*out = OPENSSL_zalloc(k);
-	if (*out == NULL)
-		return CKR_HOST_MEMORY;
-	memcpy(*out + (k - in_len), in, in_len);
-	return CKR_OK;
-}
-
 /* RFC 8017 §9.1.1: emLen = ceil((modBits - 1) / 8) and the salt fits
  * when emLen >= hLen + sLen + 2. */
 static bool pss_salt_fits(EVP_PKEY *key, size_t hlen, size_t salt_len)
@@ -1954,16 +1942,13 @@ static const EVP_MD *mgf1_of(const struct ef_rsa_params *p)
 }
 
 /* Validates the input for a signature operation and configures pctx.
- * For EF_PAD_NONE, *padded receives the k-byte zero-padded input. */
+ * There is no raw RSA (EF_PAD_NONE) here: the private key only ever
+ * computes a padded signature (DESIGN.md §8). */
 static CK_RV sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const struct ef_rsa_params *p,
-		       const unsigned char *in, size_t in_len, size_t k,
-		       unsigned char **padded)
+		       size_t in_len, size_t k)
 {
 	size_t hlen = ef_hash_size(p->hash);
-	bool below = false;
-	CK_RV rv;
 
-	*padded = NULL;
 	switch (p->pad) {
 	case EF_PAD_PKCS1:
 		if (p->hash == EF_HASH_NONE) {
@@ -1997,17 +1982,6 @@ static CK_RV sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const struct ef_rsa_pa
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)p->salt_len) <= 0)
 			return CKR_FUNCTION_FAILED;
 		return CKR_OK;
-	case EF_PAD_NONE:
-		if (in_len > k)
-			return CKR_DATA_LEN_RANGE;
-		rv = pad_left(in, in_len, k, padded);
-		if (rv == CKR_OK)
-			rv = below_modulus(key, *padded, k, &below);
-		if (rv == CKR_OK && !below)
-			rv = CKR_DATA_INVALID;
-		if (rv == CKR_OK && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_NO_PADDING) <= 0)
-			rv = CKR_FUNCTION_FAILED;
-		return rv;
 	default:
 		return CKR_MECHANISM_INVALID;
 	}
@@ -2019,7 +1993,6 @@ CK_RV ef_rsa_sign(struct ef_pkey *kp, const struct ef_rsa_params *p,
 {
 	EVP_PKEY *key = pk(kp);
 	EVP_PKEY_CTX *pctx = NULL;
-	unsigned char *padded = NULL;
 	size_t k = ef_key_size(kp), len = k;
 	CK_RV rv;
 
@@ -2035,20 +2008,15 @@ CK_RV ef_rsa_sign(struct ef_pkey *kp, const struct ef_rsa_params *p,
 		rv = CKR_FUNCTION_FAILED;
 		goto out;
 	}
-	rv = sig_setup(pctx, key, p, in, in_len, k, &padded);
+	rv = sig_setup(pctx, key, p, in_len, k);
 	if (rv != CKR_OK)
 		goto out;
-	if (padded != NULL) {
-		in = padded;
-		in_len = k;
-	}
 	if (EVP_PKEY_sign(pctx, sig, &len, in, in_len) <= 0) {
 		rv = CKR_FUNCTION_FAILED;
 		goto out;
 	}
 	*sig_len = len;
 out:
-	OPENSSL_clear_free(padded, padded != NULL ? k : 0);
 	EVP_PKEY_CTX_free(pctx);
 	ERR_pop_to_mark();
 	return rv;
@@ -2060,8 +2028,7 @@ CK_RV ef_rsa_verify(struct ef_pkey *kp, const struct ef_rsa_params *p,
 {
 	EVP_PKEY *key = pk(kp);
 	EVP_PKEY_CTX *pctx = NULL;
-	unsigned char *padded = NULL, *rec = NULL;
-	size_t k = ef_key_size(kp), rec_len = k;
+	size_t k = ef_key_size(kp);
 	CK_RV rv;
 
 	if (key == NULL || k == 0)
@@ -2074,40 +2041,16 @@ CK_RV ef_rsa_verify(struct ef_pkey *kp, const struct ef_rsa_params *p,
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
-	if (p->pad == EF_PAD_NONE) {
-		/* Raw RSA: recover s^e mod n and compare it with the
-		 * zero-padded input. */
-		if (EVP_PKEY_verify_recover_init(pctx) <= 0) {
-			rv = CKR_FUNCTION_FAILED;
-			goto out;
-		}
-		rv = sig_setup(pctx, key, p, in, in_len, k, &padded);
-		if (rv == CKR_DATA_INVALID)
-			rv = CKR_SIGNATURE_INVALID;  /* cannot be anyone's s^e */
-		if (rv != CKR_OK)
-			goto out;
-		rec = OPENSSL_malloc(k);
-		if (rec == NULL) {
-			rv = CKR_HOST_MEMORY;
-			goto out;
-		}
-		if (EVP_PKEY_verify_recover(pctx, rec, &rec_len, sig, sig_len) <= 0 ||
-		    rec_len != k || CRYPTO_memcmp(rec, padded, k) != 0)
-			rv = CKR_SIGNATURE_INVALID;
-		goto out;
-	}
 	if (EVP_PKEY_verify_init(pctx) <= 0) {
 		rv = CKR_FUNCTION_FAILED;
 		goto out;
 	}
-	rv = sig_setup(pctx, key, p, in, in_len, k, &padded);
+	rv = sig_setup(pctx, key, p, in_len, k);
 	if (rv != CKR_OK)
 		goto out;
 	if (EVP_PKEY_verify(pctx, sig, sig_len, in, in_len) != 1)
 		rv = CKR_SIGNATURE_INVALID;
 out:
-	OPENSSL_free(rec);
-	OPENSSL_free(padded);
 	EVP_PKEY_CTX_free(pctx);
 	ERR_pop_to_mark();
 	return rv;
@@ -2121,9 +2064,6 @@ static CK_RV cipher_setup(EVP_PKEY_CTX *pctx, const struct ef_rsa_params *p)
 	switch (p->pad) {
 	case EF_PAD_PKCS1:
 		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0
-		       ? CKR_OK : CKR_FUNCTION_FAILED;
-	case EF_PAD_NONE:
-		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_NO_PADDING) > 0
 		       ? CKR_OK : CKR_FUNCTION_FAILED;
 	case EF_PAD_OAEP:
 		if (ef_hash_size(p->hash) == 0 || mgf1_of(p) == NULL)
@@ -2156,16 +2096,14 @@ CK_RV ef_rsa_encrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
 {
 	EVP_PKEY *key = pk(kp);
 	EVP_PKEY_CTX *pctx = NULL;
-	unsigned char *padded = NULL;
 	size_t k = ef_key_size(kp), len = k, hlen, max;
-	bool below = false;
 	CK_RV rv;
 
 	if (key == NULL || k == 0)
 		return CKR_KEY_HANDLE_INVALID;
 	ERR_set_mark();
-	/* Input limits, PKCS#11 3.0 §2.1.6-2.1.8: k-11 for v1.5,
-	 * k-2-2hLen for OAEP, k for raw RSA. */
+	/* Input limits, PKCS#11 3.0 §2.1.6 and §2.1.8: k-11 for v1.5,
+	 * k-2-2hLen for OAEP. */
 	switch (p->pad) {
 	case EF_PAD_PKCS1:
 		max = k >= 11 ? k - 11 : 0;
@@ -2178,9 +2116,6 @@ CK_RV ef_rsa_encrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
 		}
 		max = k >= 2 * hlen + 2 ? k - 2 * hlen - 2 : 0;
 		break;
-	case EF_PAD_NONE:
-		max = k;
-		break;
 	default:
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
@@ -2188,17 +2123,6 @@ CK_RV ef_rsa_encrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
 	if (in_len > max) {
 		rv = CKR_DATA_LEN_RANGE;
 		goto out;
-	}
-	if (p->pad == EF_PAD_NONE) {
-		rv = pad_left(in, in_len, k, &padded);
-		if (rv == CKR_OK)
-			rv = below_modulus(key, padded, k, &below);
-		if (rv == CKR_OK && !below)
-			rv = CKR_DATA_INVALID;
-		if (rv != CKR_OK)
-			goto out;
-		in = padded;
-		in_len = k;
 	}
 	pctx = EVP_PKEY_CTX_new_from_pkey(g_ctx, key, NULL);
 	if (pctx == NULL) {
@@ -2218,7 +2142,6 @@ CK_RV ef_rsa_encrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
 	}
 	*out_len = len;
 out:
-	OPENSSL_clear_free(padded, padded != NULL ? k : 0);
 	EVP_PKEY_CTX_free(pctx);
 	ERR_pop_to_mark();
 	return rv;

@@ -120,6 +120,8 @@ CK_RV ef_digest_oneshot(enum ef_hash h, const unsigned char *data, size_t len,
 
 /* ------------------------------------------------------------------- RSA */
 
+/* EF_PAD_NONE: no RSA operation (the digest mechanisms).  Raw RSA is not
+ * implemented: every RSA function refuses it with CKR_MECHANISM_INVALID. */
 enum ef_pad { EF_PAD_PKCS1, EF_PAD_NONE, EF_PAD_PSS, EF_PAD_OAEP };
 
 struct ef_rsa_params {
@@ -135,7 +137,7 @@ struct ef_rsa_params {
 };
 
 /* sig must hold ef_key_size(k) bytes; *sig_len receives the length.
- * CKR_DATA_LEN_RANGE / CKR_DATA_INVALID for input the padding cannot take. */
+ * CKR_DATA_LEN_RANGE for input the padding cannot take. */
 CK_RV ef_rsa_sign(struct ef_pkey *k, const struct ef_rsa_params *p,
 		  const unsigned char *in, size_t in_len,
 		  unsigned char *sig, size_t *sig_len);

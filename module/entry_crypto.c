@@ -89,6 +89,10 @@ static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
 		if (rv != CKR_OK)
 			goto out;
 	}
+	/* [PKCS#11 3.0 CKR_MECHANISM_INVALID] "an appropriate return value
+	 * for an unknown mechanism or for a mechanism that the specified key
+	 * does not support": CKM_RSA_PKCS decryption without
+	 * allow-pkcs1-decrypt, for one (mech.c). */
 	const struct ef_mech *m = ef_mech_find(pMechanism->mechanism);
 	if (!m || !(ef_mech_flags(m, t->can_encrypt) & flag_of(kind))) {
 		rv = CKR_MECHANISM_INVALID;

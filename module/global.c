@@ -16,6 +16,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "log.h"
+#include "mech.h"
 #include "session.h"
 #include "slots.h"
 
@@ -106,8 +107,10 @@ CK_RV ef_global_initialize(const char *reserved)
 		goto out;
 	if (cfg.debug)
 		ef_log_enable_trace();
-	ef_log_trace("configuration from %s: %zu bundles, %zu folders",
-		     cfg.origin ? cfg.origin : "(none)", cfg.n_bundles, cfg.n_dirs);
+	ef_log_trace("configuration from %s: %zu bundles, %zu folders%s",
+		     cfg.origin ? cfg.origin : "(none)", cfg.n_bundles, cfg.n_dirs,
+		     cfg.allow_pkcs1_decrypt ? ", PKCS#1 v1.5 decryption allowed" : "");
+	ef_mech_allow_pkcs1_decrypt(cfg.allow_pkcs1_decrypt);
 	rv = ef_crypto_init();
 	if (rv != CKR_OK)
 		goto out;

@@ -10,11 +10,15 @@
 #define SV (CKF_SIGN | CKF_VERIFY)
 #define ED (CKF_ENCRYPT | CKF_DECRYPT)
 
-/* Order matters only for C_GetMechanismList's output. */
+/* Order matters only for C_GetMechanismList's output.
+ *
+ * No CKM_RSA_X_509: raw RSA with the private key answers any block, which
+ * makes it a decryption oracle for every padding at once (DESIGN.md §8);
+ * its public half (raw verify, textbook encryption) has no use a signer
+ * needs, so the mechanism is not offered at all. */
 static const struct ef_mech mechs[] = {
 	{ CKM_RSA_PKCS,            SV | ED, EF_PAD_PKCS1, EF_HASH_NONE,   true },
 	{ CKM_RSA_PKCS_OAEP,       ED,      EF_PAD_OAEP,  EF_HASH_NONE,   true },
-	{ CKM_RSA_X_509,           SV | ED, EF_PAD_NONE,  EF_HASH_NONE,   true },
 	{ CKM_RSA_PKCS_PSS,        SV,      EF_PAD_PSS,   EF_HASH_NONE,   true },
 	{ CKM_SHA1_RSA_PKCS,       SV,      EF_PAD_PKCS1, EF_HASH_SHA1,   false },
 	{ CKM_SHA224_RSA_PKCS,     SV,      EF_PAD_PKCS1, EF_HASH_SHA224, false },
@@ -34,6 +38,15 @@ static const struct ef_mech mechs[] = {
 };
 #define N_MECHS (sizeof(mechs) / sizeof(mechs[0]))
 
+/* Set by C_Initialize from the configuration, under the global lock; read
+ * under it. */
+static bool pkcs1_decrypt;
+
+void ef_mech_allow_pkcs1_decrypt(bool allow)
+{
+	pkcs1_decrypt = allow;
+}
+
 const struct ef_mech *ef_mech_find(CK_MECHANISM_TYPE type)
 {
 	for (size_t i = 0; i < N_MECHS; i++)
@@ -44,9 +57,18 @@ const struct ef_mech *ef_mech_find(CK_MECHANISM_TYPE type)
 
 CK_FLAGS ef_mech_flags(const struct ef_mech *m, bool can_encrypt)
 {
-	/* A CSD's keyUsage has no data encipherment: its token must not
-	 * advertise what the certificate forbids. */
-	return can_encrypt ? m->flags : m->flags & ~(CKF_ENCRYPT | CKF_DECRYPT);
+	CK_FLAGS flags = m->flags;
+	/* A CSD's keyUsage has no encipherment: its token must not advertise
+	 * what the certificate forbids. */
+	if (!can_encrypt)
+		flags &= ~(CKF_ENCRYPT | CKF_DECRYPT);
+	/* PKCS#1 v1.5 decryption with OpenSSL 3.0 (no implicit rejection)
+	 * tells a valid padding from an invalid one: a Bleichenbacher oracle
+	 * that forges signatures with the holder's key.  Encryption, a
+	 * public-key operation, leaks nothing and stays. */
+	if (m->pad == EF_PAD_PKCS1 && !pkcs1_decrypt)
+		flags &= ~CKF_DECRYPT;
+	return flags;
 }
 
 CK_RV ef_mech_list(bool can_encrypt, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count)

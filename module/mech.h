@@ -29,8 +29,13 @@ struct ef_mech {
 /* NULL when the mechanism is not offered at all. */
 const struct ef_mech *ef_mech_find(CK_MECHANISM_TYPE type);
 
+/* CKM_RSA_PKCS decryption: off unless the configuration turns it on
+ * (allow-pkcs1-decrypt).  Called by C_Initialize, under the global lock. */
+void ef_mech_allow_pkcs1_decrypt(bool allow);
+
 /* The flags the mechanism has on a token; 0 when the token does not offer
- * it.  can_encrypt: the certificate allows data encipherment (e.firma). */
+ * it.  can_encrypt: the certificate's keyUsage allows encipherment
+ * (e.firma). */
 CK_FLAGS ef_mech_flags(const struct ef_mech *m, bool can_encrypt);
 
 /* Fills the list per the PKCS#11 two-call convention. */

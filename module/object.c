@@ -218,7 +218,7 @@ static CK_RV add_key_common(struct ef_object *o, const struct ef_cert *c, bool c
 	/* OAEP only encrypts: it is allowed where the certificate allows
 	 * data encipherment.  It comes last so it can be left out. */
 	CK_MECHANISM_TYPE allowed[] = {
-		CKM_RSA_PKCS, CKM_RSA_X_509, CKM_RSA_PKCS_PSS,
+		CKM_RSA_PKCS, CKM_RSA_PKCS_PSS,
 		CKM_SHA1_RSA_PKCS, CKM_SHA224_RSA_PKCS, CKM_SHA256_RSA_PKCS,
 		CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS, CKM_SHA1_RSA_PKCS_PSS,
 		CKM_SHA224_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS_PSS,

@@ -17,6 +17,7 @@
 
 #include "token.h"
 #include "log.h"
+#include "mech.h"
 #include "sat.h"
 
 /* Certificates are a few KiB and SAT keys 1.3 KiB: anything larger than
@@ -221,8 +222,21 @@ CK_RV ef_token_load(struct ef_token *t)
 		rv = CKR_KEY_TYPE_INCONSISTENT;
 		goto out;
 	}
-	/* e.firma allows data encipherment; a CSD only signs. */
-	t->can_encrypt = !t->cert.has_key_usage ||
+	/* C_GetMechanismInfo promises keys of EF_RSA_MIN_BITS and up; a
+	 * smaller key can be factored, and a signature made with it proves
+	 * nothing.  No token: an unusable key must not look usable. */
+	if (t->cert.modulus_bits < EF_RSA_MIN_BITS) {
+		ef_log_warn("%s: the certificate's RSA key has %lu bits, fewer than %lu; "
+			    "its slot has no token", t->cert_path, t->cert.modulus_bits,
+			    EF_RSA_MIN_BITS);
+		rv = CKR_KEY_SIZE_RANGE;
+		goto out;
+	}
+	/* e.firma allows data encipherment; a CSD only signs.  Decryption
+	 * is offered only where keyUsage says so (DESIGN.md §8): a
+	 * certificate without the extension, which RFC 5280 leaves
+	 * unrestricted, is treated as a signature key. */
+	t->can_encrypt = t->cert.has_key_usage &&
 			 (t->cert.key_usage & (EF_KU_DATA_ENCIPHERMENT | EF_KU_KEY_ENCIPHERMENT));
 	rv = ef_pubkey_from_spki(t->cert.spki, t->cert.spki_len, &t->pubkey);
 	if (rv != CKR_OK) {

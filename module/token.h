@@ -36,7 +36,7 @@ struct ef_token {
 
 	bool present;            /* the certificate parsed: the token exists */
 	struct ef_cert cert;
-	bool can_encrypt;        /* keyUsage allows data encipherment */
+	bool can_encrypt;        /* keyUsage allows (key or data) encipherment */
 	CK_SLOT_INFO slot_info;
 	CK_TOKEN_INFO info;      /* built once at load: info calls never read the disk */
 	struct ef_object *objects;

@@ -6,7 +6,7 @@
  *     own PBES2 key with a random salt, a CSD) and the PEM / unencrypted
  *     variants: CKM_SHA1..SHA512_RSA_PKCS single and multi-part (three
  *     C_SignUpdate then C_SignFinal, as Firefox), CKM_RSA_PKCS over a 51-byte
- *     SHA-256 DigestInfo, CKM_RSA_X_509 over a 256-byte block, CKM_RSA_PKCS_PSS
+ *     SHA-256 DigestInfo, CKM_RSA_X_509 refused, CKM_RSA_PKCS_PSS
  *     ({SHA256, MGF1_SHA256, 32} as Chromium; SHA384 with MGF1_SHA1; salt 0;
  *     the largest salt k - hLen - 2), CKM_SHA*_RSA_PKCS_PSS single and
  *     multi-part;
@@ -14,10 +14,11 @@
  *     operation alive; other errors end it; bad mechanism parameters;
  *     keys that may not sign; signing after logout;
  *   - C_Verify of OpenSSL-made signatures (good, tampered);
- *   - C_Decrypt of OpenSSL-encrypted data (PKCS#1 v1.5, OAEP SHA-1/SHA-256
- *     with and without a label, raw RSA) on an e.firma; C_Encrypt checked by
- *     OpenSSL with the private key read from the .key; a CSD refuses to
- *     decrypt;
+ *   - C_Decrypt of OpenSSL-encrypted data (PKCS#1 v1.5 with
+ *     allow-pkcs1-decrypt=1, OAEP SHA-1/SHA-256 with and without a label) on
+ *     an e.firma; C_Encrypt checked by OpenSSL with the private key read
+ *     from the .key; a CSD refuses to decrypt (the defaults are in
+ *     test-api-mechs.c);
  *   - C_Digest single and multi-part against OpenSSL;
  *   - C_GenerateRandom, C_SeedRandom, C_SessionCancel (3.0).
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -109,14 +110,16 @@ static size_t md_of(const EVP_MD *md, const void *data, size_t len, unsigned cha
 	return n;
 }
 
-static bool tok_open(struct tok *t, const struct api_bundle *b, bool login)
+/* conf: the pReserved string; NULL: the bundle alone (api_init_bundle). */
+static bool tok_open_conf(struct tok *t, const struct api_bundle *b, bool login, const char *conf)
 {
 	memset(t, 0, sizeof *t);
 	t->b = *b;
 	t->name = t->b.name;
 	t->pubkey = api_cert_pubkey(b->cer);
 	t->privkey = api_load_key(b->key, b->pin, strlen(b->pin));
-	if (api_init_bundle(b) != CKR_OK || api_first_token_slot(&t->slot) != CKR_OK ||
+	CK_RV rv = conf ? api_init(conf) : api_init_bundle(b);
+	if (rv != CKR_OK || api_first_token_slot(&t->slot) != CKR_OK ||
 	    api_open(t->slot, false, &t->s) != CKR_OK)
 		return false;
 	t->pub = api_one(t->s, CKO_PUBLIC_KEY);
@@ -127,6 +130,11 @@ static bool tok_open(struct tok *t, const struct api_bundle *b, bool login)
 		t->priv = api_one(t->s, CKO_PRIVATE_KEY);
 	}
 	return t->pubkey && (!login || t->priv != CK_INVALID_HANDLE);
+}
+
+static bool tok_open(struct tok *t, const struct api_bundle *b, bool login)
+{
+	return tok_open_conf(t, b, login, NULL);
 }
 
 static void tok_close(struct tok *t)
@@ -172,15 +180,11 @@ static void sign_matrix(struct tok *t)
 	   api_verify_pkcs1(t->pubkey, EVP_sha256(), msg, sizeof msg, sig, sl),
 	   "%s: CKM_RSA_PKCS over a 51-byte DigestInfo verified by OpenSSL (%s)", t->name, api_rv(rv));
 
-	/* CKM_RSA_X_509: a raw block below the modulus */
-	unsigned char blk[256];
-	api_random(blk, sizeof blk);
-	blk[0] = 0x00;
+	/* CKM_RSA_X_509: raw RSA with the private key is a decryption oracle
+	 * (DESIGN.md §8); no key offers it */
 	CK_MECHANISM rx = { CKM_RSA_X_509, NULL, 0 };
-	sl = sizeof sig;
-	rv = sign1(t, &rx, blk, sizeof blk, sig, &sl);
-	ok(rv == CKR_OK && sl == 256 && api_verify_recover(t->pubkey, RSA_NO_PADDING, blk, sizeof blk, sig, sl),
-	   "%s: CKM_RSA_X_509 over 256 bytes recovered by OpenSSL (%s)", t->name, api_rv(rv));
+	is_ul(P->C_SignInit(t->s, &rx, t->priv), CKR_MECHANISM_INVALID,
+	      "%s: C_SignInit(CKM_RSA_X_509) -> CKR_MECHANISM_INVALID", t->name);
 
 	/* CKM_RSA_PKCS_PSS over a precomputed hash */
 	static const struct {
@@ -323,22 +327,6 @@ static void test_sign_errors(const struct api_bundle *b)
 	   "CKM_RSA_PKCS over k-11 = 245 bytes works (%s)", api_rv(rv));
 	sl = sizeof sig;
 	is_ul(sign1(&t, &rp, msg, 246, sig, &sl), CKR_DATA_LEN_RANGE, "CKM_RSA_PKCS over 246 bytes -> CKR_DATA_LEN_RANGE");
-	CK_MECHANISM rx = { CKM_RSA_X_509, NULL, 0 };
-	sl = sizeof sig;
-	is_ul(sign1(&t, &rx, msg, 257, sig, &sl), CKR_DATA_LEN_RANGE, "CKM_RSA_X_509 over 257 bytes -> CKR_DATA_LEN_RANGE");
-	unsigned char ff[256];
-	memset(ff, 0xff, sizeof ff);
-	sl = sizeof sig;
-	rv = sign1(&t, &rx, ff, sizeof ff, sig, &sl);
-	ok(rv == CKR_DATA_LEN_RANGE || rv == CKR_DATA_INVALID,
-	   "CKM_RSA_X_509 over a block above the modulus -> CKR_DATA_LEN_RANGE or CKR_DATA_INVALID: %s", api_rv(rv));
-	/* a shorter block is zero-extended on the left (PKCS#11 CKM_RSA_X_509) */
-	sl = sizeof sig;
-	rv = sign1(&t, &rx, msg, 100, sig, &sl);
-	unsigned char padded[256] = { 0 };
-	memcpy(padded + 156, msg, 100);
-	ok(rv == CKR_OK && sl == 256 && api_verify_recover(t.pubkey, RSA_NO_PADDING, padded, 256, sig, sl),
-	   "CKM_RSA_X_509 over 100 bytes = the zero-extended block (%s)", api_rv(rv));
 
 	/* bad parameters */
 	CK_MECHANISM bad = { CKM_RSA_PKCS_PSS, NULL, 0 };
@@ -517,8 +505,10 @@ static void test_decrypt(const struct api_bundle *b)
 	CK_ULONG pl;
 	CK_RV rv;
 
-	tap_diag("---- decrypt / encrypt on the e.firma %s", b->name);
-	if (!ok(tok_open(&t, b, true) && t.privkey, "token, login, OpenSSL private key"))
+	tap_diag("---- decrypt / encrypt on the e.firma %s, allow-pkcs1-decrypt=1", b->name);
+	char conf[4096];
+	snprintf(conf, sizeof conf, "cert=%s key=%s allow-pkcs1-decrypt=1", b->cer, b->key);
+	if (!ok(tok_open_conf(&t, b, true, conf) && t.privkey, "token, login, OpenSSL private key"))
 		goto out;
 	api_random(secret, sizeof secret);
 
@@ -582,16 +572,10 @@ static void test_decrypt(const struct api_bundle *b)
 	is_ul(P->C_DecryptInit(t.s, &mon, t.priv), CKR_MECHANISM_PARAM_INVALID,
 	      "OAEP without parameter -> CKR_MECHANISM_PARAM_INVALID");
 
-	/* raw RSA */
-	unsigned char blk[256];
-	api_random(blk, sizeof blk);
-	blk[0] = 0;
-	cl = api_encrypt(t.pubkey, RSA_NO_PADDING, NULL, NULL, NULL, 0, blk, 256, ct, sizeof ct);
+	/* raw RSA stays off with the switch on */
 	CK_MECHANISM rx = { CKM_RSA_X_509, NULL, 0 };
-	pl = sizeof pt;
-	rv = decrypt(&t, &rx, ct, cl, pt, &pl);
-	ok(rv == CKR_OK && pl == 256 && memcmp(pt, blk, 256) == 0, "CKM_RSA_X_509 decrypt gives the block (%s)",
-	   api_rv(rv));
+	is_ul(P->C_DecryptInit(t.s, &rx, t.priv), CKR_MECHANISM_INVALID,
+	      "C_DecryptInit(CKM_RSA_X_509) -> CKR_MECHANISM_INVALID");
 
 	/* malformed ciphertexts end the operation */
 	pl = sizeof pt;

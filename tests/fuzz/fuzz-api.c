@@ -162,10 +162,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		}
 	}
 	/* Two forms of the pReserved string: a scanned folder with both
-	 * bundles, and one explicit bundle. */
+	 * bundles (default mechanisms), and one explicit bundle with PKCS#1
+	 * v1.5 decryption turned on, so that its path is fuzzed too. */
 	snprintf(conf_dir, sizeof(conf_dir), "dir=%s ca=%s/sat/ca", tmpdir, data);
 	snprintf(conf_one, sizeof(conf_one), "cert=%s/CACX7605101P8.cer key=%s/CACX7605101P8.key "
-		 "label=\"fuzz token\" ca=%s/sat/ca", tmpdir, tmpdir, data);
+		 "label=\"fuzz token\" ca=%s/sat/ca allow-pkcs1-decrypt=1", tmpdir, tmpdir, data);
 	unsetenv("EFIRMA_PKCS11_CONF");
 	setenv("XDG_CONFIG_HOME", tmpdir, 1);
 

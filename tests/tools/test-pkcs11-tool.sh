@@ -85,10 +85,16 @@ check "-L: no ':' in any token label" \
 
 out=$(p11 "$tmp/fiel.conf" -M 2>&1); rc=$?
 check "-M succeeds" "$rc" "$out"
-for m in RSA-PKCS RSA-X-509 SHA256-RSA-PKCS RSA-PKCS-PSS SHA256-RSA-PKCS-PSS RSA-PKCS-OAEP SHA256; do
+for m in RSA-PKCS SHA256-RSA-PKCS RSA-PKCS-PSS SHA256-RSA-PKCS-PSS RSA-PKCS-OAEP SHA256; do
 	check "-M lists $m" \
 		"$(printf '%s\n' "$out" | grep -Eq "^ *$m([ ,]|\$)"; echo $?)" "$out"
 done
+# No raw RSA, and PKCS#1 v1.5 signs but does not decrypt (DESIGN.md §8).
+check "-M does not list RSA-X-509" \
+	"$(printf '%s\n' "$out" | grep -Eq '^ *RSA-X-509([ ,]|$)'; [ $? = 1 ]; echo $?)" "$out"
+check "-M: RSA-PKCS signs, does not decrypt" \
+	"$(printf '%s\n' "$out" | grep -E '^ *RSA-PKCS,' | grep -q sign &&
+	   ! printf '%s\n' "$out" | grep -E '^ *RSA-PKCS,' | grep -q decrypt; echo $?)" "$out"
 
 # ------------------------------------------------------------------ -O
 out=$(p11 "$tmp/fiel.conf" -O 2>&1); rc=$?
@@ -182,10 +188,18 @@ out=$(p11 "$tmp/fiel.conf" --login --pin "$PIN" --decrypt -m RSA-PKCS-OAEP \
 check "e.firma: --decrypt -m RSA-PKCS-OAEP (SHA-1)" "$rc" "$out"
 ok "OAEP SHA-1 plaintext matches" cmp "$tmp/pt.oaep1" "$tmp/msg"
 
+# PKCS#1 v1.5 decryption only with allow-pkcs1-decrypt (a Bleichenbacher
+# oracle otherwise).
 openssl pkeyutl -encrypt -pubin -inkey "$tmp/fiel.pub" -in "$tmp/msg" -out "$tmp/ct.pkcs1"
+rm -f "$tmp/pt.pkcs1"
 out=$(p11 "$tmp/fiel.conf" --login --pin "$PIN" --decrypt -m RSA-PKCS \
 	-i "$tmp/ct.pkcs1" -o "$tmp/pt.pkcs1" 2>&1); rc=$?
-check "e.firma: --decrypt -m RSA-PKCS" "$rc" "$out"
+check "e.firma: --decrypt -m RSA-PKCS refused by default" "$([ $rc != 0 ]; echo $?)" "$out"
+check "e.firma: ... CKR_MECHANISM_INVALID" "$(has "$out" CKR_MECHANISM_INVALID)" "$out"
+{ printf '[module]\nallow-pkcs1-decrypt = yes\n\n'; cat "$tmp/fiel.conf"; } > "$tmp/fiel-pkcs1.conf"
+out=$(p11 "$tmp/fiel-pkcs1.conf" --login --pin "$PIN" --decrypt -m RSA-PKCS \
+	-i "$tmp/ct.pkcs1" -o "$tmp/pt.pkcs1" 2>&1); rc=$?
+check "e.firma, allow-pkcs1-decrypt = yes: --decrypt -m RSA-PKCS" "$rc" "$out"
 ok "RSA-PKCS plaintext matches" cmp "$tmp/pt.pkcs1" "$tmp/msg"
 
 openssl pkeyutl -encrypt -pubin -inkey "$tmp/csd.pub" -in "$tmp/msg" -out "$tmp/ct.csd" \

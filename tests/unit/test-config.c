@@ -189,6 +189,39 @@ static void test_file_syntax(void)
 	ok(!cfg.debug, "file: debug in [ca] is ignored");
 	ef_config_free(&cfg);
 
+	/* allow-pkcs1-decrypt: off by default; yes/1/true in [module] or at
+	 * the top; like debug, a later "no" does not turn it off. */
+	memset(&cfg, 0, sizeof(cfg));
+	pt("[bundle]\ncert=/a.cer\nkey=/a.key\n", "p.conf", NULL, &cfg);
+	ok(!cfg.allow_pkcs1_decrypt, "file: allow-pkcs1-decrypt off by default");
+	ef_config_free(&cfg);
+	static const char *const pkcs1_on[] = { "[module]\nallow-pkcs1-decrypt = yes\n",
+						"allow-pkcs1-decrypt = 1\n",
+						"[module]\nallow-pkcs1-decrypt = true\nallow-pkcs1-decrypt = no\n" };
+	for (size_t i = 0; i < sizeof(pkcs1_on) / sizeof(pkcs1_on[0]); i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		pt(pkcs1_on[i], "p.conf", NULL, &cfg);
+		ok(cfg.allow_pkcs1_decrypt, "file: allow-pkcs1-decrypt on (case %zu)", i);
+		ef_config_free(&cfg);
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	capture_begin();
+	pt("[module]\nallow-pkcs1-decrypt = maybe\n[bundle]\nallow-pkcs1-decrypt = yes\n", "p.conf",
+	   NULL, &cfg);
+	err = capture_end();
+	ok(!cfg.allow_pkcs1_decrypt, "file: allow-pkcs1-decrypt = maybe, or in [bundle]: off");
+	ok(contains(err, "p.conf:2: allow-pkcs1-decrypt takes yes or no"), "file: ... 'maybe' warned");
+	free(err);
+	ef_config_free(&cfg);
+	memset(&cfg, 0, sizeof(cfg));
+	ef_config_parse_reserved("allow-pkcs1-decrypt=1", &cfg);
+	ok(cfg.allow_pkcs1_decrypt, "reserved: allow-pkcs1-decrypt=1");
+	ef_config_free(&cfg);
+	memset(&cfg, 0, sizeof(cfg));
+	ef_config_parse_reserved("allow-pkcs1-decrypt=0", &cfg);
+	ok(!cfg.allow_pkcs1_decrypt, "reserved: allow-pkcs1-decrypt=0 leaves it off");
+	ef_config_free(&cfg);
+
 	/* Relative paths without base_dir stay relative (current directory). */
 	memset(&cfg, 0, sizeof(cfg));
 	pt("[bundle]\ncert=x.cer\nkey=../y.key\n", "r.conf", NULL, &cfg);
@@ -443,6 +476,10 @@ static void test_precedence(void)
 	ok(cfg.debug, "load: pReserved debug=1 applies anyway");
 	ok(cfg.n_ca_paths == 1 && strcmp(cfg.ca_paths[0], "/rca") == 0, "load: pReserved ca= applies anyway");
 	ok(cfg.n_bundles == 1 && strcmp(cfg.bundles[0].cert, "/env.cer") == 0, "load: env file bundle");
+	ef_config_free(&cfg);
+	rv = ef_config_load("allow-pkcs1-decrypt=1", sysfile, &cfg);
+	ok(rv == CKR_OK && cfg.allow_pkcs1_decrypt && cfg.n_bundles == 1,
+	   "load: pReserved allow-pkcs1-decrypt=1 applies beside the file's bundles");
 	ef_config_free(&cfg);
 
 	/* 2. EFIRMA_PKCS11_CONF. */

@@ -1136,34 +1136,14 @@ static void test_sign(struct pair *P)
 		      "RSA_PKCS: k-10 bytes -> CKR_DATA_LEN_RANGE");
 	}
 
-	/* CKM_RSA_X_509. */
-	{
-		unsigned char in[257], rec[256];
-		size_t rl = sizeof(rec);
-		EVP_PKEY_CTX *c;
-
-		memset(in, 0x33, sizeof(in));
-		p = (struct ef_rsa_params){ EF_PAD_NONE, EF_HASH_NONE, EF_HASH_NONE, 0, NULL, 0 };
-		is_ul(ef_rsa_sign(P->k, &p, in, 40, sig, &sl), CKR_OK, "RSA_X_509: 40-byte input signs");
-		is_ul(sl, 256, "RSA_X_509: k-byte result");
-		c = EVP_PKEY_CTX_new(P->pub, NULL);
-		ok(c != NULL && EVP_PKEY_verify_recover_init(c) > 0 &&
-		   EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) > 0 &&
-		   EVP_PKEY_verify_recover(c, rec, &rl, sig, sl) > 0 && rl == 256,
-		   "RSA_X_509: OpenSSL recovers s^e");
-		EVP_PKEY_CTX_free(c);
-		ok(memcmp(rec + 216, in, 40) == 0 && rec[0] == 0 && rec[215] == 0 &&
-		   memcmp(rec, (unsigned char[216]){ 0 }, 216) == 0,
-		   "RSA_X_509: the input, left-padded with zeros");
-		is_ul(ef_rsa_verify(P->k, &p, in, 40, sig, sl), CKR_OK, "RSA_X_509 verify");
-		is_ul(ef_rsa_verify(P->k, &p, in, 39, sig, sl), CKR_SIGNATURE_INVALID,
-		      "RSA_X_509 verify, other data -> CKR_SIGNATURE_INVALID");
-		memset(in, 0xff, sizeof(in));
-		is_ul(ef_rsa_sign(P->k, &p, in, 256, sig, &sl), CKR_DATA_INVALID,
-		      "RSA_X_509: input >= n -> CKR_DATA_INVALID");
-		is_ul(ef_rsa_sign(P->k, &p, in, 257, sig, &sl), CKR_DATA_LEN_RANGE,
-		      "RSA_X_509: k+1 bytes -> CKR_DATA_LEN_RANGE");
-	}
+	/* No raw RSA with the private key: it is a decryption oracle
+	 * (DESIGN.md §8). */
+	p = (struct ef_rsa_params){ EF_PAD_NONE, EF_HASH_NONE, EF_HASH_NONE, 0, NULL, 0 };
+	is_ul(ef_rsa_sign(P->k, &p, h, 32, sig, &sl), CKR_MECHANISM_INVALID,
+	      "no raw RSA signature -> CKR_MECHANISM_INVALID");
+	sl = 256;
+	is_ul(ef_rsa_verify(P->k, &p, h, 32, sig, sl), CKR_MECHANISM_INVALID,
+	      "no raw RSA verification -> CKR_MECHANISM_INVALID");
 }
 
 static void test_sign_cli(struct pair *P)
@@ -1281,14 +1261,14 @@ static void test_cipher(struct pair *P)
 		ok(ef_rsa_decrypt(P->k, &p, ct, olen, pt, &ptl) == CKR_OK && ptl == 50 &&
 		   memcmp(pt, in, 50) == 0, "... crypto.c decrypts it");
 	}
-	/* RSA_X_509. */
+	/* No raw RSA (DESIGN.md §8). */
 	p = (struct ef_rsa_params){ EF_PAD_NONE, EF_HASH_NONE, EF_HASH_NONE, 0, NULL, 0 };
-	is_ul(ef_rsa_encrypt(pubk, &p, in, 20, ct, &cl), CKR_OK, "RSA_X_509 encrypt 20 bytes");
-	ok(ef_rsa_decrypt(P->k, &p, ct, cl, pt, &ptl) == CKR_OK && ptl == 256 &&
-	   memcmp(pt + 236, in, 20) == 0 && memcmp(pt, (unsigned char[236]){ 0 }, 236) == 0,
-	   "RSA_X_509 decrypt gives k bytes, zero-padded on the left");
-	is_ul(ef_rsa_encrypt(pubk, &p, in, 257, ct, &cl), CKR_DATA_LEN_RANGE,
-	      "RSA_X_509 encrypt k+1 bytes -> CKR_DATA_LEN_RANGE");
+	is_ul(ef_rsa_encrypt(pubk, &p, in, 20, ct, &cl), CKR_MECHANISM_INVALID,
+	      "no raw RSA encryption -> CKR_MECHANISM_INVALID");
+	ef_rsa_encrypt(pubk, &(struct ef_rsa_params){ EF_PAD_PKCS1, EF_HASH_NONE, EF_HASH_NONE, 0, NULL, 0 },
+		       in, 20, ct, &cl);
+	is_ul(ef_rsa_decrypt(P->k, &p, ct, cl, pt, &ptl), CKR_MECHANISM_INVALID,
+	      "no raw RSA decryption -> CKR_MECHANISM_INVALID");
 	ef_key_unref(pubk);
 }
 

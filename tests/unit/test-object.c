@@ -198,6 +198,19 @@ static void test_mech(void)
 	ok(info.flags == CKF_DIGEST && info.ulMaxKeySize == 0, "... digest only, no key size");
 	is_ul(ef_mech_info(CKM_MD5, true, &info), CKR_MECHANISM_INVALID, "MD5 -> invalid");
 
+	/* DESIGN.md §8: no raw RSA; PKCS#1 v1.5 decrypts only when allowed,
+	 * and never on a CSD. */
+	ok(ef_mech_find(CKM_RSA_X_509) == NULL, "CKM_RSA_X_509 is not offered");
+	is_ul(ef_mech_info(CKM_RSA_PKCS, true, &info), CKR_OK, "RSA_PKCS on an e.firma");
+	ok((info.flags & (CKF_SIGN | CKF_ENCRYPT)) == (CKF_SIGN | CKF_ENCRYPT) && !(info.flags & CKF_DECRYPT),
+	   "... signs and encrypts, does not decrypt by default");
+	ef_mech_allow_pkcs1_decrypt(true);
+	ef_mech_info(CKM_RSA_PKCS, true, &info);
+	ok(info.flags & CKF_DECRYPT, "... decrypts once allowed");
+	ef_mech_info(CKM_RSA_PKCS, false, &info);
+	ok(!(info.flags & CKF_DECRYPT), "... but not on a CSD");
+	ef_mech_allow_pkcs1_decrypt(false);
+
 	struct ef_rsa_params p;
 	unsigned char *label = NULL;
 	CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
