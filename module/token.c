@@ -16,13 +16,11 @@
 #include <unistd.h>
 
 #include "token.h"
+#include "keyfile.h"
 #include "log.h"
 #include "mech.h"
 #include "sat.h"
 
-/* Certificates are a few KiB and SAT keys 1.3 KiB: anything larger than
- * this is not a bundle file, and reading it would only cost memory. */
-#define EF_MAX_FILE (1024 * 1024)
 #define EF_MAX_CHAIN 8
 #define EF_MIN_PIN 8
 #define EF_MAX_PIN 256
@@ -31,45 +29,17 @@
 static bool read_file(const char *path, unsigned char **out, size_t *out_len,
 		      struct stat *st_out)
 {
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	struct stat st;
-	bool ok = false;
 	/* O_NONBLOCK: a FIFO named like a bundle file must not hang
-	 * C_Initialize waiting for a writer (it is refused as not regular
-	 * below); reads of a regular file ignore the flag. */
+	 * C_Initialize waiting for a writer (it is refused as not regular);
+	 * reads of a regular file ignore the flag. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return false;
-	if (fstat(fd, &st) != 0)
-		goto out;
-	if (!S_ISREG(st.st_mode) || st.st_size > EF_MAX_FILE) {
-		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto out;
-	while (len < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	if (st_out)
-		*st_out = st;
-	ok = true;
-out:
+	bool ok = ef_read_fd(fd, out, out_len, st_out);
+	int saved = errno;
 	close(fd);
-	if (!ok) {
-		free(buf);
-		return false;
-	}
-	*out = buf;
-	*out_len = len;
-	return true;
+	errno = saved;
+	return ok;
 }
 
 static void build_infos(struct ef_token *t)
@@ -301,21 +271,15 @@ void ef_token_free(struct ef_token *t)
 	free(t);
 }
 
-/* Tries one key file with the PIN as given, then, for a non-ASCII PIN, in
- * Windows-1252: SAT's Certifica encrypted keys with those bytes. */
-static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len,
-		      struct ef_pkey **key)
+/* Opens a key file's contents with the PIN as given, then, for a
+ * non-ASCII PIN, in Windows-1252: SAT's Certifica encrypted keys with
+ * those bytes. */
+static CK_RV open_data(const char *path, const unsigned char *data, size_t len,
+		       const unsigned char *pin, size_t pin_len, struct ef_pkey **key)
 {
-	unsigned char *data = NULL, alt[EF_MAX_PIN];
-	size_t len = 0, alt_len;
-	CK_RV rv;
-
-	ef_log_trace("%s: trying this key", path);
-	if (!read_file(path, &data, &len, NULL)) {
-		ef_log_warn("%s: cannot read the key (%s)", path, strerror(errno));
-		return CKR_DEVICE_ERROR;
-	}
-	rv = ef_key_open(data, len, pin, pin_len, key);
+	unsigned char alt[EF_MAX_PIN];
+	size_t alt_len;
+	CK_RV rv = ef_key_open(data, len, pin, pin_len, key);
 	if (rv == CKR_PIN_INCORRECT) {
 		alt_len = ef_sat_pin_cp1252(pin, pin_len, alt, sizeof(alt));
 		if (alt_len)
@@ -324,6 +288,21 @@ static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len
 	}
 	if (rv == CKR_DATA_INVALID || rv == CKR_KEY_TYPE_INCONSISTENT)
 		ef_log_warn("%s: not an RSA private key this module can read", path);
+	return rv;
+}
+
+static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len,
+		      struct ef_pkey **key)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+
+	ef_log_trace("%s: trying this key", path);
+	if (!read_file(path, &data, &len, NULL)) {
+		ef_log_warn("%s: cannot read the key (%s)", path, strerror(errno));
+		return CKR_DEVICE_ERROR;
+	}
+	CK_RV rv = open_data(path, data, len, pin, pin_len, key);
 	free(data);
 	return rv;
 }
@@ -440,86 +419,21 @@ CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
 	return worst;
 }
 
-/* Writes the whole buffer and forces it to the disk. */
-static bool write_all_sync(int fd, const unsigned char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return fsync(fd) == 0;
-}
+/* What the new file must hold: a key the new PIN opens, the same key. */
+struct ef_written {
+	const struct ef_token *t;
+	const unsigned char *pin;
+	size_t pin_len;
+};
 
-static void sync_dir_of(const char *path)
+static CK_RV check_written(const unsigned char *data, size_t len, void *arg)
 {
-	char *copy = strdup(path);
-	if (!copy)
-		return;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
-/* A process killed between creating its temporary file and the rename
- * (SIGKILL, a power cut) leaves KEY.new-XXXXXX beside the key: no rename
- * replaces a file without a second name.  The name is ours alone, so the
- * next password change of that key removes such leftovers.  (Two programs
- * changing the same key's password at the same moment could remove each
- * other's file: the loser's rename or read-back then fails, and its key
- * stays as it was.) */
-static void remove_stale_temps(const char *key_path)
-{
-	const char *slash = strrchr(key_path, '/');
-	const char *base = slash ? slash + 1 : key_path;
-	size_t blen = strlen(base);
-	char *copy = strdup(key_path);
-	DIR *d;
-	struct dirent *e;
-
-	if (!copy)
-		return;
-	d = opendir(dirname(copy));
-	free(copy);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		struct stat st;
-		if (strlen(e->d_name) != blen + sizeof(".new-XXXXXX") - 1 ||
-		    strncmp(e->d_name, base, blen) != 0 ||
-		    strncmp(e->d_name + blen, ".new-", 5) != 0)
-			continue;
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode))
-			unlinkat(dirfd(d), e->d_name, 0);
-	}
-	closedir(d);
-}
-
-/* Re-reads what was written and proves the new PIN opens it and it is the
- * same key, before it may replace the original. */
-static CK_RV verify_written(const char *tmp, const struct ef_token *t,
-			    const unsigned char *pin, size_t pin_len)
-{
-	unsigned char *data = NULL;
-	size_t len = 0;
+	const struct ef_written *w = arg;
 	struct ef_pkey *k = NULL;
-	CK_RV rv;
-	if (!read_file(tmp, &data, &len, NULL))
+	if (ef_key_open(data, len, w->pin, w->pin_len, &k) != CKR_OK)
 		return CKR_DEVICE_ERROR;
-	rv = ef_key_open(data, len, pin, pin_len, &k);
-	free(data);
-	if (rv != CKR_OK)
-		return CKR_DEVICE_ERROR;
-	if (!ef_key_matches_spki(k, t->cert.spki, t->cert.spki_len))
-		rv = CKR_DEVICE_ERROR;
+	CK_RV rv = ef_key_matches_spki(k, w->t->cert.spki, w->t->cert.spki_len) ?
+		   CKR_OK : CKR_DEVICE_ERROR;
 	ef_key_unref(k);
 	return rv;
 }
@@ -528,69 +442,45 @@ CK_RV ef_token_set_pin(const struct ef_token *t, const unsigned char *old_pin,
 		       size_t old_len, const unsigned char *new_pin, size_t new_len)
 {
 	struct ef_pkey *key = NULL;
-	char *key_path = NULL, *tmp = NULL;
+	char *key_path = NULL;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	struct stat st;
-	int fd = -1;
+	struct ef_keyfile kf = { .fd = -1 };
+	struct ef_written w = { t, new_pin, new_len };
 	CK_RV rv;
 
 	if (new_len < EF_MIN_PIN || new_len > EF_MAX_PIN)
 		return CKR_PIN_LEN_RANGE;
+	/* Which candidate is this token's key, as at login. */
 	rv = ef_token_open_key(t, old_pin, old_len, &key, &key_path);
 	if (rv != CKR_OK)
 		goto out;
+	ef_key_unref(key);
+	key = NULL;
+	/* Another process may be changing the same password: the old PIN is
+	 * proven again against what the file holds under its lock.  Of two
+	 * changes, the second to get the lock finds the first one's key,
+	 * which its old PIN does not open: CKR_PIN_INCORRECT, exactly what
+	 * it gets had it started after the first one ended. */
+	rv = ef_keyfile_lock(key_path, &kf);
+	if (rv != CKR_OK)
+		goto out;
+	rv = open_data(kf.path, kf.data, kf.len, old_pin, old_len, &key);
+	if (rv == CKR_OK && !ef_key_matches_spki(key, t->cert.spki, t->cert.spki_len)) {
+		ef_log_warn("%s: the key was replaced by another certificate's key", kf.path);
+		rv = CKR_DEVICE_ERROR;
+	}
+	if (rv != CKR_OK) {
+		if (rv != CKR_PIN_INCORRECT && rv != CKR_HOST_MEMORY)
+			rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
 	rv = ef_key_export_sat(key, new_pin, new_len, &der, &der_len);
 	if (rv != CKR_OK)
 		goto out;
-	if (stat(key_path, &st) != 0) {
-		rv = CKR_DEVICE_ERROR;
-		goto out;
-	}
-	/* write, fsync, verify, rename: a crash at any point leaves the old
-	 * file or the new one, each complete. */
-	remove_stale_temps(key_path);
-	if (asprintf(&tmp, "%s.new-XXXXXX", key_path) < 0) {
-		tmp = NULL;
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		ef_log_warn("%s: cannot create a file beside it (%s)", key_path, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		rv = CKR_DEVICE_ERROR;
-		goto out;
-	}
-	if (fchmod(fd, st.st_mode & 07777) != 0 || !write_all_sync(fd, der, der_len) ||
-	    close(fd) != 0) {
-		fd = -1;
-		ef_log_warn("%s: cannot write the new key (%s)", tmp, strerror(errno));
-		rv = CKR_DEVICE_ERROR;
-		goto out;
-	}
-	fd = -1;
-	rv = verify_written(tmp, t, new_pin, new_len);
-	if (rv != CKR_OK) {
-		ef_log_warn("%s: the new key did not read back; the old one is kept", tmp);
-		goto out;
-	}
-	if (rename(tmp, key_path) != 0) {
-		ef_log_warn("%s: cannot replace the key (%s)", key_path, strerror(errno));
-		rv = CKR_DEVICE_ERROR;
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	sync_dir_of(key_path);
+	rv = ef_keyfile_replace(&kf, der, der_len, check_written, &w);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
+	ef_keyfile_unlock(&kf);
 	if (key)
 		ef_key_unref(key);
 	free(key_path);

@@ -74,7 +74,12 @@ CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
 void ef_token_logout(struct ef_token *t);
 bool ef_token_logged_in(const struct ef_token *t);
 
-/* Re-encrypts the .key under a new PIN, atomically. */
+/* Re-encrypts the .key under a new PIN, atomically, keeping the file the
+ * user has (keyfile.h): a symlink's target is rewritten, owner, group,
+ * mode, ACLs and extended attributes are kept, a hard-linked key is
+ * refused.  Two changes of one key in different processes are
+ * serialized by a lock on the file: the one that comes second gets
+ * CKR_PIN_INCORRECT, its old PIN no longer being the key's. */
 CK_RV ef_token_set_pin(const struct ef_token *t, const unsigned char *old_pin,
 		       size_t old_len, const unsigned char *new_pin, size_t new_len);
 

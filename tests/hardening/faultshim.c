@@ -4,8 +4,8 @@
  * change and makes one of them fail, or kills the process there.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Intercepted: write, fsync, fdatasync, close, rename, renameat, unlink,
- * linkat.  Only calls on paths containing $EF_FAULT_MATCH count (a file
+ * Intercepted: write, fsync, fdatasync, close, flock, fchmod, rename,
+ * renameat, unlink, linkat.  Only calls on paths containing $EF_FAULT_MATCH count (a file
  * descriptor's path is read from /proc/self/fd), so the program's own
  * output does not.  Environment:
  *   EF_FAULT_MATCH   the folder of the .key under test
@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int step_no;
@@ -34,6 +36,8 @@ static int step_no;
 
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef int (*fd_fn)(int);
+typedef int (*flock_fn)(int, int);
+typedef int (*fchmod_fn)(int, mode_t);
 typedef int (*rename_fn)(const char *, const char *);
 typedef int (*renameat_fn)(int, const char *, int, const char *);
 typedef int (*unlink_fn)(const char *);
@@ -144,6 +148,36 @@ ssize_t write(int fd, const void *buf, size_t len)
 FD_CALL(fsync, ENOSPC)
 FD_CALL(fdatasync, ENOSPC)
 FD_CALL(close, EIO)
+
+/* The key's lock (a file system without locks answers ENOLCK), and the
+ * new file's mode. */
+int flock(int fd, int op)
+{
+	REAL(flock, flock_fn);
+	char path[1024];
+	enum verdict v = GO;
+	if (fd_path(fd, path, sizeof(path)))
+		v = step("flock", path, ENOLCK);
+	if (v == FAIL)
+		return -1;
+	int r = real_flock(fd, op);
+	after(v);
+	return r;
+}
+
+int fchmod(int fd, mode_t mode)
+{
+	REAL(fchmod, fchmod_fn);
+	char path[1024];
+	enum verdict v = GO;
+	if (fd_path(fd, path, sizeof(path)))
+		v = step("fchmod", path, EPERM);
+	if (v == FAIL)
+		return -1;
+	int r = real_fchmod(fd, mode);
+	after(v);
+	return r;
+}
 
 int rename(const char *from, const char *to)
 {

@@ -7,8 +7,8 @@
  * A child process (this program again, with --child) changes the password
  * of a copy of a SAT bundle through the function list, with the
  * LD_PRELOAD shim tests/hardening/faultshim.c in front of libc.  A first
- * run counts the steps (every write, fsync, close, rename, unlink on the
- * key's folder); then, for each step and each fault - SIGKILL before the
+ * run counts the steps (every write, fsync, close, flock, fchmod, rename,
+ * unlink on the key's folder); then, for each step and each fault - SIGKILL before the
  * call, SIGKILL right after it, EIO, a full disk (ENOSPC) - a fresh copy
  * is changed and the result checked with OpenSSL alone:
  *   - the .key opens with exactly one of the two passwords;
@@ -305,7 +305,8 @@ int main(int argc, char **argv)
 	ok(steps >= 4, "%d file-system steps seen", steps);
 	char *log = (char *)api_read_file(logpath, &(size_t){0});
 	ok(log && strstr(log, " write ") && strstr(log, " fsync ") && strstr(log, " rename ") &&
-	   strstr(log, " close "), "the steps include write, fsync, close and rename");
+	   strstr(log, " close ") && strstr(log, " flock ") && strstr(log, " fchmod "),
+	   "the steps include write, fsync, close, rename, the key's lock and the mode");
 	free(log);
 
 	static const char *const actions[] = { "kill-before", "kill-after", "eio", "enospc" };
