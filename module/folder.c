@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "folder.h"
 #include "log.h"
@@ -36,7 +37,27 @@ void ef_folder_free_list(struct ef_dir_entry *e, size_t n)
 	free(e);
 }
 
-CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), bool files_only,
+static bool stat_entry(int dirfd, const char *name, struct ef_file_id *id)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	*id = (struct ef_file_id){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim };
+	return true;
+}
+
+/* True when the entry is itself a regular file.  Its id is read when asked
+ * for, or when the folder's file system does not give the entry's type. */
+static bool regular_entry(DIR *d, const struct dirent *e, bool want_id, struct ef_file_id *id)
+{
+	if (!want_id && e->d_type == DT_REG)
+		return true;
+	if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
+		return false;
+	return stat_entry(dirfd(d), e->d_name, id);
+}
+
+CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list what,
 		     struct ef_dir_entry **out, size_t *n_out)
 {
 	DIR *d = opendir(dir);
@@ -50,14 +71,13 @@ CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), bool files_onl
 	if (!d)
 		return CKR_DEVICE_ERROR;
 	while ((e = readdir(d))) {
-		struct stat st;
+		struct ef_file_id id = { 0 };
 		if (e->d_name[0] == '.' || !want(e->d_name))
 			continue;
 		/* Only the entry itself: a symlink in a scanned folder may
 		 * point anywhere (another user's key, /dev/zero), and the
 		 * folder is what the user named. */
-		if (files_only && (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-				   !S_ISREG(st.st_mode))) {
+		if (what != EF_LIST_ANY && !regular_entry(d, e, what == EF_LIST_FILES_ID, &id)) {
 			ef_log_trace("%s/%s: not a regular file (a symlink is not followed); skipped",
 				     dir, e->d_name);
 			continue;
@@ -76,9 +96,7 @@ CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), bool files_onl
 			rv = CKR_HOST_MEMORY;
 			break;
 		}
-		if (files_only)
-			v[n].id = (struct ef_file_id){ st.st_dev, st.st_ino, st.st_size,
-						       st.st_mtim, st.st_ctim };
+		v[n].id = id;
 		n++;
 	}
 	closedir(d);
@@ -192,28 +210,46 @@ static struct ef_stem *word_index(const struct ef_dir_entry *keys, size_t n, siz
 }
 
 CK_RV ef_keydir_new(const char *dir, const struct ef_dir_entry *keys, const size_t *pick,
-		    size_t n, struct ef_keydir **out)
+		    size_t n, const struct ef_keydir *prev, struct ef_keydir **out)
 {
 	struct ef_keydir *kd = calloc(1, sizeof(*kd));
+	int fd = -1;
+	CK_RV rv = CKR_HOST_MEMORY;
+
 	if (!kd)
 		return CKR_HOST_MEMORY;
 	kd->refs = 1;
 	kd->keys = calloc(n ? n : 1, sizeof(*kd->keys));
 	if (!kd->keys || !(kd->dir = strdup(dir)))
-		goto fail;
+		goto out;
 	for (; kd->n_keys < n; kd->n_keys++) {
 		const struct ef_dir_entry *k = &keys[pick[kd->n_keys]];
-		kd->keys[kd->n_keys].id = k->id;
-		if (!(kd->keys[kd->n_keys].name = strdup(k->name)))
-			goto fail;
+		struct ef_dir_entry *to = &kd->keys[kd->n_keys];
+		const struct ef_dir_entry *seen = prev ?
+			bsearch(k, prev->keys, prev->n_keys, sizeof(*k), ef_dir_entry_cmp) : NULL;
+		if (!(to->name = strdup(k->name)))
+			goto out;
+		/* Only the ranking of fallbacks reads the id: a file changed
+		 * in place keeps its old time here, which is harmless. */
+		if (seen) {
+			to->id = seen->id;
+			continue;
+		}
+		if (fd < 0)
+			fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			stat_entry(fd, k->name, &to->id);
 	}
 	if (!(kd->words = word_index(kd->keys, kd->n_keys, &kd->n_words)))
-		goto fail;
+		goto out;
 	*out = kd;
-	return CKR_OK;
-fail:
+	kd = NULL;
+	rv = CKR_OK;
+out:
+	if (fd >= 0)
+		close(fd);
 	ef_keydir_unref(kd);
-	return CKR_HOST_MEMORY;
+	return rv;
 }
 
 struct ef_keydir *ef_keydir_ref(struct ef_keydir *kd)

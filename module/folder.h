@@ -31,18 +31,24 @@ bool ef_file_id_equal(const struct ef_file_id *a, const struct ef_file_id *b);
 
 struct ef_dir_entry {
 	char *name;
-	struct ef_file_id id;     /* files_only listings */
+	struct ef_file_id id;     /* EF_LIST_FILES_ID listings */
 };
 
-/* The entries of dir whose names pass want (names starting with '.' never
- * do), sorted by name so that slot IDs come out in the same order on every
- * run.  files_only: regular files only, as the entry itself says
- * (fstatat AT_SYMLINK_NOFOLLOW: a symlink is never followed, wherever it
- * points), with their ids.  Otherwise any entry, ids left zero.
- * CKR_DEVICE_ERROR (errno set) when the folder cannot be read. */
+enum ef_list {
+	EF_LIST_ANY,         /* every entry (a CA folder: symlinks followed) */
+	/* Regular files only, as the entry itself says (d_type, or fstatat
+	 * with AT_SYMLINK_NOFOLLOW): a symlink in a scanned folder is never
+	 * followed, wherever it points. */
+	EF_LIST_FILES,
+	EF_LIST_FILES_ID,    /* the same, with each file's id (one fstatat each) */
+};
+
 /* Orders entries by name (qsort, bsearch). */
 int ef_dir_entry_cmp(const void *a, const void *b);
-CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), bool files_only,
+/* The entries of dir whose names pass want (names starting with '.' never
+ * do), sorted by name so that slot IDs come out in the same order on every
+ * run.  CKR_DEVICE_ERROR (errno set) when the folder cannot be read. */
+CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list what,
 		     struct ef_dir_entry **out, size_t *n_out);
 void ef_folder_free_list(struct ef_dir_entry *e, size_t n);
 
@@ -78,9 +84,12 @@ struct ef_key_candidate {
 
 struct ef_keydir;
 
-/* An index of the keys[pick[j]] (j < n) of the folder dir; copies them. */
+/* An index of the keys[pick[j]] (j < n) of the folder dir; copies their
+ * names.  Their ids come from prev (the folder's index of the scan before,
+ * may be NULL) when it has the name, else from one fstatat each: a rescan
+ * of an unchanged folder reads no key's metadata. */
 CK_RV ef_keydir_new(const char *dir, const struct ef_dir_entry *keys, const size_t *pick,
-		    size_t n, struct ef_keydir **out);
+		    size_t n, const struct ef_keydir *prev, struct ef_keydir **out);
 struct ef_keydir *ef_keydir_ref(struct ef_keydir *kd);
 void ef_keydir_unref(struct ef_keydir *kd);
 

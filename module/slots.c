@@ -29,11 +29,12 @@ static size_t n_slots, cap_slots;
 static struct ef_cert *ca_pool;
 static size_t n_ca;
 static char **dirs;
+static struct ef_keydir **dir_keys;   /* each folder's index at its last scan */
 static size_t n_dirs;
 
 /* Process-wide: a path keeps its slot ID for the life of the process. */
 static struct id_entry { char *path; CK_SLOT_ID id; } *ids;
-static size_t n_ids;
+static size_t n_ids, cap_ids;
 static CK_SLOT_ID next_id = EF_FIRST_SLOT_ID;
 
 /* ids[] is kept sorted by path: a folder of n bundles costs n binary
@@ -53,10 +54,16 @@ static CK_RV slot_id_for(const char *path, CK_SLOT_ID *id)
 		else
 			hi = mid;
 	}
-	struct id_entry *n = realloc(ids, (n_ids + 1) * sizeof(*n));
-	if (!n)
-		return CKR_HOST_MEMORY;
-	ids = n;
+	/* Grown geometrically: one realloc per new path copied the whole
+	 * registry each time (a quarter of a 10,000-bundle scan). */
+	if (n_ids == cap_ids) {
+		size_t cap = cap_ids ? cap_ids * 2 : 64;
+		struct id_entry *n = realloc(ids, cap * sizeof(*n));
+		if (!n)
+			return CKR_HOST_MEMORY;
+		ids = n;
+		cap_ids = cap;
+	}
 	char *copy = strdup(path);
 	if (!copy)
 		return CKR_HOST_MEMORY;
@@ -74,7 +81,7 @@ void ef_slots_forget_ids(void)
 		free(ids[i].path);
 	free(ids);
 	ids = NULL;
-	n_ids = 0;
+	n_ids = cap_ids = 0;
 }
 
 static bool has_ext(const char *name, const char *ext)
@@ -180,7 +187,7 @@ static CK_RV add_ca_path(const char *path)
 		return add_ca_file(path);
 	/* The CA folders are the configuration's own, and may well be
 	 * symlinks (as /etc/ssl/certs is): they are followed. */
-	rv = ef_folder_list(path, any_file, false, &names, &n);
+	rv = ef_folder_list(path, any_file, EF_LIST_ANY, &names, &n);
 	for (size_t i = 0; rv == CKR_OK && i < n; i++) {
 		char *full;
 		if (asprintf(&full, "%s/%s", path, names[i].name) < 0) {
@@ -302,7 +309,7 @@ static CK_RV set_keys(struct ef_token *t, const char *dir, const struct ef_dir_e
 	return CKR_OK;
 }
 
-static CK_RV scan_dir(const char *dir)
+static CK_RV scan_dir(const char *dir, struct ef_keydir **last)
 {
 	struct ef_dir_entry *certs = NULL, *keys = NULL;
 	size_t n_certs = 0, n_keys = 0, n_unclaimed = 0, n_known = n_slots;
@@ -312,17 +319,17 @@ static CK_RV scan_dir(const char *dir)
 	struct ef_token **known = NULL;
 	CK_RV rv;
 
-	/* files_only: a symlink in the folder is no bundle file, wherever it
-	 * points (the folder is what the user named; a [bundle] may name a
-	 * symlink). */
-	rv = ef_folder_list(dir, is_cert_name, true, &certs, &n_certs);
+	/* A symlink in the folder is no bundle file, wherever it points (the
+	 * folder is what the user named; a [bundle] may name a symlink).  The
+	 * certificates' ids tell which changed since the last scan. */
+	rv = ef_folder_list(dir, is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
 	if (rv == CKR_DEVICE_ERROR) {
 		ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
 		n_certs = 0;
 	} else if (rv != CKR_OK) {
 		return rv;
 	}
-	rv = ef_folder_list(dir, is_key_name, true, &keys, &n_keys);
+	rv = ef_folder_list(dir, is_key_name, EF_LIST_FILES, &keys, &n_keys);
 	if (rv == CKR_HOST_MEMORY)
 		goto out;
 	rv = CKR_OK;
@@ -340,9 +347,11 @@ static CK_RV scan_dir(const char *dir)
 	for (size_t k = 0; k < n_keys; k++)
 		if (!ef_stem_find(cert_stems, n_certs, keys[k].name))
 			unclaimed[n_unclaimed++] = k;
-	rv = ef_keydir_new(dir, keys, unclaimed, n_unclaimed, &kd);
+	rv = ef_keydir_new(dir, keys, unclaimed, n_unclaimed, *last, &kd);
 	if (rv != CKR_OK)
 		goto out;
+	ef_keydir_unref(*last);
+	*last = ef_keydir_ref(kd);
 	if (n_known)
 		memcpy(known, slots, n_known * sizeof(*known));
 	qsort(known, n_known, sizeof(*known), cmp_token_path);
@@ -437,7 +446,8 @@ CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 	if (rv != CKR_OK)
 		return rv;
 	dirs = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dirs));
-	if (!dirs)
+	dir_keys = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dir_keys));
+	if (!dirs || !dir_keys)
 		return CKR_HOST_MEMORY;
 	for (size_t i = 0; i < cfg->n_dirs; i++) {
 		/* A trailing slash would make the same file two paths. */
@@ -454,7 +464,7 @@ CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 CK_RV ef_slots_rescan_inlock(void)
 {
 	for (size_t i = 0; i < n_dirs; i++) {
-		CK_RV rv = scan_dir(dirs[i]);
+		CK_RV rv = scan_dir(dirs[i], &dir_keys[i]);
 		if (rv != CKR_OK)
 			return rv;
 	}
@@ -483,6 +493,10 @@ void ef_slots_fini_inlock(void)
 	free_names(ca_paths, n_ca_paths);
 	ca_paths = NULL;
 	n_ca_paths = 0;
+	for (size_t i = 0; dir_keys && i < n_dirs; i++)
+		ef_keydir_unref(dir_keys[i]);
+	free(dir_keys);
+	dir_keys = NULL;
 	free_names(dirs, n_dirs);
 	dirs = NULL;
 	n_dirs = 0;

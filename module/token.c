@@ -167,11 +167,40 @@ static CK_RV build_objects(struct ef_token *t)
 	return CKR_OK;
 }
 
+CK_RV ef_token_objects_inlock(struct ef_token *t)
+{
+	if (!t->present || t->objects)
+		return CKR_OK;
+	/* The public key object's operations (verify, encrypt) need it, and
+	 * its handle comes from a search: made here, with the objects. */
+	CK_RV rv = ef_pubkey_from_spki(t->cert.spki, t->cert.spki_len, &t->pubkey);
+	if (rv != CKR_OK && rv != CKR_HOST_MEMORY) {
+		ef_log_warn("%s: unusable public key", t->cert_path);
+		rv = CKR_DEVICE_ERROR;
+	}
+	if (rv == CKR_OK)
+		rv = build_objects(t);
+	if (rv != CKR_OK) {
+		for (size_t i = 0; i < t->n_objects; i++)
+			ef_object_clear(&t->objects[i]);
+		free(t->objects);
+		t->objects = NULL;
+		t->n_objects = 0;
+		if (t->pubkey)
+			ef_key_unref(t->pubkey);
+		t->pubkey = NULL;
+	}
+	return rv;
+}
+
 CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t n_pool)
 {
 	const struct ef_cert *chain[EF_MAX_CHAIN];
 	if (!t->present || t->chain_added)
 		return CKR_OK;
+	CK_RV rv = ef_token_objects_inlock(t);
+	if (rv != CKR_OK)
+		return rv;
 	size_t depth = find_chain(&t->cert, pool, n_pool, chain);
 	struct ef_object *o = realloc(t->objects, (EF_OBJ_FIRST_CA + depth) * sizeof(*o));
 	if (!o)
@@ -182,7 +211,7 @@ CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t 
 				 chain[i]->sat.holder : "SAT CA";
 		struct ef_object *ca = &t->objects[EF_OBJ_FIRST_CA + i];
 		memset(ca, 0, sizeof(*ca));
-		CK_RV rv = ef_object_build_cert(ca, chain[i], 2, cn);
+		rv = ef_object_build_cert(ca, chain[i], 2, cn);
 		if (rv != CKR_OK) {
 			ef_object_clear(ca);
 			return rv;
@@ -220,14 +249,6 @@ CK_RV ef_token_load(struct ef_token *t)
 	/* e.firma allows data encipherment; a CSD only signs. */
 	t->can_encrypt = !t->cert.has_key_usage ||
 			 (t->cert.key_usage & (EF_KU_DATA_ENCIPHERMENT | EF_KU_KEY_ENCIPHERMENT));
-	rv = ef_pubkey_from_spki(t->cert.spki, t->cert.spki_len, &t->pubkey);
-	if (rv != CKR_OK) {
-		ef_log_warn("%s: unusable public key; its slot has no token", t->cert_path);
-		goto out;
-	}
-	rv = build_objects(t);
-	if (rv != CKR_OK)
-		goto out;
 	t->present = true;
 	ef_log_trace("slot %lu: %s (%s)", t->slot_id, t->cert_path, t->cert.sat.rfc);
 out:
