@@ -1660,18 +1660,31 @@ CK_RV ef_key_open(const unsigned char *data, size_t len,
 	return rv;
 }
 
-bool ef_key_is_encrypted(const unsigned char *data, size_t len)
+/* An EncryptedPrivateKeyInfo's PBKDF2 iterations, as ef_key_kdf_iterations
+ * says; 0 when the bytes are not one. */
+static unsigned long epki_iterations(const unsigned char *der, size_t len)
+{
+	struct epki e;
+	struct pbes2 s;
+
+	if (!epki_split(der, len, &e))
+		return 0;
+	if (!oid_is(e.alg_oid, OID_PBES2) || !pbes2_parse(e.params, &s))
+		return ULONG_MAX;
+	return s.iter;
+}
+
+unsigned long ef_key_kdf_iterations(const unsigned char *data, size_t len)
 {
 	struct pem_block b;
-	struct epki e;
 	BIO *bio;
-	bool r = false;
+	unsigned long r = 0;
 
 	if (data == NULL || len == 0 || !ready())
-		return false;
+		return 0;
 	ERR_set_mark();
 	if (!has_pem_armor(data, len)) {
-		r = epki_split(data, len, &e);
+		r = epki_iterations(data, len);
 		goto out;
 	}
 	if (len > INT_MAX)
@@ -1679,12 +1692,19 @@ bool ef_key_is_encrypted(const unsigned char *data, size_t len)
 	bio = BIO_new_mem_buf(data, (int)len);
 	if (bio == NULL)
 		goto out;
+	/* The first block that is a private key decides, as in ef_key_open. */
 	while (pem_next(bio, &b)) {
 		bool is_key = is_key_pem_name(b.name);
 
-		if (is_key)
-			r = strcmp(b.name, PEM_STRING_PKCS8) == 0 ||
-			    pem_header_encrypted(b.header);
+		if (is_key && strcmp(b.name, PEM_STRING_PKCS8) == 0) {
+			r = epki_iterations(b.body, (size_t)b.body_len);
+			/* Labelled encrypted but unreadable: as costly as any
+			 * scheme this module does not know. */
+			if (r == 0)
+				r = ULONG_MAX;
+		} else if (is_key && pem_header_encrypted(b.header)) {
+			r = 1;   /* EVP_BytesToKey, one MD5 */
+		}
 		pem_block_clear(&b);
 		if (is_key)
 			break;
@@ -1693,6 +1713,11 @@ bool ef_key_is_encrypted(const unsigned char *data, size_t len)
 out:
 	ERR_pop_to_mark();
 	return r;
+}
+
+bool ef_key_is_encrypted(const unsigned char *data, size_t len)
+{
+	return ef_key_kdf_iterations(data, len) != 0;
 }
 
 CK_RV ef_pubkey_from_spki(const unsigned char *spki, size_t len, struct ef_pkey **out)

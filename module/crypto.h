@@ -82,6 +82,14 @@ CK_RV ef_key_open(const unsigned char *data, size_t len,
 /* True when the bytes hold an encrypted key (a PIN is needed). */
 bool ef_key_is_encrypted(const unsigned char *data, size_t len);
 
+/* What a PIN costs on this key, read from its header before any key
+ * derivation, in PBKDF2 iterations: 0 when the bytes are no encrypted key
+ * (unencrypted, or not a key), 1 for OpenSSL's traditional PEM encryption,
+ * the iteration count of PBES2 with PBKDF2 (SAT: 2048), and ULONG_MAX for
+ * every other scheme (PKCS#12 PBEs, scrypt): their cost is not counted in
+ * iterations, and no SAT key uses them. */
+unsigned long ef_key_kdf_iterations(const unsigned char *data, size_t len);
+
 /* A public-key-only handle from a SubjectPublicKeyInfo (for verify/encrypt). */
 CK_RV ef_pubkey_from_spki(const unsigned char *spki, size_t len, struct ef_pkey **out);
 

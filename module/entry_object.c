@@ -40,6 +40,9 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
 	}
+	rv = ef_token_objects_inlock(t);
+	if (rv != CKR_OK)
+		goto out;
 	if (may_show_certificates(pTemplate, ulCount)) {
 		rv = ef_slots_chain_inlock(t);
 		if (rv != CKR_OK)

@@ -2,8 +2,6 @@
  * slots.c - discovery: configured bundles, scanned folders, the CA pool.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +13,7 @@
 
 #include "slots.h"
 #include "crypto.h"
+#include "folder.h"
 #include "log.h"
 
 #ifndef EF_CA_DIR
@@ -30,11 +29,12 @@ static size_t n_slots, cap_slots;
 static struct ef_cert *ca_pool;
 static size_t n_ca;
 static char **dirs;
+static struct ef_keydir **dir_keys;   /* each folder's index at its last scan */
 static size_t n_dirs;
 
 /* Process-wide: a path keeps its slot ID for the life of the process. */
 static struct id_entry { char *path; CK_SLOT_ID id; } *ids;
-static size_t n_ids;
+static size_t n_ids, cap_ids;
 static CK_SLOT_ID next_id = EF_FIRST_SLOT_ID;
 
 /* ids[] is kept sorted by path: a folder of n bundles costs n binary
@@ -54,10 +54,16 @@ static CK_RV slot_id_for(const char *path, CK_SLOT_ID *id)
 		else
 			hi = mid;
 	}
-	struct id_entry *n = realloc(ids, (n_ids + 1) * sizeof(*n));
-	if (!n)
-		return CKR_HOST_MEMORY;
-	ids = n;
+	/* Grown geometrically: one realloc per new path copied the whole
+	 * registry each time (a quarter of a 10,000-bundle scan). */
+	if (n_ids == cap_ids) {
+		size_t cap = cap_ids ? cap_ids * 2 : 64;
+		struct id_entry *n = realloc(ids, cap * sizeof(*n));
+		if (!n)
+			return CKR_HOST_MEMORY;
+		ids = n;
+		cap_ids = cap;
+	}
 	char *copy = strdup(path);
 	if (!copy)
 		return CKR_HOST_MEMORY;
@@ -75,7 +81,7 @@ void ef_slots_forget_ids(void)
 		free(ids[i].path);
 	free(ids);
 	ids = NULL;
-	n_ids = 0;
+	n_ids = cap_ids = 0;
 }
 
 static bool has_ext(const char *name, const char *ext)
@@ -153,60 +159,6 @@ out:
 	return rv;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Names of the regular entries of a folder that pass the filter, sorted so
- * that slot IDs come out in the same order on every run. */
-static CK_RV list_dir(const char *dir, bool (*want)(const char *), char ***out, size_t *n_out)
-{
-	DIR *d = opendir(dir);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	CK_RV rv = CKR_OK;
-
-	*out = NULL;
-	*n_out = 0;
-	if (!d)
-		return CKR_DEVICE_ERROR;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !want(e->d_name))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **p = realloc(names, cap * sizeof(*p));
-			if (!p) {
-				rv = CKR_HOST_MEMORY;
-				break;
-			}
-			names = p;
-		}
-		if (!(names[n] = strdup(e->d_name))) {
-			rv = CKR_HOST_MEMORY;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (rv != CKR_OK) {
-		for (size_t i = 0; i < n; i++)
-			free(names[i]);
-		free(names);
-		return rv;
-	}
-	/* An empty folder still gets an array: qsort and bsearch must not
-	 * be given NULL, even for no elements (UBSan). */
-	if (!names && !(names = calloc(1, sizeof(*names))))
-		return CKR_HOST_MEMORY;
-	qsort(names, n, sizeof(*names), cmp_str);
-	*out = names;
-	*n_out = n;
-	return CKR_OK;
-}
-
 static void free_names(char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -223,7 +175,7 @@ static bool any_file(const char *name)
 static CK_RV add_ca_path(const char *path)
 {
 	struct stat st;
-	char **names;
+	struct ef_dir_entry *names;
 	size_t n;
 	CK_RV rv;
 
@@ -233,10 +185,12 @@ static CK_RV add_ca_path(const char *path)
 	}
 	if (!S_ISDIR(st.st_mode))
 		return add_ca_file(path);
-	rv = list_dir(path, any_file, &names, &n);
+	/* The CA folders are the configuration's own, and may well be
+	 * symlinks (as /etc/ssl/certs is): they are followed. */
+	rv = ef_folder_list(path, any_file, EF_LIST_ANY, &names, &n);
 	for (size_t i = 0; rv == CKR_OK && i < n; i++) {
 		char *full;
-		if (asprintf(&full, "%s/%s", path, names[i]) < 0) {
+		if (asprintf(&full, "%s/%s", path, names[i].name) < 0) {
 			rv = CKR_HOST_MEMORY;
 			break;
 		}
@@ -245,7 +199,7 @@ static CK_RV add_ca_path(const char *path)
 	}
 	if (rv == CKR_OK || rv == CKR_DEVICE_ERROR)
 		rv = CKR_OK;
-	free_names(names, n);
+	ef_folder_free_list(names, n);
 	return rv;
 }
 
@@ -290,19 +244,9 @@ static struct ef_token *find_by_path(const char *cert_path)
 	return NULL;
 }
 
-static void set_keys(struct ef_token *t, char **paths, size_t n)
-{
-	for (size_t i = 0; i < t->n_key_paths; i++)
-		free(t->key_paths[i]);
-	free(t->key_paths);
-	t->key_paths = paths;
-	t->n_key_paths = n;
-}
-
 static CK_RV add_bundle(const struct ef_bundle_conf *b)
 {
 	struct ef_token *t;
-	char **keys;
 	CK_RV rv;
 
 	if (find_by_path(b->cert)) {
@@ -314,150 +258,10 @@ static CK_RV add_bundle(const struct ef_bundle_conf *b)
 		return rv;
 	if (b->label && !(t->label_override = strdup(b->label)))
 		return CKR_HOST_MEMORY;
-	if (b->key) {
-		keys = calloc(1, sizeof(*keys));
-		if (!keys || !(keys[0] = strdup(b->key))) {
-			free(keys);
-			return CKR_HOST_MEMORY;
-		}
-		set_keys(t, keys, 1);
-	}
+	if (b->key && !(t->key_named = strdup(b->key)))
+		return CKR_HOST_MEMORY;
 	rv = ef_token_load(t);
 	return rv == CKR_HOST_MEMORY ? rv : CKR_OK;
-}
-
-static size_t stem_len(const char *name)
-{
-	const char *dot = strrchr(name, '.');
-	return dot ? (size_t)(dot - name) : strlen(name);
-}
-
-/* A folder's names indexed by stem (case-insensitive), once per scan:
- * comparing every certificate with every key, and every key with every
- * certificate, made a scan of n bundles cost up to n^3 comparisons. */
-struct stem_ref {
-	const char *name;
-	size_t len;     /* of the stem */
-	size_t index;   /* in the sorted folder listing */
-};
-
-static int cmp_stem(const void *a, const void *b)
-{
-	const struct stem_ref *x = a, *y = b;
-	int c = strncasecmp(x->name, y->name, x->len < y->len ? x->len : y->len);
-	return c ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-/* Equal stems stay in listing order, so the first such key wins. */
-static int cmp_stem_index(const void *a, const void *b)
-{
-	const struct stem_ref *x = a, *y = b;
-	int c = cmp_stem(a, b);
-	return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
-static struct stem_ref *stem_index(char **names, size_t n)
-{
-	struct stem_ref *r = calloc(n ? n : 1, sizeof(*r));
-	if (!r)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		r[i].name = names[i];
-		r[i].len = stem_len(names[i]);
-		r[i].index = i;
-	}
-	qsort(r, n, sizeof(*r), cmp_stem_index);
-	return r;
-}
-
-/* The first name of the index (in listing order) with this stem, or NULL. */
-static const struct stem_ref *find_stem(const struct stem_ref *r, size_t n, const char *name)
-{
-	struct stem_ref want = { name, stem_len(name), 0 };
-	const struct stem_ref *hit = bsearch(&want, r, n, sizeof(*r), cmp_stem);
-	while (hit && hit > r && cmp_stem(hit - 1, &want) == 0)
-		hit--;
-	return hit;
-}
-
-/* Every word of the unclaimed keys' names (split at '_', '-', '.' and
- * blanks), sorted: SAT names a key Claveprivada_FIEL_RFC_date.key, so a
- * certificate finds the keys that carry its RFC with one binary search. */
-static struct stem_ref *word_index(char **keys, const size_t *unclaimed, size_t n,
-				   size_t *n_words)
-{
-	static const char seps[] = "_-. ";
-	struct stem_ref *r = NULL;
-	size_t count = 0;
-	/* Count, then fill: the same walk twice. */
-	for (int fill = 0; fill < 2; fill++) {
-		if (fill && !(r = calloc(count ? count : 1, sizeof(*r))))
-			return NULL;
-		count = 0;
-		for (size_t j = 0; j < n; j++) {
-			const char *name = keys[unclaimed[j]];
-			for (const char *p = name + strspn(name, seps); *p; p += strspn(p, seps)) {
-				size_t len = strcspn(p, seps);
-				if (fill)
-					r[count] = (struct stem_ref){ p, len, unclaimed[j] };
-				count++;
-				p += len;
-			}
-		}
-	}
-	qsort(r, count, sizeof(*r), cmp_stem_index);
-	*n_words = count;
-	return r;
-}
-
-/* The keys that may open a certificate of the folder: the one with the
- * same name, or else every key that no certificate claims by name (SAT's
- * downloads name the .cer after the número and the .key after the RFC). */
-static CK_RV key_candidates(const char *dir, const char *cert, const char *rfc, char **keys,
-			    const struct stem_ref *key_stems, size_t n_keys,
-			    const size_t *unclaimed, size_t n_unclaimed,
-			    const struct stem_ref *words, size_t n_words,
-			    char ***out, size_t *n_out, bool *guessed, bool *narrowed)
-{
-	const struct stem_ref *own = find_stem(key_stems, n_keys, cert);
-	const struct stem_ref *first = NULL, *end = NULL;
-	size_t n_named = 0;
-	/* When unclaimed keys carry the certificate's RFC as a word of their
-	 * name, only they are candidates: without this every certificate of
-	 * a folder of SAT downloads held the whole list, n^2 paths.  Within a
-	 * word the entries are in key order, so a repeat is adjacent. */
-	if (!own && rfc && *rfc) {
-		struct stem_ref want = { rfc, strlen(rfc), 0 };
-		first = find_stem(words, n_words, rfc);
-		for (end = first; end && end < words + n_words && cmp_stem(end, &want) == 0; end++)
-			n_named += end == first || end[-1].index != end->index;
-	}
-	size_t n = own ? 1 : n_named ? n_named : n_unclaimed;
-	char **c = calloc(n ? n : 1, sizeof(*c));
-	if (!c)
-		return CKR_HOST_MEMORY;
-	*guessed = !own;
-	*narrowed = !own && n_named;
-	for (size_t k = 0; k < n; k++) {
-		size_t index;
-		if (own) {
-			index = own->index;
-		} else if (n_named) {
-			if (k)
-				for (first++; first[-1].index == first->index; first++)
-					;
-			index = first->index;
-		} else {
-			index = unclaimed[k];
-		}
-		if (asprintf(&c[k], "%s/%s", dir, keys[index]) < 0) {
-			free_names(c, k);
-			return CKR_HOST_MEMORY;
-		}
-	}
-	*out = c;
-	*n_out = n;
-	return CKR_OK;
 }
 
 static int cmp_token_path(const void *a, const void *b)
@@ -490,39 +294,50 @@ static bool in_dir(const struct ef_token *t, const char *dir)
 	       !strchr(t->cert_path + n + 1, '/');
 }
 
-static bool changed_on_disk(const struct ef_token *t, const struct stat *st)
+/* Points the token at the key of its name (stem), or else at the folder's
+ * shared index of unclaimed keys. */
+static CK_RV set_keys(struct ef_token *t, const char *dir, const struct ef_dir_entry *own,
+		      struct ef_keydir *kd)
 {
-	return st->st_dev != t->cert_dev || st->st_ino != t->cert_ino ||
-	       st->st_size != t->cert_size || st->st_mtim.tv_sec != t->cert_mtime.tv_sec ||
-	       st->st_mtim.tv_nsec != t->cert_mtime.tv_nsec;
+	char *path = NULL;
+	if (own && asprintf(&path, "%s/%s", dir, own->name) < 0)
+		return CKR_HOST_MEMORY;
+	free(t->key_named);
+	t->key_named = path;
+	ef_keydir_unref(t->keydir);
+	t->keydir = own ? NULL : ef_keydir_ref(kd);
+	return CKR_OK;
 }
 
-static CK_RV scan_dir(const char *dir)
+static CK_RV scan_dir(const char *dir, struct ef_keydir **last)
 {
-	char **certs = NULL, **keys = NULL;
+	struct ef_dir_entry *certs = NULL, *keys = NULL;
 	size_t n_certs = 0, n_keys = 0, n_unclaimed = 0, n_known = n_slots;
-	struct stem_ref *cert_stems = NULL, *key_stems = NULL;
-	size_t *unclaimed = NULL, n_words = 0;
-	struct stem_ref *words = NULL;
+	struct ef_stem *cert_stems = NULL, *key_stems = NULL;
+	size_t *unclaimed = NULL;
+	struct ef_keydir *kd = NULL;
 	struct ef_token **known = NULL;
 	CK_RV rv;
 
-	rv = list_dir(dir, is_cert_name, &certs, &n_certs);
+	/* A symlink in the folder is no bundle file, wherever it points (the
+	 * folder is what the user named; a [bundle] may name a symlink).  The
+	 * certificates' ids tell which changed since the last scan. */
+	rv = ef_folder_list(dir, is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
 	if (rv == CKR_DEVICE_ERROR) {
 		ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
 		n_certs = 0;
 	} else if (rv != CKR_OK) {
 		return rv;
 	}
-	rv = list_dir(dir, is_key_name, &keys, &n_keys);
+	rv = ef_folder_list(dir, is_key_name, EF_LIST_FILES, &keys, &n_keys);
 	if (rv == CKR_HOST_MEMORY)
 		goto out;
 	rv = CKR_OK;
 
 	/* Indexes for this scan, so that each certificate costs a few
 	 * binary searches, whatever the size of the folder. */
-	cert_stems = stem_index(certs, n_certs);
-	key_stems = stem_index(keys, n_keys);
+	cert_stems = ef_stem_index(certs, n_certs);
+	key_stems = ef_stem_index(keys, n_keys);
 	unclaimed = calloc(n_keys ? n_keys : 1, sizeof(*unclaimed));
 	known = calloc(n_known ? n_known : 1, sizeof(*known));
 	if (!cert_stems || !key_stems || !unclaimed || !known) {
@@ -530,13 +345,13 @@ static CK_RV scan_dir(const char *dir)
 		goto out;
 	}
 	for (size_t k = 0; k < n_keys; k++)
-		if (!find_stem(cert_stems, n_certs, keys[k]))
+		if (!ef_stem_find(cert_stems, n_certs, keys[k].name))
 			unclaimed[n_unclaimed++] = k;
-	words = word_index(keys, unclaimed, n_unclaimed, &n_words);
-	if (!words) {
-		rv = CKR_HOST_MEMORY;
+	rv = ef_keydir_new(dir, keys, unclaimed, n_unclaimed, *last, &kd);
+	if (rv != CKR_OK)
 		goto out;
-	}
+	ef_keydir_unref(*last);
+	*last = ef_keydir_ref(kd);
 	if (n_known)
 		memcpy(known, slots, n_known * sizeof(*known));
 	qsort(known, n_known, sizeof(*known), cmp_token_path);
@@ -546,19 +361,19 @@ static CK_RV scan_dir(const char *dir)
 		struct ef_token *t = slots[i];
 		if (!in_dir(t, dir))
 			continue;
-		const char *name = t->cert_path + strlen(dir) + 1;
+		struct ef_dir_entry name = { (char *)t->cert_path + strlen(dir) + 1, { 0 } };
 		/* certs is NULL when the folder cannot be read any more. */
-		if ((!certs || !bsearch(&name, certs, n_certs, sizeof(*certs), cmp_str)) &&
-		    t->present) {
+		if (certs && bsearch(&name, certs, n_certs, sizeof(*certs), ef_dir_entry_cmp))
+			continue;
+		if (t->present)
 			ef_log_trace("slot %lu: %s is gone", t->slot_id, t->cert_path);
-			ef_token_unload(t);
-		}
+		ef_token_unload(t);
+		t->cert_seen = false;
+		set_keys(t, dir, NULL, NULL);
 	}
 	for (size_t i = 0; i < n_certs; i++) {
-		char *path, **cand = NULL;
-		size_t n_cand = 0;
-		struct stat st;
-		if (asprintf(&path, "%s/%s", dir, certs[i]) < 0) {
+		char *path;
+		if (asprintf(&path, "%s/%s", dir, certs[i].name) < 0) {
 			rv = CKR_HOST_MEMORY;
 			goto out;
 		}
@@ -572,27 +387,28 @@ static CK_RV scan_dir(const char *dir)
 		}
 		free(path);
 		t->from_dir = true;
-		/* The certificate first: its RFC picks the candidate keys. */
-		if (fresh || stat(t->cert_path, &st) != 0 || !t->present || changed_on_disk(t, &st)) {
+		/* A file that failed keeps its slot without a token until it
+		 * changes: one warning, not one per rescan. */
+		if (fresh || !t->cert_seen || !ef_file_id_equal(&t->cert_id, &certs[i].id)) {
 			rv = ef_token_load(t);
 			if (rv == CKR_HOST_MEMORY)
 				goto out;
+			t->cert_seen = true;
+			t->cert_id = certs[i].id;
 		}
-		rv = key_candidates(dir, certs[i], t->present ? t->cert.sat.rfc : NULL, keys,
-				    key_stems, n_keys, unclaimed, n_unclaimed, words, n_words,
-				    &cand, &n_cand, &t->keys_guessed, &t->keys_narrowed);
+		const struct ef_stem *own = ef_stem_find(key_stems, n_keys, certs[i].name);
+		rv = set_keys(t, dir, own ? &keys[own->index] : NULL, kd);
 		if (rv != CKR_OK)
 			goto out;
-		set_keys(t, cand, n_cand);
 	}
 out:
-	free(words);
+	ef_keydir_unref(kd);
 	free(known);
 	free(unclaimed);
 	free(cert_stems);
 	free(key_stems);
-	free_names(certs, n_certs);
-	free_names(keys, n_keys);
+	ef_folder_free_list(certs, n_certs);
+	ef_folder_free_list(keys, n_keys);
 	return rv;
 }
 
@@ -630,7 +446,8 @@ CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 	if (rv != CKR_OK)
 		return rv;
 	dirs = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dirs));
-	if (!dirs)
+	dir_keys = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dir_keys));
+	if (!dirs || !dir_keys)
 		return CKR_HOST_MEMORY;
 	for (size_t i = 0; i < cfg->n_dirs; i++) {
 		/* A trailing slash would make the same file two paths. */
@@ -647,7 +464,7 @@ CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 CK_RV ef_slots_rescan_inlock(void)
 {
 	for (size_t i = 0; i < n_dirs; i++) {
-		CK_RV rv = scan_dir(dirs[i]);
+		CK_RV rv = scan_dir(dirs[i], &dir_keys[i]);
 		if (rv != CKR_OK)
 			return rv;
 	}
@@ -676,6 +493,10 @@ void ef_slots_fini_inlock(void)
 	free_names(ca_paths, n_ca_paths);
 	ca_paths = NULL;
 	n_ca_paths = 0;
+	for (size_t i = 0; dir_keys && i < n_dirs; i++)
+		ef_keydir_unref(dir_keys[i]);
+	free(dir_keys);
+	dir_keys = NULL;
 	free_names(dirs, n_dirs);
 	dirs = NULL;
 	n_dirs = 0;

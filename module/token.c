@@ -7,8 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <limits.h>
-#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,17 +23,20 @@
 #define EF_MIN_PIN 8
 #define EF_MAX_PIN 256
 
-/* Reads a whole file; the buffer is malloc'd.  errno tells why it failed. */
-static bool read_file(const char *path, unsigned char **out, size_t *out_len,
-		      struct stat *st_out)
+/* Reads a whole file; the buffer is malloc'd (free it with ef_free_secret:
+ * it may be an unencrypted key).  nofollow: the path's last component
+ * must not be a symlink (a file found by a folder scan).  errno tells why
+ * it failed. */
+static bool read_file(const char *path, bool nofollow, unsigned char **out, size_t *out_len)
 {
 	/* O_NONBLOCK: a FIFO named like a bundle file must not hang
 	 * C_Initialize waiting for a writer (it is refused as not regular);
 	 * reads of a regular file ignore the flag. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+			  (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return false;
-	bool ok = ef_read_fd(fd, out, out_len, st_out);
+	bool ok = ef_read_fd(fd, out, out_len, NULL);
 	int saved = errno;
 	close(fd);
 	errno = saved;
@@ -137,11 +138,40 @@ static CK_RV build_objects(struct ef_token *t)
 	return CKR_OK;
 }
 
+CK_RV ef_token_objects_inlock(struct ef_token *t)
+{
+	if (!t->present || t->objects)
+		return CKR_OK;
+	/* The public key object's operations (verify, encrypt) need it, and
+	 * its handle comes from a search: made here, with the objects. */
+	CK_RV rv = ef_pubkey_from_spki(t->cert.spki, t->cert.spki_len, &t->pubkey);
+	if (rv != CKR_OK && rv != CKR_HOST_MEMORY) {
+		ef_log_warn("%s: unusable public key", t->cert_path);
+		rv = CKR_DEVICE_ERROR;
+	}
+	if (rv == CKR_OK)
+		rv = build_objects(t);
+	if (rv != CKR_OK) {
+		for (size_t i = 0; i < t->n_objects; i++)
+			ef_object_clear(&t->objects[i]);
+		free(t->objects);
+		t->objects = NULL;
+		t->n_objects = 0;
+		if (t->pubkey)
+			ef_key_unref(t->pubkey);
+		t->pubkey = NULL;
+	}
+	return rv;
+}
+
 CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t n_pool)
 {
 	const struct ef_cert *chain[EF_MAX_CHAIN];
 	if (!t->present || t->chain_added)
 		return CKR_OK;
+	CK_RV rv = ef_token_objects_inlock(t);
+	if (rv != CKR_OK)
+		return rv;
 	size_t depth = find_chain(&t->cert, pool, n_pool, chain);
 	struct ef_object *o = realloc(t->objects, (EF_OBJ_FIRST_CA + depth) * sizeof(*o));
 	if (!o)
@@ -152,7 +182,7 @@ CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t 
 				 chain[i]->sat.holder : "SAT CA";
 		struct ef_object *ca = &t->objects[EF_OBJ_FIRST_CA + i];
 		memset(ca, 0, sizeof(*ca));
-		CK_RV rv = ef_object_build_cert(ca, chain[i], 2, cn);
+		rv = ef_object_build_cert(ca, chain[i], 2, cn);
 		if (rv != CKR_OK) {
 			ef_object_clear(ca);
 			return rv;
@@ -167,20 +197,15 @@ CK_RV ef_token_load(struct ef_token *t)
 {
 	unsigned char *data = NULL;
 	size_t len = 0;
-	struct stat st;
 	CK_RV rv;
 
 	ef_token_unload(t);
-	if (!read_file(t->cert_path, &data, &len, &st)) {
+	if (!read_file(t->cert_path, t->from_dir, &data, &len)) {
 		ef_log_warn("%s: cannot read the certificate (%s); its slot has no token",
 			    t->cert_path, strerror(errno));
 		rv = CKR_DEVICE_ERROR;
 		goto out;
 	}
-	t->cert_dev = st.st_dev;
-	t->cert_ino = st.st_ino;
-	t->cert_size = st.st_size;
-	t->cert_mtime = st.st_mtim;
 	rv = ef_cert_parse(data, len, &t->cert);
 	if (rv != CKR_OK) {
 		ef_log_warn("%s: not an X.509 certificate; its slot has no token", t->cert_path);
@@ -208,14 +233,6 @@ CK_RV ef_token_load(struct ef_token *t)
 	 * unrestricted, is treated as a signature key. */
 	t->can_encrypt = t->cert.has_key_usage &&
 			 (t->cert.key_usage & (EF_KU_DATA_ENCIPHERMENT | EF_KU_KEY_ENCIPHERMENT));
-	rv = ef_pubkey_from_spki(t->cert.spki, t->cert.spki_len, &t->pubkey);
-	if (rv != CKR_OK) {
-		ef_log_warn("%s: unusable public key; its slot has no token", t->cert_path);
-		goto out;
-	}
-	rv = build_objects(t);
-	if (rv != CKR_OK)
-		goto out;
 	t->present = true;
 	ef_log_trace("slot %lu: %s (%s)", t->slot_id, t->cert_path, t->cert.sat.rfc);
 out:
@@ -264,9 +281,8 @@ void ef_token_free(struct ef_token *t)
 		return;
 	ef_token_unload(t);
 	free(t->cert_path);
-	for (size_t i = 0; i < t->n_key_paths; i++)
-		free(t->key_paths[i]);
-	free(t->key_paths);
+	free(t->key_named);
+	ef_keydir_unref(t->keydir);
 	free(t->label_override);
 	free(t);
 }
@@ -291,43 +307,81 @@ static CK_RV open_data(const char *path, const unsigned char *data, size_t len,
 	return rv;
 }
 
-static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len,
-		      struct ef_pkey **key)
+/* The most key derivation a fallback may cost, in PBKDF2 iterations: 16
+ * times SAT's 2048.  A hostile .key dropped in a scanned folder may ask for
+ * 10 million (seconds per try); other schemes (PKCS#12 PBEs, scrypt) count
+ * as above it.  A key named by the configuration or by its name is tried
+ * whatever it costs, up to crypto.c's caps. */
+#define EF_MAX_FALLBACK_ITER (16UL * 2048)
+
+/* Opens one candidate.  CKR_OK, CKR_PIN_INCORRECT, or CKR_DEVICE_ERROR
+ * for a key that is not tried or cannot be read (the log says why). */
+static CK_RV open_one(const struct ef_key_candidate *c, const unsigned char *pin,
+		      size_t pin_len, struct ef_pkey **key)
 {
 	unsigned char *data = NULL;
 	size_t len = 0;
+	unsigned long iter;
+	CK_RV rv;
 
-	ef_log_trace("%s: trying this key", path);
-	if (!read_file(path, &data, &len, NULL)) {
-		ef_log_warn("%s: cannot read the key (%s)", path, strerror(errno));
+	if (!read_file(c->path, c->scanned, &data, &len)) {
+		ef_log_warn("%s: cannot read the key (%s)", c->path, strerror(errno));
 		return CKR_DEVICE_ERROR;
 	}
-	CK_RV rv = open_data(path, data, len, pin, pin_len, key);
-	free(data);
+	iter = ef_key_kdf_iterations(data, len);
+	if (iter == 0 && c->scanned) {
+		/* Any PIN opens an unencrypted key: one that a folder scan
+		 * found would make any readable key file in the folder a
+		 * token that takes any password. */
+		rv = ef_key_open(data, len, NULL, 0, key);
+		if (rv == CKR_OK) {
+			ef_key_unref(*key);
+			*key = NULL;
+			ef_log_warn("%s: not encrypted; a key found in a folder is used only when "
+				    "a [bundle] names it", c->path);
+		} else {
+			ef_log_warn("%s: not an RSA private key this module can read", c->path);
+		}
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
+	if (c->fallback && iter > EF_MAX_FALLBACK_ITER) {
+		ef_log_trace("%s: not tried: its password costs more than %lu PBKDF2 iterations",
+			     c->path, EF_MAX_FALLBACK_ITER);
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
+	ef_log_trace("%s: trying this key", c->path);
+	rv = open_data(c->path, data, len, pin, pin_len, key);
+	if (rv == CKR_DATA_INVALID || rv == CKR_KEY_TYPE_INCONSISTENT)
+		rv = CKR_DEVICE_ERROR;
+out:
+	ef_free_secret(data, len);
 	return rv;
 }
 
-/* Opens one candidate and checks it is this certificate's key.  CKR_OK,
+/* Opens one candidate and checks it is the certificate's key.  CKR_OK,
  * CKR_PIN_INCORRECT, CKR_KEY_HANDLE_INVALID (opens, but is another
- * certificate's key), or a reading error. */
-static CK_RV try_key(const struct ef_token *t, const char *path, const unsigned char *pin,
-		     size_t pin_len, struct ef_pkey **key_out, char **path_out)
+ * certificate's key), or another error. */
+static CK_RV try_key(const struct ef_key_plan *p, const struct ef_key_candidate *c,
+		     const unsigned char *pin, size_t pin_len, struct ef_pkey **key_out,
+		     char **path_out)
 {
 	struct ef_pkey *key = NULL;
-	CK_RV rv = open_one(path, pin, pin_len, &key);
+	CK_RV rv = open_one(c, pin, pin_len, &key);
 	if (rv != CKR_OK)
 		return rv;
-	if (!ef_key_matches_spki(key, t->cert.spki, t->cert.spki_len)) {
+	if (!ef_key_matches_spki(key, p->spki, p->spki_len)) {
 		/* Among a folder's unclaimed keys, others' keys are
 		 * expected; a bundle's one named key is a mistake. */
-		if (!t->keys_guessed)
-			ef_log_warn("%s: this key does not belong to %s", path, t->cert_path);
+		if (!c->fallback)
+			ef_log_warn("%s: this key does not belong to %s", c->path, p->cert_path);
 		else
-			ef_log_trace("%s: opens, but belongs to another certificate", path);
+			ef_log_trace("%s: opens, but belongs to another certificate", c->path);
 		ef_key_unref(key);
 		return CKR_KEY_HANDLE_INVALID;
 	}
-	if (!(*path_out = strdup(path))) {
+	if (!(*path_out = strdup(c->path))) {
 		ef_key_unref(key);
 		return CKR_HOST_MEMORY;
 	}
@@ -335,88 +389,77 @@ static CK_RV try_key(const struct ef_token *t, const char *path, const unsigned 
 	return CKR_OK;
 }
 
-static bool is_candidate(const struct ef_token *t, const char *path)
+void ef_key_plan_clear(struct ef_key_plan *p)
 {
-	for (size_t i = 0; i < t->n_key_paths; i++)
-		if (strcmp(t->key_paths[i], path) == 0)
-			return true;
-	return false;
+	for (size_t i = 0; p->c && i < p->n; i++)
+		free(p->c[i].path);
+	free(p->c);
+	free(p->spki);
+	free(p->cert_path);
+	memset(p, 0, sizeof(*p));
 }
 
-/* True when a certificate in the folder has this key's name (X.key with
- * X.cer or X.crt): that key is claimed by it. */
-static bool claimed_by_name(int dirfd, const char *key_name)
+CK_RV ef_token_key_plan_inlock(const struct ef_token *t, struct ef_key_plan *p)
 {
-	static const char *const exts[] = { ".cer", ".CER", ".crt", ".CRT" };
-	size_t stem = strlen(key_name) - 4;
-	char name[NAME_MAX + 1];
-	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
-		snprintf(name, sizeof(name), "%.*s%s", (int)stem, key_name, exts[i]);
-		if (faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			return true;
-	}
-	return false;
-}
+	CK_RV rv = CKR_HOST_MEMORY;
 
-/* A folder's certificate whose candidates were narrowed to the keys that
- * carry its RFC, and none of them was its key (a renewed key renamed by
- * hand beside the old one): the folder's other unclaimed keys are tried,
- * so the right password is never answered with CKR_PIN_INCORRECT. */
-static CK_RV try_rest_of_folder(const struct ef_token *t, const unsigned char *pin,
-				size_t pin_len, struct ef_pkey **key_out, char **path_out,
-				CK_RV worst)
-{
-	char *copy = strdup(t->cert_path);
-	const char *dir = copy ? dirname(copy) : NULL;
-	DIR *d = dir ? opendir(dir) : NULL;
-	struct dirent *e;
-	CK_RV rv = worst;
-
-	while (d && rv != CKR_OK && rv != CKR_HOST_MEMORY && (e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		char *path;
-		if (e->d_name[0] == '.' || n <= 4 || strcasecmp(e->d_name + n - 4, ".key") != 0 ||
-		    claimed_by_name(dirfd(d), e->d_name))
-			continue;
-		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0) {
-			rv = CKR_HOST_MEMORY;
-			break;
-		}
-		if (!is_candidate(t, path)) {
-			CK_RV r = try_key(t, path, pin, pin_len, key_out, path_out);
-			rv = r == CKR_OK || r == CKR_HOST_MEMORY ? r :
-			     r == CKR_KEY_HANDLE_INVALID ? CKR_DEVICE_ERROR : rv;
-		}
-		free(path);
+	memset(p, 0, sizeof(*p));
+	p->c = calloc(EF_KEYDIR_MAX_NARROWED + EF_KEYDIR_MAX_OTHERS, sizeof(*p->c));
+	p->spki = malloc(t->cert.spki_len ? t->cert.spki_len : 1);
+	if (!p->c || !p->spki || !(p->cert_path = strdup(t->cert_path)))
+		goto out;
+	if (t->cert.spki_len)
+		memcpy(p->spki, t->cert.spki, t->cert.spki_len);
+	p->spki_len = t->cert.spki_len;
+	if (t->key_named) {
+		if (!(p->c[0].path = strdup(t->key_named)))
+			goto out;
+		p->c[0].scanned = t->from_dir;
+		p->n = 1;
+	} else if (t->keydir) {
+		const char *slash = strrchr(t->cert_path, '/');
+		rv = ef_keydir_pick(t->keydir, slash ? slash + 1 : t->cert_path,
+				    t->present ? t->cert.sat.rfc : NULL, &t->cert_id, p->c, &p->n);
+		if (rv != CKR_OK)
+			goto out;
 	}
-	if (d)
-		closedir(d);
-	free(copy);
+	rv = CKR_OK;
+out:
+	if (rv != CKR_OK)
+		ef_key_plan_clear(p);
 	return rv;
+}
+
+CK_RV ef_key_plan_open(const struct ef_key_plan *p, const unsigned char *pin, size_t pin_len,
+		       struct ef_pkey **key_out, char **path_out)
+{
+	/* The answer reflects the most telling failure: a key this PIN opens
+	 * but that belongs to another certificate is a broken bundle, and
+	 * keys that could not even be tried say nothing of the password. */
+	bool opened_other = false, pin_refused = false;
+
+	if (!p->n)
+		ef_log_warn("%s: no .key file goes with this certificate", p->cert_path);
+	for (size_t i = 0; i < p->n; i++) {
+		CK_RV rv = try_key(p, &p->c[i], pin, pin_len, key_out, path_out);
+		if (rv == CKR_OK || rv == CKR_HOST_MEMORY)
+			return rv;
+		opened_other |= rv == CKR_KEY_HANDLE_INVALID;
+		pin_refused |= rv == CKR_PIN_INCORRECT;
+	}
+	return opened_other || !pin_refused ? CKR_DEVICE_ERROR : CKR_PIN_INCORRECT;
 }
 
 CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
 			size_t pin_len, struct ef_pkey **key_out, char **path_out)
 {
-	/* The answer reflects the most telling failure: a key this PIN opens
-	 * but that belongs to another certificate is a broken bundle, not a
-	 * wrong password. */
-	bool opened_other = false, unreadable = false;
-
-	if (!t->n_key_paths)
-		ef_log_warn("%s: no .key file goes with this certificate", t->cert_path);
-	for (size_t i = 0; i < t->n_key_paths; i++) {
-		CK_RV rv = try_key(t, t->key_paths[i], pin, pin_len, key_out, path_out);
-		if (rv == CKR_OK || rv == CKR_HOST_MEMORY)
-			return rv;
-		opened_other |= rv == CKR_KEY_HANDLE_INVALID;
-		unreadable |= rv != CKR_PIN_INCORRECT && rv != CKR_KEY_HANDLE_INVALID;
-	}
-	CK_RV worst = !t->n_key_paths || opened_other || (unreadable && t->n_key_paths == 1) ?
-		      CKR_DEVICE_ERROR : CKR_PIN_INCORRECT;
-	if (t->keys_narrowed)
-		return try_rest_of_folder(t, pin, pin_len, key_out, path_out, worst);
-	return worst;
+	struct ef_key_plan p;
+	CK_RV rv = ef_token_key_plan_inlock(t, &p);
+	if (rv != CKR_OK)
+		return rv;
+	rv = ef_key_plan_open(&p, pin, pin_len, key_out, path_out);
+	ef_key_plan_clear(&p);
+	return rv;
 }
 
 /* What the new file must hold: a key the new PIN opens, the same key. */

@@ -16,23 +16,26 @@
 #include <sys/types.h>
 #include "efirma-pkcs11.h"
 #include "crypto.h"
+#include "folder.h"
 #include "object.h"
 
 struct ef_token {
 	CK_SLOT_ID slot_id;
 	char *cert_path;
-	char **key_paths;        /* candidates, most likely first */
-	size_t n_key_paths;
-	bool keys_guessed;       /* no key is named for it: any may be another's */
-	bool keys_narrowed;      /* guessed, and only the keys carrying its RFC */
+	/* The key that goes with the certificate: the [bundle]'s key, or the
+	 * scanned folder's key with the certificate's name; NULL if none. */
+	char *key_named;
+	/* No key has the certificate's name: the scanned folder's unclaimed
+	 * keys, one index shared by the folder's tokens; NULL otherwise. */
+	struct ef_keydir *keydir;
 	char *label_override;    /* from the configuration, or NULL */
 	bool from_dir;           /* found by scanning a [directory] */
 
-	/* What the last load saw of the .cer, to notice a change. */
-	dev_t cert_dev;
-	ino_t cert_ino;
-	off_t cert_size;
-	struct timespec cert_mtime;
+	/* What the scan saw of the .cer when it was last loaded: it is read
+	 * again only when that changes, so a broken file is warned about
+	 * once, not at every rescan. */
+	bool cert_seen;
+	struct ef_file_id cert_id;
 
 	bool present;            /* the certificate parsed: the token exists */
 	struct ef_cert cert;
@@ -42,7 +45,7 @@ struct ef_token {
 	struct ef_object *objects;
 	size_t n_objects;
 	bool chain_added;        /* the CA certificates are among the objects */
-	struct ef_pkey *pubkey;
+	struct ef_pkey *pubkey;  /* with the objects */
 
 	/* Login state, shared by every session of the token. */
 	struct ef_pkey *key;     /* non-NULL while the user is logged in */
@@ -53,9 +56,15 @@ struct ef_token {
 /* Index of the fixed objects in objects[]. */
 enum { EF_OBJ_CERT, EF_OBJ_PUBKEY, EF_OBJ_PRIVKEY, EF_OBJ_PROFILE, EF_OBJ_FIRST_CA };
 
-/* Reads and parses the .cer and builds the objects of the key pair.  On
- * failure the token stays absent and one warning is logged. */
+/* Reads and parses the .cer.  On failure the token stays absent and one
+ * warning is logged. */
 CK_RV ef_token_load(struct ef_token *t);
+/* Builds, once, the objects of the key pair and the public key: at the
+ * first search of the token, not at load, since a folder of 10,000 bundles
+ * that nobody opens would otherwise hold 12 KB of attributes per token
+ * (3/4 of its memory, and half the time of a scan).  No object handle
+ * exists before a search has returned it. */
+CK_RV ef_token_objects_inlock(struct ef_token *t);
 /* Adds, once, the CA certificates of the pool that chain the token's
  * certificate (checking signatures): only when a search may show them,
  * since a client that only signs never needs them. */
@@ -64,11 +73,29 @@ CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t 
 void ef_token_unload(struct ef_token *t);
 void ef_token_free(struct ef_token *t);
 
-/* Decrypts the .key with the PIN (retrying a non-ASCII PIN in
- * Windows-1252) and checks it belongs to the certificate.  It does not
- * change the token: the caller stores *key and *key_path.  (A login costs
- * one PBKDF2 of 2048 iterations, about a millisecond: short enough to run
- * under the lock, which keeps a rescan from unloading the token meanwhile.) */
+/* What a login tries, copied out of the token under the lock so that the
+ * key files can be read and decrypted without it: a few candidate keys,
+ * most likely first, and what tells the certificate's key. */
+struct ef_key_plan {
+	char *cert_path;
+	unsigned char *spki;
+	size_t spki_len;
+	struct ef_key_candidate *c;
+	size_t n;
+};
+/* Reads no file and no folder: a folder's keys come from its scan. */
+CK_RV ef_token_key_plan_inlock(const struct ef_token *t, struct ef_key_plan *p);
+/* Tries the plan's keys in order with the PIN (retrying a non-ASCII PIN in
+ * Windows-1252) until one opens and belongs to the certificate.  Touches
+ * no token: it may run without the lock.  A fallback whose key derivation
+ * costs far more than SAT's is skipped before any derivation, and a
+ * scanned key that is not encrypted is never used. */
+CK_RV ef_key_plan_open(const struct ef_key_plan *p, const unsigned char *pin, size_t pin_len,
+		       struct ef_pkey **key, char **key_path);
+void ef_key_plan_clear(struct ef_key_plan *p);
+
+/* Both of the above.  It does not change the token: the caller stores
+ * *key and *key_path. */
 CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
 			size_t pin_len, struct ef_pkey **key, char **key_path);
 void ef_token_logout(struct ef_token *t);

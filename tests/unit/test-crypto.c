@@ -797,6 +797,8 @@ static void test_keys(void)
 
 		b = data_file(n, &len);
 		ok(b != NULL && ef_key_is_encrypted(b, len), "%s: is encrypted", n);
+		is_ul(b ? ef_key_kdf_iterations(b, len) : 0, 2048,
+		      "%s: 2048 PBKDF2 iterations, read before any derivation", n);
 		free(b);
 		is_ul(open_key(n, g_pw, 9, &k), CKR_OK, "%s: opens with 12345678a", n);
 		if (k == NULL)
@@ -829,6 +831,7 @@ static void test_keys(void)
 	is_ul(ef_key_open(b, len, (const unsigned char *)g_pw, 9, &k), CKR_DATA_INVALID,
 	      "a certificate given as key: CKR_DATA_INVALID");
 	ok(!ef_key_is_encrypted(b, len), "a certificate is not an encrypted key");
+	is_ul(ef_key_kdf_iterations(b, len), 0, "a certificate costs no key derivation");
 	free(b);
 	/* A DigestInfo has the shape of an EncryptedPrivateKeyInfo. */
 	{
@@ -910,6 +913,7 @@ static void test_keys(void)
 
 		b = data_file(trad, &len);
 		ok(ef_key_is_encrypted(b, len), "traditional encrypted PEM: is encrypted");
+		is_ul(ef_key_kdf_iterations(b, len), 1, "traditional encrypted PEM: one MD5");
 		free(b);
 		is_ul(open_key(trad, g_pw, 9, &k), CKR_OK, "traditional DES-EDE3 PEM opens");
 		ok(k != NULL && ef_key_matches_spki(k, c.spki, c.spki_len), "... and matches its .cer");
@@ -918,6 +922,7 @@ static void test_keys(void)
 		      "traditional PEM, wrong password: CKR_PIN_INCORRECT");
 		b = data_file(p8pem, &len);
 		ok(!ef_key_is_encrypted(b, len), "unencrypted PKCS#8 PEM: not encrypted");
+		is_ul(ef_key_kdf_iterations(b, len), 0, "unencrypted PKCS#8 PEM: no key derivation");
 		free(b);
 		is_ul(open_key(p8pem, NULL, 0, &k), CKR_OK, "unencrypted PKCS#8 PEM opens without PIN");
 		ok(k != NULL && ef_key_matches_spki(k, c.spki, c.spki_len), "... and matches its .cer");
@@ -937,20 +942,27 @@ static void test_keys(void)
 		ok(1, "# SKIP no openssl command line");
 	} else {
 		char src[1200];
-		static const struct { const char *file, *cmd; CK_RV want; const char *pin; } gen[] = {
+		/* iter: what ef_key_kdf_iterations reads (openssl's default
+		 * count is 2048; PKCS#12 PBEs and scrypt count as unbounded). */
+		static const struct {
+			const char *file, *cmd;
+			CK_RV want;
+			const char *pin;
+			unsigned long iter;
+		} gen[] = {
 			{ "pkcs1.der", "openssl rsa -in %s -traditional -outform DER -out %s/pkcs1.der 2>/dev/null",
-			  CKR_OK, NULL },
-			{ "pkcs1.pem", "openssl rsa -in %s -traditional -out %s/pkcs1.pem 2>/dev/null", CKR_OK, NULL },
+			  CKR_OK, NULL, 0 },
+			{ "pkcs1.pem", "openssl rsa -in %s -traditional -out %s/pkcs1.pem 2>/dev/null", CKR_OK, NULL, 0 },
 			{ "aes.p8.pem", "openssl pkcs8 -topk8 -in %s -v2 aes-256-cbc -v2prf hmacWithSHA256 "
-			  "-passout pass:otra -out %s/aes.p8.pem", CKR_OK, "otra" },
+			  "-passout pass:otra -out %s/aes.p8.pem", CKR_OK, "otra", 2048 },
 			{ "aes.p8.der", "openssl pkcs8 -topk8 -in %s -v2 aes-128-cbc -outform DER "
-			  "-passout pass:otra -out %s/aes.p8.der", CKR_OK, "otra" },
+			  "-passout pass:otra -out %s/aes.p8.der", CKR_OK, "otra", 2048 },
 			{ "pbe-sha1-3des.p8.pem", "openssl pkcs8 -topk8 -in %s -v1 PBE-SHA1-3DES "
-			  "-passout pass:otra -out %s/pbe-sha1-3des.p8.pem", CKR_OK, "otra" },
+			  "-passout pass:otra -out %s/pbe-sha1-3des.p8.pem", CKR_OK, "otra", ULONG_MAX },
 			{ "scrypt.p8.der", "openssl pkcs8 -topk8 -in %s -scrypt -outform DER "
-			  "-passout pass:otra -out %s/scrypt.p8.der", CKR_OK, "otra" },
+			  "-passout pass:otra -out %s/scrypt.p8.der", CKR_OK, "otra", ULONG_MAX },
 			{ "aes-trad.pem", "openssl rsa -in %s -traditional -aes128 -passout pass:otra "
-			  "-out %s/aes-trad.pem 2>/dev/null", CKR_OK, "otra" },
+			  "-out %s/aes-trad.pem 2>/dev/null", CKR_OK, "otra", 1 },
 		};
 		snprintf(src, sizeof(src), "%s/%s", g_dir,
 			 "fiel-pm-AAA010101AAA-2017-expired/AAA010101AAA_fiel.unencrypted-pkcs8.key.pem");
@@ -966,6 +978,8 @@ static void test_keys(void)
 			      "%s opens", gen[i].file);
 			ok(k != NULL && ef_key_matches_spki(k, c.spki, c.spki_len), "%s matches", gen[i].file);
 			ef_key_unref(k);
+			is_ul(ef_key_kdf_iterations(b, len), gen[i].iter, "%s: key derivation cost",
+			      gen[i].file);
 			if (gen[i].pin != NULL) {
 				is_ul(ef_key_open(b, len, (const unsigned char *)"nope", 4, &k),
 				      CKR_PIN_INCORRECT, "%s: wrong PIN", gen[i].file);
