@@ -16,7 +16,8 @@
 
 /* Reads EFIRMA_PKCS11_DEBUG; called at C_Initialize before anything logs. */
 void ef_log_init_from_env(void);
-/* The configuration may turn the trace on as well (never off). */
+/* The configuration may turn the trace on as well (never off).  In an
+ * AT_SECURE process neither this nor the variable turns it on. */
 void ef_log_enable_trace(void);
 bool ef_log_trace_enabled(void);
 
