@@ -130,7 +130,7 @@ int ef_cmd_check(struct ef_opts *o)
 	if (rc == EF_EXIT_OK) {
 		printf(_("OK: the password opens the key of %s (número %s), "
 			 "and the key belongs to its certificate\n"),
-		       u.tok->label, u.tok->numero);
+		       ef_shown(u.tok->label), ef_shown(u.tok->numero));
 		ef_warn_validity(u.tok);
 	}
 	ef_use_close(&u);
