@@ -38,6 +38,7 @@ enum {
 	EF_OPT_CHALLENGE = 1u << 9,
 	EF_OPT_FORMAT = 1u << 10,
 	EF_OPT_HASH = 1u << 11,
+	EF_OPT_FORCE = 1u << 12,
 };
 
 struct ef_opts {
@@ -51,7 +52,7 @@ struct ef_opts {
 	const char *challenge;
 	const char *format;
 	const char *hash;
-	bool detached, raw, json;
+	bool detached, raw, json, force;
 	int argc;                  /* the command's positional arguments */
 	char **argv;
 };
