@@ -86,6 +86,12 @@ check "EFIRMA_PKCS11_CONF: the file it names" "$( [ $rc = 0 ] && grep -q '^\[bun
 # colour escape; paths with a double quote and a backslash.
 hd="$tmp/dir \"q\" \\x"
 if hostile_bundle "$hd"; then
+	mkdir -p "$tmp/plain"
+	cp "$hd/h.cer" "$hd/h.key" "$tmp/plain/"
+	EFIRMA_PKCS11_CONF=$tmp/plain.conf run "$T" add "$tmp/plain/h.cer" "$tmp/plain/h.key" --pin-env PIN
+	check "add a certificate whose CN forges lines: exit 0, one [bundle], no 'cert=/e.cer' line" \
+		"$( [ $rc = 0 ] && [ "$(grep -c '^\[bundle\]' "$tmp/plain.conf")" = 1 ] &&
+		    ! grep -q '^cert=/e.cer\|^key=/e.key' "$tmp/plain.conf"; echo $?)" "$rc $err $(cat "$tmp/plain.conf")"
 	hf=$tmp/hostile.conf
 	EFIRMA_PKCS11_CONF=$hf run "$T" add "$hd/h.cer" "$hd/h.key" --pin-env PIN --label 'say "hi" \ #1'
 	check "add a certificate with a hostile CN and quotes in paths and label: exit 0" "$rc" "$out $err"
