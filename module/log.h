@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Warnings (a bundle that cannot be used, a configuration line that makes no
- * sense) are one line each on stderr, prefixed "efirma-pkcs11: ".  The trace
+ * sense) are one line each on stderr, prefixed "efirma-pkcs11: ", with every
+ * control character of the message shown as an escape (ef_escape_text).  The trace
  * of every call and return code appears only when EFIRMA_PKCS11_DEBUG is set
  * to a non-empty value other than "0", or when the configuration says
  * debug=1.  Never pass a PIN, its length, or key material to these functions.

@@ -11,6 +11,8 @@ packages=(
 	libssl-dev libp11-kit-dev openssl
 	p11-kit p11-kit-modules opensc gnutls-bin libnss3-tools softhsm2
 	libengine-pkcs11-openssl valgrind xxd
+	# holds a race window open in the portal verifier's test
+	strace
 	# real clients: the browser, the web server, their automation
 	firefox-esr nginx-light python3
 	# efirma-tool's translations

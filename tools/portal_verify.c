@@ -147,22 +147,25 @@ static int take_state(const char *state, long max_age, long long now, char **cha
 	if (asprintf(&taken, "%s.taken-%ld", state, (long)getpid()) < 0)
 		return PV_ERROR;
 	if (rename(state, taken) != 0) {
-		rc = errno == ENOENT ? refuse(PV_CHALLENGE, "no challenge was issued (or it was "
-							   "used already)")
-				     : PV_ERROR;
-		if (rc == PV_ERROR)
-			ef_err("cannot take the challenge from %s: %s", state, strerror(errno));
+		int err = errno;
+
 		free(taken);
-		return rc;
+		if (err == ENOENT)
+			return refuse(PV_CHALLENGE, "no challenge was issued (or it was used already)");
+		ef_err("cannot take the challenge from %s: %s", state, strerror(err));
+		return PV_ERROR;
 	}
 	rc = ef_read_file(taken, 4096, &data, &len);
 	unlink(taken);
 	free(taken);
 	if (rc != EF_EXIT_OK)
 		return PV_ERROR;
-	data = realloc(data, len + 1);
-	if (data == NULL)
+	nl = realloc(data, len + 1);
+	if (nl == NULL) {
+		free(data);
 		return PV_ERROR;
+	}
+	data = (unsigned char *)nl;
 	data[len] = '\0';
 	nl = strchr((char *)data, '\n');
 	if (nl == NULL || sscanf(nl + 1, "%lld", &issued) != 1) {
