@@ -49,11 +49,12 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		/* WORKAROUND(NSS, p11-kit): pReserved carries the
 		 * configuration string ("parameters", x-init-reserved). */
 		reserved = args->pReserved;
-		/* [PKCS#11 3.0 C_Initialize] "pReserved ... should be NULL_PTR"
-		 * for other modules, and conformance suites pass small
-		 * non-NULL values such as (void *)1.  The first page is never
-		 * mapped (vm.mmap_min_addr), so such a pointer cannot be a
-		 * string: refuse it instead of reading it. */
+		/* [PKCS#11 3.0 CK_C_INITIALIZE_ARGS] pReserved: "reserved for
+		 * future use.  Should be NULL_PTR" - so conformance suites pass
+		 * small non-NULL values such as (void *)1 to see the module
+		 * refuse them.  The first page is never mapped
+		 * (vm.mmap_min_addr), so such a pointer cannot be a string:
+		 * refuse it instead of reading it. */
 		if (reserved != NULL && (uintptr_t)reserved < page_size())
 			EF_RETURN(CKR_ARGUMENTS_BAD);
 	}
