@@ -8,12 +8,15 @@
  * makes no sense is one warning naming file:line and the rest still loads;
  * only an allocation failure is an error.
  *
- * Environment: EFIRMA_PKCS11_CONF, XDG_CONFIG_HOME and HOME are read with
- * secure_getenv.  The module can be loaded into set-user-ID programs (a
- * PAM module doing smart-card login, for one); there the invoking user
- * must not be able to choose which certificate and key the token offers,
- * so those variables are ignored and only pReserved and the system file
- * count.
+ * Environment: the module can be loaded into set-user-ID programs (a PAM
+ * module doing smart-card login, for one); there the invoking user must
+ * not be able to choose which certificate and key the token offers, nor
+ * read a trace of the privileged process.  So in an AT_SECURE process
+ * (ef_config_secure) no environment variable is read (EFIRMA_PKCS11_CONF,
+ * XDG_CONFIG_HOME, HOME, EFIRMA_PKCS11_DEBUG), and no path that depends on
+ * the invoking user (one starting with "~", or relative to the working
+ * directory) is used: only pReserved and the system file count, with
+ * absolute paths.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,13 +39,28 @@
 
 #define EF_CONF_USER_PATH "efirma-pkcs11/efirma-pkcs11.conf"
 
+/* -1: ask the kernel; 0 or 1: what a unit test decided. */
+static int secure_forced = -1;
+
+void ef_config_force_secure(int on)
+{
+	secure_forced = on;
+}
+
+bool ef_config_secure(void)
+{
+	if (secure_forced >= 0)
+		return secure_forced != 0;
+	/* The kernel sets AT_SECURE when the program gained privileges at
+	 * exec (set-user-ID, set-group-ID, file capabilities, an LSM
+	 * transition): exactly when the environment belongs to someone
+	 * less trusted than the process. */
+	return getauxval(AT_SECURE) != 0;
+}
+
 static const char *env(const char *name)
 {
-#ifdef __GLIBC__
-	return secure_getenv(name);
-#else
-	return getenv(name);
-#endif
+	return ef_config_secure() ? NULL : getenv(name);
 }
 
 /* ---------------------------------------------------------------- text */
@@ -54,6 +73,19 @@ struct span {
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* One character inside double quotes: \" is a quote and \\ a backslash;
+ * any other backslash is itself (a Windows-style path keeps working).
+ * Returns the bytes consumed (left >= 1). */
+static size_t quoted_char(const char *p, size_t left, char *c)
+{
+	if (p[0] == '\\' && left >= 2 && (p[1] == '"' || p[1] == '\\')) {
+		*c = p[1];
+		return 2;
+	}
+	*c = p[0];
+	return 1;
 }
 
 static struct span trim(struct span s)
@@ -187,10 +219,16 @@ static char *join(const char *a, size_t alen, const char *b, size_t blen)
 /* The path a value names: "~/" is the home directory (DESIGN.md section 5)
  * and a relative path is anchored at base_dir (the configuration file's
  * folder), so a file and the bundles beside it can move together.
- * *path is NULL only on allocation failure. */
+ * In an AT_SECURE process, a path that would depend on the invoking user
+ * (its home, its working directory) is not used: CKR_OK with *path NULL,
+ * for the caller to warn. */
 static CK_RV resolve_path(struct span v, const char *base_dir, char **path)
 {
 	*path = NULL;
+	if (ef_config_secure() &&
+	    ((v.len > 0 && v.p[0] == '~') ||
+	     (!(v.len > 0 && v.p[0] == '/') && (base_dir == NULL || base_dir[0] != '/'))))
+		return CKR_OK;
 	if (v.len >= 1 && v.p[0] == '~' && (v.len == 1 || v.p[1] == '/')) {
 		const char *home = env("HOME");
 
@@ -224,16 +262,20 @@ struct file_state {
 };
 
 /* Splits "key = value" with an optional quoted value and trailing comment.
- * false (after a warning) when the line is not usable. */
-static bool split_assignment(struct span line, const char *origin, unsigned lineno,
-			     struct span *key, struct span *value)
+ * *usable is false (after a warning) when the line is not usable.  A quoted
+ * value with escapes is decoded into *owned (malloc'd; the caller frees
+ * it) and *value points there. */
+static CK_RV split_assignment(struct span line, const char *origin, unsigned lineno,
+			      struct span *key, struct span *value, char **owned, bool *usable)
 {
 	const char *eq = memchr(line.p, '=', line.len);
 	struct span v;
 
+	*usable = false;
+	*owned = NULL;
 	if (eq == NULL) {
 		ef_log_warn("%s:%u: expected 'key = value', line ignored", origin, lineno);
-		return false;
+		return CKR_OK;
 	}
 	key->p = line.p;
 	key->len = (size_t)(eq - line.p);
@@ -243,27 +285,37 @@ static bool split_assignment(struct span line, const char *origin, unsigned line
 	v = trim(v);
 	if (key->len == 0) {
 		ef_log_warn("%s:%u: missing key before '=', line ignored", origin, lineno);
-		return false;
+		return CKR_OK;
 	}
 	if (v.len > 0 && v.p[0] == '"') {
-		const char *close = memchr(v.p + 1, '"', v.len - 1);
 		struct span rest;
+		size_t i = 1, n = 0;
+		char *buf = malloc(v.len);
 
-		if (close == NULL) {
+		if (buf == NULL)
+			return CKR_HOST_MEMORY;
+		while (i < v.len && v.p[i] != '"')
+			i += quoted_char(v.p + i, v.len - i, &buf[n++]);
+		if (i >= v.len) {
 			ef_log_warn("%s:%u: unterminated quote, line ignored", origin, lineno);
-			return false;
+			free(buf);
+			return CKR_OK;
 		}
-		rest.p = close + 1;
-		rest.len = (size_t)(v.p + v.len - rest.p);
+		rest.p = v.p + i + 1;
+		rest.len = v.len - i - 1;
 		rest = trim(rest);
 		if (rest.len > 0 && rest.p[0] != '#') {
 			ef_log_warn("%s:%u: text after the closing quote, line ignored",
 				    origin, lineno);
-			return false;
+			free(buf);
+			return CKR_OK;
 		}
-		value->p = v.p + 1;
-		value->len = (size_t)(close - v.p - 1);
-		return true;
+		buf[n] = '\0';
+		*owned = buf;
+		value->p = buf;
+		value->len = n;
+		*usable = true;
+		return CKR_OK;
 	}
 	/* Unquoted: a '#' after a blank starts a comment; a '#' inside a word
 	 * (a path like "a#b") is kept. */
@@ -274,7 +326,8 @@ static bool split_assignment(struct span line, const char *origin, unsigned line
 		}
 	}
 	*value = trim(v);
-	return true;
+	*usable = true;
+	return CKR_OK;
 }
 
 static CK_RV file_section(struct file_state *st, struct span line, unsigned lineno)
@@ -335,20 +388,32 @@ static CK_RV set_slot(char **slot, char *value, const char *origin, unsigned lin
 	return CKR_OK;
 }
 
+/* The warning for a path resolve_path would not use. */
+static void warn_unsafe_path(const char *origin, unsigned lineno)
+{
+	if (lineno != 0)
+		ef_log_warn("%s:%u: a set-user-ID program takes only absolute paths, "
+			    "line ignored", origin, lineno);
+	else
+		ef_log_warn("%s: a set-user-ID program takes only absolute paths, "
+			    "word ignored", origin);
+}
+
 static CK_RV file_assignment(struct file_state *st, struct span line, unsigned lineno)
 {
 	struct span key, value;
-	char *s = NULL;
-	bool flag;
-	CK_RV rv = CKR_OK;
+	char *s = NULL, *owned = NULL;
+	bool flag, usable;
+	CK_RV rv;
 
-	if (!split_assignment(line, st->origin, lineno, &key, &value))
-		return CKR_OK;
+	rv = split_assignment(line, st->origin, lineno, &key, &value, &owned, &usable);
+	if (rv != CKR_OK || !usable)
+		goto out;
 	if (st->sec == SEC_UNKNOWN)
-		return CKR_OK;      /* already warned at the section header */
+		goto out;           /* already warned at the section header */
 	if (memchr(value.p, '\0', value.len) != NULL) {
 		ef_log_warn("%s:%u: NUL byte in the value, line ignored", st->origin, lineno);
-		return CKR_OK;
+		goto out;
 	}
 
 	switch (st->sec) {
@@ -359,7 +424,7 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 				ef_log_warn("%s:%u: debug takes 1 or 0", st->origin, lineno);
 			else if (flag)
 				st->cfg->debug = true;    /* the trace is turned on, never off */
-			return CKR_OK;
+			goto out;
 		}
 		if (span_eq(key, "allow-pkcs1-decrypt")) {
 			if (!truthy(value, &flag))
@@ -374,19 +439,27 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 		if (span_eq(key, "cert") || span_eq(key, "key")) {
 			if (value.len == 0) {
 				ef_log_warn("%s:%u: empty path, line ignored", st->origin, lineno);
-				return CKR_OK;
+				goto out;
 			}
 			rv = resolve_path(value, st->base_dir, &s);
 			if (rv != CKR_OK)
-				return rv;
-			return set_slot(span_eq(key, "cert") ? &st->bundle.cert : &st->bundle.key,
-					s, st->origin, lineno, span_eq(key, "cert") ? "cert" : "key");
+				goto out;
+			if (s == NULL) {
+				warn_unsafe_path(st->origin, lineno);
+				goto out;
+			}
+			rv = set_slot(span_eq(key, "cert") ? &st->bundle.cert : &st->bundle.key,
+				      s, st->origin, lineno, span_eq(key, "cert") ? "cert" : "key");
+			goto out;
 		}
 		if (span_eq(key, "label")) {
 			s = strndup(value.p, value.len);
-			if (s == NULL)
-				return CKR_HOST_MEMORY;
-			return set_slot(&st->bundle.label, s, st->origin, lineno, "label");
+			if (s == NULL) {
+				rv = CKR_HOST_MEMORY;
+				goto out;
+			}
+			rv = set_slot(&st->bundle.label, s, st->origin, lineno, "label");
+			goto out;
 		}
 		break;
 	case SEC_DIRECTORY:
@@ -394,18 +467,22 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 		if (span_eq(key, "path")) {
 			if (value.len == 0) {
 				ef_log_warn("%s:%u: empty path, line ignored", st->origin, lineno);
-				return CKR_OK;
+				goto out;
 			}
 			rv = resolve_path(value, st->base_dir, &s);
 			if (rv != CKR_OK)
-				return rv;
+				goto out;
+			if (s == NULL) {
+				warn_unsafe_path(st->origin, lineno);
+				goto out;
+			}
 			if (st->sec == SEC_DIRECTORY)
 				rv = push_str(&st->cfg->dirs, &st->cfg->n_dirs, s);
 			else
 				rv = push_str(&st->cfg->ca_paths, &st->cfg->n_ca_paths, s);
 			if (rv != CKR_OK)
 				free(s);
-			return rv;
+			goto out;
 		}
 		break;
 	case SEC_UNKNOWN:
@@ -416,7 +493,9 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 			    (int)key.len, key.p);
 	else
 		ef_log_warn("%s:%u: unknown key, line ignored", st->origin, lineno);
-	return CKR_OK;
+out:
+	free(owned);
+	return rv;
 }
 
 CK_RV ef_config_parse_text(const char *text, size_t len, const char *origin,
@@ -547,7 +626,8 @@ out:
 /* ------------------------------------------------------ pReserved syntax */
 
 /* Next space-separated word of s, with double quotes removed: quoting may
- * cover the whole value (cert="/a b/c.cer") or any part of the word.
+ * cover the whole value (cert="/a b/c.cer") or any part of the word, and
+ * inside quotes \" and \\ stand for a quote and a backslash.
  * Returns false at the end of the string.  *word is malloc'd (NULL on
  * allocation failure, *rv set); *unterminated reports a missing closing
  * quote (the word then runs to the end of the string). */
@@ -572,14 +652,18 @@ static bool next_word(const char **s, char **word, bool *unterminated, CK_RV *rv
 		*rv = CKR_HOST_MEMORY;
 		return false;
 	}
-	for (; *p != '\0'; p++) {
+	while (*p != '\0') {
 		if (*p == '"') {
 			quoted = !quoted;
+			p++;
 			continue;
 		}
 		if (!quoted && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 			break;
-		out[n++] = *p;
+		if (quoted)
+			p += quoted_char(p, p[1] != '\0' ? 2 : 1, &out[n++]);
+		else
+			out[n++] = *p++;
 	}
 	out[n] = '\0';
 	*unterminated = quoted;
@@ -644,6 +728,10 @@ static CK_RV reserved_word(const char *word, struct pending *b, bool *source,
 		rv = resolve_path(value, NULL, &s);
 		if (rv != CKR_OK)
 			return rv;
+		if (s == NULL) {
+			warn_unsafe_path(origin, 0);
+			return CKR_OK;
+		}
 	} else {
 		goto unknown;
 	}

@@ -19,6 +19,13 @@
  *   | allow-pkcs1-decrypt=1
  * Double quotes may wrap a value containing spaces.
  *
+ * In both, inside double quotes \" is a double quote and \\ a backslash;
+ * any other backslash stands for itself.
+ *
+ * In an AT_SECURE process (set-user-ID and the like) no environment
+ * variable counts, "~" and relative paths are ignored with a warning, and
+ * the trace stays off (log.c asks ef_config_secure too).
+ *
  * A malformed line is a warning naming the file and line; the valid entries
  * still load.  Only an allocation failure is an error.
  */
@@ -62,5 +69,11 @@ CK_RV ef_config_parse_text(const char *text, size_t len, const char *origin,
 CK_RV ef_config_parse_file(const char *path, struct ef_config *cfg);
 
 void ef_config_free(struct ef_config *cfg);
+
+/* True in an AT_SECURE process: the environment and the working directory
+ * belong to a less trusted user than the process itself. */
+bool ef_config_secure(void);
+/* For unit tests only: 1 or 0 forces the answer, -1 asks the kernel again. */
+void ef_config_force_secure(int on);
 
 #endif

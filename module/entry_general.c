@@ -3,8 +3,10 @@
  * lists and interfaces through which applications reach everything else.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "entry.h"
 #include "sat.h"
@@ -21,6 +23,13 @@ static CK_RV not_supported(void)
 	return CKR_FUNCTION_NOT_SUPPORTED;
 }
 #define NOT_SUPPORTED(type) ((type)(void (*)(void))not_supported)
+
+static uintptr_t page_size(void)
+{
+	long n = sysconf(_SC_PAGESIZE);
+
+	return n > 0 ? (uintptr_t)n : 4096;
+}
 
 CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 {
@@ -40,6 +49,14 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		/* WORKAROUND(NSS, p11-kit): pReserved carries the
 		 * configuration string ("parameters", x-init-reserved). */
 		reserved = args->pReserved;
+		/* [PKCS#11 3.0 CK_C_INITIALIZE_ARGS] pReserved: "reserved for
+		 * future use.  Should be NULL_PTR" - so conformance suites pass
+		 * small non-NULL values such as (void *)1 to see the module
+		 * refuse them.  The first page is never mapped
+		 * (vm.mmap_min_addr), so such a pointer cannot be a string:
+		 * refuse it instead of reading it. */
+		if (reserved != NULL && (uintptr_t)reserved < page_size())
+			EF_RETURN(CKR_ARGUMENTS_BAD);
 	}
 	EF_RETURN(ef_global_initialize(reserved));
 }

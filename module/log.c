@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
+#include "sat.h"
 
 #define EF_LOG_PREFIX "efirma-pkcs11: "
 /* Longer messages are cut: a warning is one line, not a dump. */
@@ -25,15 +27,17 @@ static atomic_bool trace_on;
 void ef_log_init_from_env(void)
 {
 	/* Read at every C_Initialize, so a re-initialised module follows the
-	 * current environment.  Only a diagnostic switch: getenv is enough
-	 * (it can only make the module print call names and return codes). */
-	const char *v = getenv("EFIRMA_PKCS11_DEBUG");
+	 * current environment.  Not in a set-user-ID process: its stderr is
+	 * the invoking user's, and the trace is not for them to see. */
+	const char *v = ef_config_secure() ? NULL : getenv("EFIRMA_PKCS11_DEBUG");
 
 	atomic_store(&trace_on, v != NULL && v[0] != '\0' && strcmp(v, "0") != 0);
 }
 
 void ef_log_enable_trace(void)
 {
+	if (ef_config_secure())
+		return;
 	atomic_store(&trace_on, true);
 }
 
@@ -47,24 +51,25 @@ bool ef_log_trace_enabled(void)
  * threads' lines could slip between. */
 static void emit(const char *fmt, va_list ap)
 {
-	char line[EF_LOG_LINE_MAX];
+	char msg[EF_LOG_LINE_MAX], line[EF_LOG_LINE_MAX];
 	size_t pre = sizeof(EF_LOG_PREFIX) - 1;
 	size_t len;
 	int n;
 	int saved_errno = errno;
 
-	memcpy(line, EF_LOG_PREFIX, pre);
-	n = vsnprintf(line + pre, sizeof(line) - pre - 1, fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
 		n = 0;
-	len = pre + (size_t)n;
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
-	/* A message must not forge extra lines in the log. */
-	for (size_t i = pre; i < len; i++) {
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	}
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	memcpy(line, EF_LOG_PREFIX, pre);
+	/* Messages carry file names, labels and configuration text that
+	 * anyone may have written: none of it may forge a line or reach the
+	 * terminal as a control sequence. */
+	len = ef_escape_text(msg, (size_t)n, line + pre, sizeof(line) - pre - 1);
+	if (len > sizeof(line) - pre - 2)
+		len = strlen(line + pre);
+	len += pre;
 	line[len++] = '\n';
 
 	for (size_t off = 0; off < len;) {

@@ -107,6 +107,64 @@ static uint32_t sanitize_cp(uint32_t cp)
 	return cp;
 }
 
+/* Appends piece[0..n) to out[size] at *o when it fits whole; once a piece
+ * does not fit, nothing more is written (so an escape is never cut). */
+static void put_piece(char *out, size_t size, size_t *o, bool *full, const char *piece,
+		      size_t n)
+{
+	if (!*full && size > 0 && *o + n < size)
+		memcpy(out + *o, piece, n);
+	else
+		*full = true;
+	*o += n;
+}
+
+size_t ef_escape_text(const char *in, size_t len, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0, written = 0;
+	bool full = false;
+
+	for (size_t i = 0; i < len;) {
+		char esc[8];
+		uint32_t cp;
+		size_t skip, n = get_utf8(s + i, len - i, &cp, &skip);
+
+		if (n == 0) {
+			/* Not UTF-8: one byte shown as \xHH, so a lone 0x9B
+			 * (CSI for a Latin-1 terminal) is never sent raw. */
+			snprintf(esc, sizeof(esc), "\\x%02x", s[i]);
+			put_piece(out, size, &o, &full, esc, 4);
+			i++;
+		} else if (cp == '\\') {
+			put_piece(out, size, &o, &full, "\\\\", 2);
+			i++;
+		} else if (cp == '\n' || cp == '\r' || cp == '\t') {
+			esc[0] = '\\';
+			esc[1] = cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't';
+			put_piece(out, size, &o, &full, esc, 2);
+			i++;
+		} else if (cp < 0x20 || cp == 0x7F) {
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)cp);
+			put_piece(out, size, &o, &full, esc, 4);
+			i++;
+		} else if (cp >= 0x80 && cp <= 0x9F) {
+			/* C1 controls in UTF-8 form (U+009B is CSI too). */
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp);
+			put_piece(out, size, &o, &full, esc, 6);
+			i += n;
+		} else {
+			put_piece(out, size, &o, &full, in + i, n);
+			i += n;
+		}
+		if (!full)
+			written = o;
+	}
+	if (size > 0)
+		out[written] = '\0';
+	return o;
+}
+
 /* True when the bytes have at least one non-ASCII character and all of
  * them form valid UTF-8. */
 static bool is_non_ascii_utf8(const unsigned char *in, size_t len)

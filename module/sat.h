@@ -34,6 +34,16 @@ struct ef_raw_str {
  * An absent value gives "". */
 char *ef_sat_to_utf8(const struct ef_raw_str *s);
 
+/* Text from a certificate, a file or a peer made safe for a terminal or a
+ * log line: every control character (C0, DEL, and C1 in UTF-8 form) and
+ * every byte that is not part of valid UTF-8 is written as a visible
+ * escape (\n, \r, \t, \xHH, \u00HH), and a backslash as \\, so the
+ * output cannot move the cursor, forge a line or pass for an escape.
+ * Valid UTF-8 otherwise passes unchanged.  Writes at most size bytes to out
+ * (NUL-terminated when size > 0, cut only between characters/escapes) and,
+ * like snprintf, returns the length the whole escaped text needs. */
+size_t ef_escape_text(const char *in, size_t len, char *out, size_t size);
+
 /* keyUsage bits as in RFC 5280 (bit 0 = digitalSignature). */
 #define EF_KU_DIGITAL_SIGNATURE  (1u << 0)
 #define EF_KU_NON_REPUDIATION    (1u << 1)

@@ -13,6 +13,8 @@ packages=(
 	libengine-pkcs11-openssl valgrind xxd
 	# ACLs and extended attributes of the .key (test-setpin-file)
 	acl attr
+	# holds a race window open in the portal verifier's test
+	strace
 	# real clients: the browser, the web server, their automation
 	firefox-esr nginx-light python3
 	# efirma-tool's translations

@@ -75,10 +75,14 @@ static bool key_value(char *line, char **key, char **value)
 	*key = trim(line);
 	*value = trim(eq + 1);
 	if ((*value)[0] == '"') {
-		char *close = strchr(*value + 1, '"');
-		if (close)
-			*close = '\0';
-		(*value)++;
+		/* \" and \\ inside quotes, as module/config.c reads them. */
+		char *r = *value + 1, *w = *value;
+		while (*r && *r != '"') {
+			if (r[0] == '\\' && (r[1] == '"' || r[1] == '\\'))
+				r++;
+			*w++ = *r++;
+		}
+		*w = '\0';
 	} else {
 		/* an unquoted value ends at " #" (module/config.c) */
 		char *hash = strstr(*value, " #");
@@ -277,16 +281,35 @@ static char *without(const char *text, const struct ef_section *s, size_t n, con
 	return out;
 }
 
-/* What the configuration syntax cannot carry. */
+/* What the configuration syntax cannot carry: a value is one line. */
 static bool expressible(const char *v)
 {
-	return strpbrk(v, "\"\n\r") == NULL;
+	return strpbrk(v, "\n\r") == NULL;
+}
+
+/* A value between double quotes, with \" and \\ escaped, so no path or
+ * label can end the value early and write lines of its own (config.h). */
+static char *quoted(const char *v)
+{
+	char *out = malloc(2 * strlen(v) + 3), *o = out;
+	if (out == NULL)
+		return NULL;
+	*o++ = '"';
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			*o++ = '\\';
+		*o++ = *v;
+	}
+	*o++ = '"';
+	*o = '\0';
+	return out;
 }
 
 int ef_cmd_add(struct ef_opts *o)
 {
 	char cer[PATH_MAX], key[PATH_MAX];
 	char *conf = NULL, *reserved = NULL, *text = NULL, *kept = NULL, *full = NULL;
+	char *qcer = NULL, *qkey = NULL, *qlabel = NULL, *comment = NULL;
 	struct ef_section *secs = NULL;
 	size_t nsecs = 0;
 	bool *drop = NULL;
@@ -304,7 +327,7 @@ int ef_cmd_add(struct ef_opts *o)
 		}
 	}
 	if (!expressible(cer) || !expressible(key) || (o->label && !expressible(o->label))) {
-		ef_err(_("paths and labels cannot contain double quotes or line breaks"));
+		ef_err(_("paths and labels cannot contain line breaks"));
 		rc = EF_EXIT_USAGE;
 		goto out;
 	}
@@ -312,8 +335,21 @@ int ef_cmd_add(struct ef_opts *o)
 	if (rc != EF_EXIT_OK)
 		goto out;
 
+	qcer = quoted(cer);
+	qkey = quoted(key);
+	qlabel = o->label ? quoted(o->label) : NULL;
+	/* The holder's name comes from the certificate: in the comment it
+	 * is shown escaped, so it cannot end the line. */
+	if (qcer == NULL || qkey == NULL || (o->label && qlabel == NULL) ||
+	    asprintf(&comment, "# %s %s, %s", ef_kind_name(ci.sat.kind), ef_shown(ci.sat.rfc),
+		     ef_shown(ci.sat.holder)) < 0) {
+		comment = NULL;
+		ef_err(_("out of memory"));
+		rc = EF_EXIT_ERROR;
+		goto out;
+	}
 	/* The check goes through the module, loaded with this one bundle. */
-	if (asprintf(&reserved, "cert=\"%s\" key=\"%s\"", cer, key) < 0) {
+	if (asprintf(&reserved, "cert=%s key=%s", qcer, qkey) < 0) {
 		reserved = NULL;
 		rc = EF_EXIT_ERROR;
 		goto out;
@@ -325,7 +361,7 @@ int ef_cmd_add(struct ef_opts *o)
 		if (ef_read_file(key, 1024 * 1024, &kd, &kl) == EF_EXIT_OK &&
 		    ef_looks_like_key(kd, kl))
 			ef_err(_("%s does not belong to %s (RFC %s, número %s): "
-				 "it is the key of another certificate"), key, cer, ci.sat.rfc,
+				 "it is the key of another certificate"), key, cer, ef_shown(ci.sat.rfc),
 			       ci.sat.numero);
 		else
 			ef_err(_("%s is not a private key file, or it is damaged"), key);
@@ -356,19 +392,18 @@ int ef_cmd_add(struct ef_opts *o)
 	kept = without(text, secs, nsecs, drop);
 	if (kept == NULL)
 		goto out;
-	if (asprintf(&full, "%s%s%s[bundle]\n# %s %s, %s\ncert = \"%s\"\nkey = \"%s\"\n%s%s%s",
+	if (asprintf(&full, "%s%s%s[bundle]\n%s\ncert = %s\nkey = %s\n%s%s%s",
 		     kept, kept[0] && kept[strlen(kept) - 1] != '\n' ? "\n" : "",
-		     kept[0] ? "\n" : "", ef_kind_name(ci.sat.kind), ci.sat.rfc,
-		     ci.sat.holder, cer, key, o->label ? "label = \"" : "",
-		     o->label ? o->label : "", o->label ? "\"\n" : "") < 0) {
+		     kept[0] ? "\n" : "", comment, qcer, qkey, qlabel ? "label = " : "",
+		     qlabel ? qlabel : "", qlabel ? "\n" : "") < 0) {
 		full = NULL;
 		goto out;
 	}
 	rc = write_conf(conf, full);
 	if (rc != EF_EXIT_OK)
 		goto out;
-	printf(_("added %s %s (%s, número %s) to %s\n"), ef_kind_name(ci.sat.kind), ci.sat.rfc,
-	       ci.sat.holder, ci.sat.numero, conf);
+	printf(_("added %s %s (%s, número %s) to %s\n"), ef_kind_name(ci.sat.kind),
+	       ef_shown(ci.sat.rfc), ef_shown(ci.sat.holder), ef_shown(ci.sat.numero), conf);
 	ef_warn_validity(u.tok);
 out:
 	if (rc == EF_EXIT_ERROR && full == NULL && text != NULL)
@@ -382,6 +417,10 @@ out:
 	free(text);
 	free(kept);
 	free(full);
+	free(qcer);
+	free(qkey);
+	free(qlabel);
+	free(comment);
 	return rc;
 }
 

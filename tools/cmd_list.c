@@ -35,7 +35,7 @@ int ef_cmd_list(struct ef_opts *o)
 		struct ef_tok *t = &toks[i];
 		struct ef_certinfo ci;
 
-		printf("%s%s\n", i ? "\n" : "", t->label);
+		printf("%s%s\n", i ? "\n" : "", ef_shown(t->label));
 		if (!t->has_cert) {
 			printf(_("  (the token shows no certificate)\n"));
 			continue;

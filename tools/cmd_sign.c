@@ -13,29 +13,99 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 
 /* CMS content goes into an ASN1_STRING, whose length is an int. */
 #define EF_SIGN_MAX ((size_t)1 << 30)
 
-static int write_out(const char *path, const unsigned char *data, size_t len)
+static bool write_all(int fd, const unsigned char *data, size_t len)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
-	if (f == NULL) {
-		ef_err(_("cannot create %s: %s"), path, strerror(errno));
-		return EF_EXIT_ERROR;
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		data += w;
+		len -= (size_t)w;
 	}
-	bool ok = fwrite(data, 1, len, f) == len;
-	ok = (f == stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
-	if (!ok) {
-		ef_err(_("cannot write %s: %s"), path, strerror(errno));
-		return EF_EXIT_ERROR;
-	}
-	return EF_EXIT_OK;
+	return true;
 }
 
-static int sign_raw(struct ef_use *u, const char *path, const char *out)
+/* The mode of what is written from input: 0600, or the input's mode when
+ * that is stricter (a signed document is as private as the document). */
+static mode_t out_mode(const char *input)
+{
+	struct stat st;
+	return stat(input, &st) == 0 ? (st.st_mode & 0600) : 0600;
+}
+
+/* Writes the output file.  Whoever can write to its folder may have put a
+ * symbolic link (to ~/.bashrc, say) or a file there: without --force the
+ * file must be new (O_EXCL, which refuses a symbolic link as well); with
+ * --force a new file is renamed over the path, which replaces a link
+ * instead of following it. */
+static int write_out(const char *path, const unsigned char *data, size_t len, bool force,
+		     mode_t mode)
+{
+	char *tmp = NULL;
+	int fd, rc = EF_EXIT_ERROR;
+
+	if (strcmp(path, "-") == 0) {
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
+			ef_err(_("cannot write %s: %s"), path, strerror(errno));
+			return EF_EXIT_ERROR;
+		}
+		return EF_EXIT_OK;
+	}
+	if (force) {
+		if (asprintf(&tmp, "%s.new-XXXXXX", path) < 0) {
+			ef_err(_("out of memory"));
+			return EF_EXIT_ERROR;
+		}
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd >= 0 && fchmod(fd, mode) != 0) {
+			close(fd);
+			unlink(tmp);
+			fd = -1;
+		}
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0 && errno == EEXIST) {
+			ef_err(_("%s exists already: nothing was written (--force replaces it)"),
+			       path);
+			return EF_EXIT_REFUSED;
+		}
+	}
+	if (fd < 0) {
+		ef_err(_("cannot create %s: %s"), tmp ? tmp : path, strerror(errno));
+		goto out;
+	}
+	if (!write_all(fd, data, len) || (tmp && fsync(fd) != 0)) {
+		ef_err(_("cannot write %s: %s"), tmp ? tmp : path, strerror(errno));
+		close(fd);
+		unlink(tmp ? tmp : path);
+		goto out;
+	}
+	if (close(fd) != 0) {
+		ef_err(_("cannot write %s: %s"), tmp ? tmp : path, strerror(errno));
+		unlink(tmp ? tmp : path);
+		goto out;
+	}
+	if (tmp && rename(tmp, path) != 0) {
+		ef_err(_("cannot replace %s: %s"), path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = EF_EXIT_OK;
+out:
+	free(tmp);
+	return rc;
+}
+
+static int sign_raw(struct ef_use *u, const char *path, const char *out, bool force)
 {
 	FILE *in = fopen(path, "rb");
 	unsigned char *sig = NULL;
@@ -59,7 +129,8 @@ static int sign_raw(struct ef_use *u, const char *path, const char *out)
 		rc = EF_EXIT_ERROR;
 		goto out;
 	}
-	rc = write_out(out ? out : "-", (const unsigned char *)line, strlen(line));
+	rc = write_out(out ? out : "-", (const unsigned char *)line, strlen(line), force,
+		       out_mode(path));
 	if (rc == EF_EXIT_OK && out && strcmp(out, "-") != 0)
 		printf(_("signature (PKCS#1 v1.5, SHA-256, base64) written to %s\n"), out);
 out:
@@ -69,7 +140,8 @@ out:
 	return rc;
 }
 
-static int sign_cms(struct ef_use *u, const char *path, const char *out, bool detached)
+static int sign_cms(struct ef_use *u, const char *path, const char *out, bool detached,
+		    bool force)
 {
 	unsigned char *data = NULL, *der = NULL;
 	size_t len = 0, der_len = 0;
@@ -91,7 +163,7 @@ static int sign_cms(struct ef_use *u, const char *path, const char *out, bool de
 		}
 		out = def;
 	}
-	rc = write_out(out, der, der_len);
+	rc = write_out(out, der, der_len, force, out_mode(path));
 	if (rc == EF_EXIT_OK && strcmp(out, "-") != 0)
 		printf(detached ? _("detached CMS signature of %s written to %s\n")
 				: _("CMS signature with %s inside written to %s\n"),
@@ -114,8 +186,8 @@ int ef_cmd_sign(struct ef_opts *o)
 	rc = ef_use_open(&u, o, NULL, EF_USE_LOGIN);
 	if (rc == EF_EXIT_OK) {
 		ef_warn_validity(u.tok);
-		rc = o->raw ? sign_raw(&u, o->argv[0], o->out)
-			    : sign_cms(&u, o->argv[0], o->out, o->detached);
+		rc = o->raw ? sign_raw(&u, o->argv[0], o->out, o->force)
+			    : sign_cms(&u, o->argv[0], o->out, o->detached, o->force);
 	}
 	ef_use_close(&u);
 	return rc;
@@ -130,7 +202,7 @@ int ef_cmd_check(struct ef_opts *o)
 	if (rc == EF_EXIT_OK) {
 		printf(_("OK: the password opens the key of %s (número %s), "
 			 "and the key belongs to its certificate\n"),
-		       u.tok->label, u.tok->numero);
+		       ef_shown(u.tok->label), ef_shown(u.tok->numero));
 		ef_warn_validity(u.tok);
 	}
 	ef_use_close(&u);

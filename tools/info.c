@@ -73,29 +73,34 @@ void ef_print_facts(const char *kind, bool moral, const char *rfc, const char *c
 		    const char *rep_rfc, const char *rep_curp, const char *holder,
 		    const char *branch, const char *numero)
 {
+	/* Every value comes from a certificate (or a token showing one):
+	 * shown, never sent raw to the terminal. */
 	printf(_("  type:     %s, %s\n"), kind, ef_persona_name(moral));
-	printf(_("  RFC:      %s\n"), rfc);
+	printf(_("  RFC:      %s\n"), ef_shown(rfc));
 	if (curp[0])
-		printf(_("  CURP:     %s\n"), curp);
-	printf(_("  holder:   %s\n"), holder);
+		printf(_("  CURP:     %s\n"), ef_shown(curp));
+	printf(_("  holder:   %s\n"), ef_shown(holder));
 	if (rep_rfc[0] || rep_curp[0])
-		printf(_("  legal representative: RFC %s, CURP %s\n"), rep_rfc[0] ? rep_rfc : "-",
-		       rep_curp[0] ? rep_curp : "-");
+		printf(_("  legal representative: RFC %s, CURP %s\n"),
+		       rep_rfc[0] ? ef_shown(rep_rfc) : "-", rep_curp[0] ? ef_shown(rep_curp) : "-");
 	if (branch[0])
-		printf(_("  branch:   %s\n"), branch);
-	printf(_("  número:   %s\n"), numero);
+		printf(_("  branch:   %s\n"), ef_shown(branch));
+	printf(_("  número:   %s\n"), ef_shown(numero));
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped;
- * the text is valid UTF-8 already (sat.c guarantees it). */
+/* A JSON string: quotes, backslashes and control characters escaped
+ * (DEL and the C1 controls too: JSON allows them raw, terminals obey
+ * them); the text is valid UTF-8 already (sat.c guarantees it). */
 static void json_str(const char *key, const char *v, bool last)
 {
 	printf("  \"%s\": \"", key);
 	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
 		if (*p == '"' || *p == '\\')
 			printf("\\%c", *p);
-		else if (*p < 0x20)
+		else if (*p < 0x20 || *p == 0x7F)
 			printf("\\u%04x", *p);
+		else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			printf("\\u%04x", *++p);
 		else
 			putchar(*p);
 	}
@@ -202,13 +207,13 @@ int ef_cmd_info(struct ef_opts *o)
 		print_json(path, &ci);
 		goto out;
 	}
-	printf("%s\n", path);
+	printf("%s\n", ef_shown(path));
 	ef_print_facts(ef_kind_name(ci.sat.kind), ci.sat.persona == EF_SAT_MORAL, ci.sat.rfc,
 		       ci.sat.curp, ci.sat.rep_rfc, ci.sat.rep_curp, ci.sat.holder,
 		       ci.sat.branch, ci.sat.numero);
 	ef_print_validity(ci.not_before, ci.not_after);
-	printf(_("  issuer:   %s\n"), ci.issuer_cn[0] ? ci.issuer_cn : ci.issuer);
-	printf(_("  subject:  %s\n"), ci.subject);
+	printf(_("  issuer:   %s\n"), ef_shown(ci.issuer_cn[0] ? ci.issuer_cn : ci.issuer));
+	printf(_("  subject:  %s\n"), ef_shown(ci.subject));
 	printf(_("  key:      RSA %u bits\n"), ci.key_bits);
 	printf("  SHA-256:  %s\n", ci.sha256);
 	printf("  SHA-1:    %s\n", ci.sha1);

@@ -71,14 +71,17 @@ static const struct ef_command commands[] = {
 	     "certificate, by logging in and signing a test message.\n"),
 	  true },
 	{ "sign", ef_cmd_sign,
-	  EF_OPT_TOKEN | EF_OPT_PIN | EF_OPT_OUT | EF_OPT_DETACHED | EF_OPT_RAW, 1, 1,
-	  "sign FILE [--detached] [--raw] [--out OUTPUT]",
+	  EF_OPT_TOKEN | EF_OPT_PIN | EF_OPT_OUT | EF_OPT_DETACHED | EF_OPT_RAW | EF_OPT_FORCE,
+	  1, 1,
+	  "sign FILE [--detached] [--raw] [--out OUTPUT] [--force]",
 	  N_("Signs FILE: a CMS (PKCS#7) SignedData, SHA-256 with RSA, with the signer's\n"
 	     "certificate, written to FILE.p7m (attached) or FILE.p7s (detached).\n"
 	     "  --detached                leave the document out of the signature\n"
 	     "  --raw                     a bare PKCS#1 v1.5 SHA-256 signature, base64\n"
 	     "                            (written to standard output unless --out)\n"
-	     "  --out OUTPUT              where to write it (\"-\": standard output)\n"),
+	     "  --out OUTPUT              where to write it (\"-\": standard output)\n"
+	     "  --force                   replace OUTPUT if it exists (never written\n"
+	     "                            through a symbolic link either way)\n"),
 	  true },
 	{ "login-token", ef_cmd_login_token,
 	  EF_OPT_TOKEN | EF_OPT_PIN | EF_OPT_CHALLENGE | EF_OPT_FORMAT | EF_OPT_HASH, 0, 0,
@@ -119,7 +122,7 @@ static const struct {
 	{ EF_OPT_DETACHED, "--detached" }, { EF_OPT_RAW, "--raw" },
 	{ EF_OPT_JSON, "--json" }, { EF_OPT_LABEL, "--label" },
 	{ EF_OPT_CHALLENGE, "--challenge" }, { EF_OPT_FORMAT, "--format" },
-	{ EF_OPT_HASH, "--hash" },
+	{ EF_OPT_HASH, "--hash" }, { EF_OPT_FORCE, "--force" },
 };
 
 static void exit_codes_help(void)
@@ -170,7 +173,7 @@ const char *ef_module_path(const struct ef_opts *o)
 }
 
 enum { O_MODULE = 256, O_TOKEN, O_PIN_FILE, O_PIN_ENV, O_NEW_PIN_FILE, O_NEW_PIN_ENV,
-       O_DETACHED, O_RAW, O_JSON, O_LABEL, O_CHALLENGE, O_FORMAT, O_HASH, O_VERSION };
+       O_DETACHED, O_RAW, O_JSON, O_LABEL, O_CHALLENGE, O_FORMAT, O_HASH, O_FORCE, O_VERSION };
 
 static const struct option long_opts[] = {
 	{ "module", required_argument, NULL, O_MODULE },
@@ -187,6 +190,7 @@ static const struct option long_opts[] = {
 	{ "challenge", required_argument, NULL, O_CHALLENGE },
 	{ "format", required_argument, NULL, O_FORMAT },
 	{ "hash", required_argument, NULL, O_HASH },
+	{ "force", no_argument, NULL, O_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -228,6 +232,7 @@ int main(int argc, char **argv)
 		case O_CHALLENGE: o.challenge = optarg; o.given |= EF_OPT_CHALLENGE; break;
 		case O_FORMAT: o.format = optarg; o.given |= EF_OPT_FORMAT; break;
 		case O_HASH: o.hash = optarg; o.given |= EF_OPT_HASH; break;
+		case O_FORCE: o.force = true; o.given |= EF_OPT_FORCE; break;
 		case 'h': help = true; break;
 		case O_VERSION: version = true; break;
 		case ':':

@@ -17,7 +17,7 @@ char *ef_pin_prompt(const struct ef_tok *t)
 {
 	char *s = NULL;
 	/* TRANSLATORS: the prompt for the password; %s is the token label */
-	if (asprintf(&s, _("Password of %s: "), t->label) < 0)
+	if (asprintf(&s, _("Password of %s: "), ef_shown(t->label)) < 0)
 		return NULL;
 	return s;
 }
@@ -43,14 +43,14 @@ int ef_use_open(struct ef_use *u, const struct ef_opts *o, const char *reserved,
 	if (rc != EF_EXIT_OK)
 		return rc;
 	if (!u->tok->has_cert) {
-		ef_err(_("%s shows no certificate"), u->tok->label);
+		ef_err(_("%s shows no certificate"), ef_shown(u->tok->label));
 		return EF_EXIT_NOTFOUND;
 	}
 	if (!(flags & EF_USE_LOGIN)) {
 		CK_FLAGS f = CKF_SERIAL_SESSION | ((flags & EF_USE_RW) ? CKF_RW_SESSION : 0);
 		if (u->p.f->C_OpenSession(u->tok->slot, f, NULL, NULL, &u->s) != CKR_OK) {
 			u->s = CK_INVALID_HANDLE;
-			ef_err(_("cannot open a session with %s"), u->tok->label);
+			ef_err(_("cannot open a session with %s"), ef_shown(u->tok->label));
 			return EF_EXIT_ERROR;
 		}
 		return EF_EXIT_OK;
@@ -92,9 +92,9 @@ void ef_warn_validity(const struct ef_tok *t)
 		ef_format_time(ci.not_after, when, sizeof(when));
 		if (st == EF_VALID_EXPIRED)
 			ef_warn(_("the certificate of %s expired on %s: "
-				  "its signatures will be refused"), t->label, when);
+				  "its signatures will be refused"), ef_shown(t->label), when);
 		else if (st == EF_VALID_NOT_YET)
-			ef_warn(_("the certificate of %s is not valid yet"), t->label);
+			ef_warn(_("the certificate of %s is not valid yet"), ef_shown(t->label));
 	}
 	ef_certinfo_clear(&ci);
 }
@@ -119,7 +119,7 @@ int ef_prove_key(struct ef_use *u)
 		goto out;
 	if (!ef_cert_verify(x, EVP_sha256(), msg, sizeof(msg), sig, sig_len)) {
 		ef_err(_("the key of %s does not belong to its certificate: "
-			 "a test signature does not verify"), u->tok->label);
+			 "a test signature does not verify"), ef_shown(u->tok->label));
 		rc = EF_EXIT_REFUSED;
 	}
 out:

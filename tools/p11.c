@@ -282,7 +282,7 @@ static void list_candidates(struct ef_tok *toks, size_t n, const char *want)
 {
 	for (size_t i = 0; i < n; i++)
 		if (want == NULL || names(&toks[i], want))
-			fprintf(stderr, "    %s  (%s)\n", toks[i].label, toks[i].numero);
+			fprintf(stderr, "    %s  (%s)\n", ef_shown(toks[i].label), ef_shown(toks[i].numero));
 }
 
 int ef_p11_select(struct ef_tok *toks, size_t n, const char *want, bool prefer_efirma,
@@ -340,13 +340,13 @@ int ef_p11_login(struct ef_p11 *p, const struct ef_tok *t, bool rw,
 	case CKR_PIN_INCORRECT:
 	case CKR_PIN_INVALID:
 	case CKR_PIN_LEN_RANGE:
-		ef_err(_("wrong password for %s"), t->label);
+		ef_err(_("wrong password for %s"), ef_shown(t->label));
 		return EF_EXIT_PIN;
 	case CKR_DEVICE_ERROR:
 		/* The module's answer when the .key cannot be read or the
 		 * key it holds is not the certificate's. */
 		ef_err(_("the private key of %s cannot be used: the .key file is unreadable, "
-			 "damaged, or belongs to another certificate"), t->label);
+			 "damaged, or belongs to another certificate"), ef_shown(t->label));
 		return EF_EXIT_REFUSED;
 	default:
 		return fail(rv, "C_Login");
@@ -378,7 +378,7 @@ int ef_p11_private_key(struct ef_p11 *p, CK_SESSION_HANDLE s, const struct ef_to
 	if (rv != CKR_OK)
 		return fail(rv, "C_FindObjects");
 	if (found == 0) {
-		ef_err(_("%s shows no private key after login"), t->label);
+		ef_err(_("%s shows no private key after login"), ef_shown(t->label));
 		return EF_EXIT_NOTFOUND;
 	}
 	return EF_EXIT_OK;

@@ -15,6 +15,12 @@
  * certificate's, the text names that certificate, the certificate chains
  * to a CA the portal trusts, it is within its validity, and it is an
  * e.firma.  Each refusal has its own exit code.
+ *
+ * Everything in the token and the certificate is the sender's to choose
+ * until it is verified: the signed text is never printed (it could read
+ * "accepted: SOMEONE ELSE" on a line of its own), nothing from the
+ * certificate is printed before its chain to a trusted CA is, and what is
+ * printed has its control characters escaped (ef_shown).
  */
 #include "certinfo.h"
 #include "login_token.h"
@@ -125,21 +131,41 @@ out:
 }
 
 /* Takes the issued challenge out of the state file: a challenge answers
- * one login only, so a captured token cannot be replayed. */
+ * one login only, so a captured token cannot be replayed.  Taking it is
+ * one rename(2): of two verifications of the same token running at once,
+ * exactly one finds the file there to move (reading it and unlinking it
+ * afterwards would let both read it first). */
 static int take_state(const char *state, long max_age, long long now, char **challenge)
 {
-	unsigned char *data;
+	unsigned char *data = NULL;
 	size_t len;
 	long long issued;
-	char *nl;
+	char *nl, *taken = NULL;
+	int rc;
 
 	*challenge = NULL;
-	if (access(state, F_OK) != 0 || ef_read_file(state, 4096, &data, &len) != EF_EXIT_OK)
-		return refuse(PV_CHALLENGE, "no challenge was issued (or it was used already)");
-	unlink(state);
-	data = realloc(data, len + 1);
-	if (data == NULL)
+	if (asprintf(&taken, "%s.taken-%ld", state, (long)getpid()) < 0)
 		return PV_ERROR;
+	if (rename(state, taken) != 0) {
+		int err = errno;
+
+		free(taken);
+		if (err == ENOENT)
+			return refuse(PV_CHALLENGE, "no challenge was issued (or it was used already)");
+		ef_err("cannot take the challenge from %s: %s", state, strerror(err));
+		return PV_ERROR;
+	}
+	rc = ef_read_file(taken, 4096, &data, &len);
+	unlink(taken);
+	free(taken);
+	if (rc != EF_EXIT_OK)
+		return PV_ERROR;
+	nl = realloc(data, len + 1);
+	if (nl == NULL) {
+		free(data);
+		return PV_ERROR;
+	}
+	data = (unsigned char *)nl;
 	data[len] = '\0';
 	nl = strchr((char *)data, '\n');
 	if (nl == NULL || sscanf(nl + 1, "%lld", &issued) != 1) {
@@ -259,8 +285,9 @@ static int check_chain(X509 *leaf, X509_STORE *store, long long at, const char *
 	if (X509_verify_cert(ctx) < 0 && c.chain_err == 0)
 		c.chain_err = X509_STORE_CTX_get_error(ctx);
 	if (c.chain_err != 0) {
-		rc = refuse(PV_UNTRUSTED, "the certificate of %s is not issued by a trusted CA: %s",
-			    rfc, X509_verify_cert_error_string(c.chain_err));
+		/* Nothing the certificate says can be repeated: not trusted. */
+		rc = refuse(PV_UNTRUSTED, "the certificate sent is not issued by a trusted CA: %s",
+			    X509_verify_cert_error_string(c.chain_err));
 		goto out;
 	}
 	if (c.time_err != 0 && c.time_depth == 0) {
@@ -274,12 +301,12 @@ static int check_chain(X509 *leaf, X509_STORE *store, long long at, const char *
 		rc = refuse(PV_EXPIRED, c.time_err == X509_V_ERR_CERT_HAS_EXPIRED ?
 						"the certificate of %s expired on %s" :
 						"the certificate of %s is not valid until %s",
-			    rfc, when);
+			    ef_shown(rfc), when);
 		goto out;
 	}
 	if (c.time_err != 0) {
 		rc = refuse(PV_EXPIRED, "the certificate of %s chains to a CA certificate that %s",
-			    rfc, c.time_err == X509_V_ERR_CERT_HAS_EXPIRED ? "has expired"
+			    ef_shown(rfc), c.time_err == X509_V_ERR_CERT_HAS_EXPIRED ? "has expired"
 									 : "is not valid yet");
 		goto out;
 	}
@@ -392,8 +419,13 @@ static int cmd_verify(const struct pv_opts *o)
 	}
 	text[text_len] = '\0';
 
-	/* The signature first: until it verifies, nothing in the text can be
-	 * believed. */
+	/* The chain first: until the certificate is known to be a trusted
+	 * CA's, nothing it says (RFC, número, name) may be printed; then the
+	 * signature, until which nothing in the text can be believed. */
+	rc = check_chain(ci.x509, store, now, ci.sat.rfc[0] ? ci.sat.rfc : "the holder");
+	if (rc != PV_OK)
+		goto out;
+
 	if ((o->hash == NULL || strcmp(o->hash, "auto") == 0 || strcmp(o->hash, "sha1") == 0) &&
 	    ef_cert_verify(ci.x509, EVP_sha1(), text, text_len, sig, sig_len))
 		hash_used = "SHA1withRSA";
@@ -403,7 +435,7 @@ static int cmd_verify(const struct pv_opts *o)
 		hash_used = "SHA256withRSA";
 	if (hash_used == NULL) {
 		rc = refuse(PV_SIGNATURE, "the signature does not verify with the certificate "
-					  "sent (número %s)", ci.sat.numero);
+					  "sent (número %s)", ef_shown(ci.sat.numero));
 		goto out;
 	}
 
@@ -413,19 +445,16 @@ static int cmd_verify(const struct pv_opts *o)
 		rc = bad ? refuse(PV_USAGE, "--format: unknown placeholder") : PV_ERROR;
 		goto out;
 	}
+	/* The signed text is the sender's words, signed or not: it is
+	 * compared, never printed. */
 	if (strcmp(expected, (char *)text) != 0) {
 		if (strstr((char *)text, challenge) == NULL)
-			rc = refuse(PV_CHALLENGE, "the token answers another challenge "
-						  "(signed text \"%s\")", text);
+			rc = refuse(PV_CHALLENGE, "the token answers another challenge");
 		else
-			rc = refuse(PV_MISMATCH, "the signed text \"%s\" does not name this "
-						 "certificate (expected \"%s\")", text, expected);
+			rc = refuse(PV_MISMATCH, "the signed text does not name this certificate "
+						 "(expected \"%s\")", ef_shown(expected));
 		goto out;
 	}
-
-	rc = check_chain(ci.x509, store, now, ci.sat.rfc[0] ? ci.sat.rfc : "the holder");
-	if (rc != PV_OK)
-		goto out;
 
 	if (ci.sat.rfc[0] == '\0') {
 		rc = refuse(PV_NOT_EFIRMA, "not a SAT certificate: it carries no RFC");
@@ -433,22 +462,22 @@ static int cmd_verify(const struct pv_opts *o)
 	}
 	if (ci.sat.kind != EF_SAT_EFIRMA) {
 		rc = refuse(PV_NOT_EFIRMA, "%s is a %s, not an e.firma: log in with your e.firma",
-			    ci.sat.rfc, ci.sat.kind == EF_SAT_CSD ?
+			    ef_shown(ci.sat.rfc), ci.sat.kind == EF_SAT_CSD ?
 						 "CSD (certificado de sello digital)" :
 						 "certificate of unknown kind");
 		goto out;
 	}
 
-	printf("accepted: %s (RFC %s)\n", ci.sat.holder, ci.sat.rfc);
-	printf("rfc: %s\n", ci.sat.rfc);
-	printf("name: %s\n", ci.sat.holder);
-	printf("curp: %s\n", ci.sat.curp);
+	printf("accepted: %s (RFC %s)\n", ef_shown(ci.sat.holder), ef_shown(ci.sat.rfc));
+	printf("rfc: %s\n", ef_shown(ci.sat.rfc));
+	printf("name: %s\n", ef_shown(ci.sat.holder));
+	printf("curp: %s\n", ef_shown(ci.sat.curp));
 	printf("persona: %s\n", ci.sat.persona == EF_SAT_MORAL ? "moral" : "fisica");
 	if (ci.sat.rep_rfc[0])
-		printf("representative_rfc: %s\n", ci.sat.rep_rfc);
+		printf("representative_rfc: %s\n", ef_shown(ci.sat.rep_rfc));
 	if (ci.sat.rep_curp[0])
-		printf("representative_curp: %s\n", ci.sat.rep_curp);
-	printf("numero: %s\n", ci.sat.numero);
+		printf("representative_curp: %s\n", ef_shown(ci.sat.rep_curp));
+	printf("numero: %s\n", ef_shown(ci.sat.numero));
 	printf("signature: %s\n", hash_used);
 	rc = PV_OK;
 out:

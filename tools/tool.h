@@ -38,6 +38,7 @@ enum {
 	EF_OPT_CHALLENGE = 1u << 9,
 	EF_OPT_FORMAT = 1u << 10,
 	EF_OPT_HASH = 1u << 11,
+	EF_OPT_FORCE = 1u << 12,
 };
 
 struct ef_opts {
@@ -51,7 +52,7 @@ struct ef_opts {
 	const char *challenge;
 	const char *format;
 	const char *hash;
-	bool detached, raw, json;
+	bool detached, raw, json, force;
 	int argc;                  /* the command's positional arguments */
 	char **argv;
 };
@@ -72,6 +73,12 @@ int ef_read_file(const char *path, size_t max, unsigned char **data, size_t *len
 char *ef_base64(const unsigned char *in, size_t len);
 /* Decodes strict base64 (whitespace ignored); false on malformed input. */
 bool ef_unbase64(const char *in, size_t in_len, unsigned char **out, size_t *out_len);
+
+/* Text from a certificate, a token or a peer, made safe to print: control
+ * characters and invalid UTF-8 shown as escapes (module/sat.c
+ * ef_escape_text, the same rules as the module's log).  The result lives
+ * until 16 more calls; never NULL. */
+const char *ef_shown(const char *s);
 
 /* "2027-05-08 18:05:49 UTC" */
 void ef_format_time(long long t, char *out, size_t size);

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tool.h"
+#include "sat.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -41,6 +42,28 @@ void ef_warn(const char *fmt, ...)
 	/* TRANSLATORS: prefix of a warning line */
 	vmsg(_("warning: "), fmt, ap);
 	va_end(ap);
+}
+
+const char *ef_shown(const char *s)
+{
+	/* A ring, so one printf can show several values; a command line
+	 * tool keeps the last few until it exits. */
+	static char *ring[16];
+	static size_t next;
+	size_t len, need;
+	char *out;
+
+	if (s == NULL)
+		return "";
+	len = strlen(s);
+	need = ef_escape_text(s, len, NULL, 0) + 1;
+	out = realloc(ring[next], need);
+	if (out == NULL)
+		return "?";
+	ef_escape_text(s, len, out, need);
+	ring[next] = out;
+	next = (next + 1) % (sizeof(ring) / sizeof(ring[0]));
+	return out;
 }
 
 int ef_read_file(const char *path, size_t max, unsigned char **data, size_t *len)

@@ -3,7 +3,7 @@
  * a crash: NULL pointers, invalid and stale handles, calls in the wrong
  * state, mechanism parameters of the wrong size, wrong hash/MGF
  * combinations, every output buffer size from 0 to the right one, calls
- * after C_Finalize, double C_Initialize.
+ * after C_Finalize, double C_Initialize, a pReserved that is no string.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * tests/api checks the normal answers and a first layer of these; this
@@ -517,6 +517,14 @@ static void test_after_finalize(CK_SLOT_ID slot, CK_SESSION_HANDLE s, CK_OBJECT_
 	CK_FUNCTION_LIST_PTR again = NULL;
 	ok(P->C_GetFunctionList(&again) == CKR_OK && again == P,
 	   "C_GetFunctionList still works after C_Finalize");
+	/* A conformance suite's "non-NULL reserved pointer": not a string. */
+	CK_C_INITIALIZE_ARGS bad = { NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, (CK_VOID_PTR)1 };
+	is_ul(P->C_Initialize(&bad), CKR_ARGUMENTS_BAD,
+	      "C_Initialize with pReserved = (void *)1 -> CKR_ARGUMENTS_BAD, no crash");
+	bad.pReserved = (CK_VOID_PTR)4095;
+	is_ul(P->C_Initialize(&bad), CKR_ARGUMENTS_BAD,
+	      "C_Initialize with pReserved in the first page -> CKR_ARGUMENTS_BAD");
+	is_ul(P->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED, "... and the module stays uninitialised");
 	/* Double C_Initialize. */
 	is_ul(api_init_bundle(&fiel), CKR_OK, "C_Initialize again");
 	is_ul(api_init_bundle(&fiel), CKR_CRYPTOKI_ALREADY_INITIALIZED,

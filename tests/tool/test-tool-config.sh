@@ -81,4 +81,41 @@ check "XDG_CONFIG_HOME: the file goes there" "$( [ $rc = 0 ] && [ -f "$tmp/xdg/e
 EFIRMA_PKCS11_CONF=$tmp/named.conf run "$T" add "$fiel_cer" "$fiel_key" --pin-env PIN
 check "EFIRMA_PKCS11_CONF: the file it names" "$( [ $rc = 0 ] && grep -q '^\[bundle\]' "$tmp/named.conf"; echo $?)" "$err"
 
+# ------------------------------------------------- hostile certificate
+# A CN that would write "[bundle] cert=/e.cer key=/e.key" lines and a
+# colour escape; paths with a double quote and a backslash.
+hd="$tmp/dir \"q\" \\x"
+if hostile_bundle "$hd"; then
+	mkdir -p "$tmp/plain"
+	cp "$hd/h.cer" "$hd/h.key" "$tmp/plain/"
+	EFIRMA_PKCS11_CONF=$tmp/plain.conf run "$T" add "$tmp/plain/h.cer" "$tmp/plain/h.key" --pin-env PIN
+	check "add a certificate whose CN forges lines: exit 0, one [bundle], no 'cert=/e.cer' line" \
+		"$( [ $rc = 0 ] && [ "$(grep -c '^\[bundle\]' "$tmp/plain.conf")" = 1 ] &&
+		    ! grep -q '^cert=/e.cer\|^key=/e.key' "$tmp/plain.conf"; echo $?)" "$rc $err $(cat "$tmp/plain.conf")"
+	hf=$tmp/hostile.conf
+	EFIRMA_PKCS11_CONF=$hf run "$T" add "$hd/h.cer" "$hd/h.key" --pin-env PIN --label 'say "hi" \ #1'
+	check "add a certificate with a hostile CN and quotes in paths and label: exit 0" "$rc" "$out $err"
+	check "... one [bundle], the CN forges no line" \
+		"$( [ "$(grep -c '^\[bundle\]' "$hf")" = 1 ] && ! grep -q '^cert=/e.cer\|^key=/e.key' "$hf"; echo $?)" "$(cat "$hf")"
+	check "... no raw control character in the file" "$(raw_controls "$hf"; [ $? = 1 ]; echo $?)" "$(cat -A "$hf")"
+	check "... the paths and label are written escaped" \
+		"$(grep -qF 'cert = "'"$tmp"'/dir \"q\" \\x/h.cer"' "$hf" && grep -qF 'label = "say \"hi\" \\ #1"' "$hf"; echo $?)" "$(cat "$hf")"
+	EFIRMA_PKCS11_CONF=$hf run "$T" list
+	printf '%s' "$out" > "$tmp/list.out"
+	check "the module reads it back: one token, the escaped label" \
+		"$( [ $rc = 0 ] && [ "$(grep -c 'holder:' "$tmp/list.out")" = 1 ] && grep -qF 'say "hi" \\ #1' "$tmp/list.out"; echo $?)" "$rc $out $err"
+	check "list: the holder's ESC and line breaks are shown escaped" \
+		"$(raw_controls "$tmp/list.out"; r=$?; [ $r = 1 ] && grep -qF 'holder:   X"#]\n[bundle]\ncert=/e.cer\nkey=/e.key\n\x1b[31mR' "$tmp/list.out"; echo $?)" "$out"
+	run "$T" info "$hd/h.cer"
+	printf '%s' "$out" > "$tmp/info.out"
+	check "info: no raw control character, no forged line" \
+		"$(raw_controls "$tmp/info.out"; r=$?; [ $r = 1 ] && ! grep -q '^cert=' "$tmp/info.out"; echo $?)" "$out"
+	run "$T" info "$hd/h.cer" --json
+	printf '%s' "$out" > "$tmp/info.json"
+	check "info --json: the holder in JSON escapes, no raw ESC" \
+		"$(raw_controls "$tmp/info.json"; r=$?; [ $r = 1 ] && grep -qF '"holder": "X\"#]\u000a[bundle]\u000acert=/e.cer\u000akey=/e.key\u000a\u001b[31mR",' "$tmp/info.json"; echo $?)" "$out"
+else
+	check "openssl made the hostile certificate" 1
+fi
+
 tap_done

@@ -94,6 +94,44 @@ printf '12345678a\n' > "$tmp/pin.txt"
 run "$T" sign "$tmp/doc.txt" --out "$tmp/pf.p7m" --token "e.firma CACX7605101P8" --pin-file "$tmp/pin.txt"
 ok "--pin-file (with a line end) works" cms_verify "$tmp/pf.p7m"
 
+# ------------------------------------------------------- the output
+# Never through a symbolic link, never over a file without --force, and
+# no more readable than 0600 or the document.
+echo "mi configuración" > "$tmp/victim"
+ln -s "$tmp/victim" "$tmp/link.p7m"
+run "$T" sign "$tmp/doc.txt" --out "$tmp/link.p7m" "${F[@]}"
+check "--out a symbolic link: refused (4), the file it names untouched" \
+	"$( [ $rc = 4 ] && [ -L "$tmp/link.p7m" ] && [ "$(cat "$tmp/victim")" = "mi configuración" ]; echo $?)" "$rc $err"
+ln -s "$tmp/nowhere" "$tmp/dangling.p7m"
+run "$T" sign "$tmp/doc.txt" --out "$tmp/dangling.p7m" "${F[@]}"
+check "--out a dangling symbolic link: refused, nothing created where it points" \
+	"$( [ $rc = 4 ] && [ ! -e "$tmp/nowhere" ]; echo $?)" "$rc $err"
+run "$T" sign "$tmp/doc.txt" --raw --out "$tmp/link.p7m" "${F[@]}"
+check "--raw --out a symbolic link: refused too" \
+	"$( [ $rc = 4 ] && [ "$(cat "$tmp/victim")" = "mi configuración" ]; echo $?)" "$rc $err"
+cp "$tmp/victim" "$tmp/exists.p7m"
+run "$T" sign "$tmp/doc.txt" --out "$tmp/exists.p7m" "${F[@]}"
+check "--out an existing file: refused (4), says --force, file unchanged" \
+	"$( [ $rc = 4 ] && printf '%s' "$err" | grep -q -- '--force' && cmp -s "$tmp/exists.p7m" "$tmp/victim"; echo $?)" "$rc $err"
+cp "$tmp/victim" "$tmp/doc.txt.p7m"
+run "$T" sign "$tmp/doc.txt" "${F[@]}"
+check "the default FILE.p7m exists already: refused as well" "$(is "$rc" 4)" "$rc $err"
+run "$T" sign "$tmp/doc.txt" --out "$tmp/link.p7m" --force "${F[@]}"
+check "--force: the link itself is replaced by the signature, its target untouched" \
+	"$( [ $rc = 0 ] && [ ! -L "$tmp/link.p7m" ] && [ "$(cat "$tmp/victim")" = "mi configuración" ] &&
+	    cms_verify "$tmp/link.p7m"; echo $?)" "$rc $err"
+run "$T" sign "$tmp/doc.txt" --out "$tmp/exists.p7m" --force "${F[@]}"
+check "--force replaces an existing file" "$( [ $rc = 0 ] && cms_verify "$tmp/exists.p7m"; echo $?)" "$rc $err"
+check "... created 0600, not with the umask" "$(is "$(stat -c %a "$tmp/exists.p7m")" 600)" "$(stat -c %a "$tmp/exists.p7m")"
+(umask 022; run "$T" sign "$tmp/doc.txt" --out "$tmp/mode.p7m" "${F[@]}"; exit $rc)
+check "a new output under umask 022 is 0600" \
+	"$( [ "$(stat -c %a "$tmp/mode.p7m" 2>&1)" = 600 ]; echo $?)" "$(stat -c %a "$tmp/mode.p7m" 2>&1)"
+cp "$tmp/doc.txt" "$tmp/private.txt"
+chmod 0400 "$tmp/private.txt"
+run "$T" sign "$tmp/private.txt" --raw --out "$tmp/private.sig" "${F[@]}"
+check "a 0400 document gives a 0400 signature (the stricter mode)" \
+	"$( [ $rc = 0 ] && [ "$(stat -c %a "$tmp/private.sig")" = 400 ]; echo $?)" "$rc $err $(stat -c %a "$tmp/private.sig" 2>&1)"
+
 # ------------------------------------------------------------ check
 run "$T" check "${F[@]}"
 check "check: exit 0, OK" "$( [ $rc = 0 ] && printf '%s' "$out" | grep -q '^OK: the password opens the key'; echo $?)" "$rc $out $err"

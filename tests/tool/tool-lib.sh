@@ -73,3 +73,32 @@ hasnt() { if printf '%s\n' "$1" | grep -qF -- "$2"; then echo 1; else echo 0; fi
 # is A B: 0 when equal
 is() { [ "$1" = "$2" ]; echo $?; }
 pubkey_of() { openssl x509 -inform DER -in "$1" -noout -pubkey; }
+
+# hostile_bundle DIR: DIR/h.cer (self-signed, SAT-looking: it carries an
+# RFC) and DIR/h.key (SAT format, password $PIN), whose CN holds a double
+# quote, '#', ']', line breaks forging config lines, and an ESC sequence.
+hostile_bundle() {
+	local d=$1 esc
+	esc=$(printf '\033')
+	mkdir -p "$d"
+	# OpenSSL's config reads \n as a line break in an unquoted value.
+	cat > "$d/h.cnf" <<HCNF
+[req]
+prompt = no
+utf8 = yes
+string_mask = utf8only
+distinguished_name = dn
+[dn]
+CN = X\\"\\#]\\n[bundle]\\ncert=/e.cer\\nkey=/e.key\\n${esc}[31mR
+x500UniqueIdentifier = XAXX010101000
+serialNumber = XAXX010101HDFXXX01
+HCNF
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/h.p8.pem" 2>/dev/null &&
+	OPENSSL_CONF=/dev/null openssl req -new -x509 -config "$d/h.cnf" -key "$d/h.p8.pem" \
+		-days 30 -set_serial 0x3330303031303030303030353030303039393939 \
+		-outform DER -out "$d/h.cer" 2>/dev/null &&
+	openssl pkcs8 -topk8 -in "$d/h.p8.pem" -v2 des3 -v2prf hmacWithSHA1 -iter 2048 \
+		-passout "pass:$PIN" -outform DER -out "$d/h.key"
+}
+# raw_controls FILE: 0 when FILE holds an ESC, DEL or C1-in-UTF-8 byte
+raw_controls() { LC_ALL=C grep -q "$(printf '[\033\177]\|\302[\200-\237]')" "$1"; }

@@ -540,6 +540,119 @@ static void test_precedence(void)
 	unsetenv("EFIRMA_PKCS11_CONF");
 }
 
+/* ------------------------------------------------------- escapes */
+
+static void test_escapes(void)
+{
+	struct ef_config cfg;
+	char *err;
+	CK_RV rv;
+
+	memset(&cfg, 0, sizeof(cfg));
+	capture_begin();
+	rv = pt("[bundle]\n"
+		"cert = \"/d/say \\\"hi\\\".cer\"\n"
+		"key = \"/d/back\\\\slash\\\\\"  # the last \\\\ is a backslash\n"
+		"label = \"a \\\"b\\\" c\\\\d \\x # [bundle]\"\n"
+		"[bundle]\n"
+		"cert = \"/unterminated\\\"\n"
+		"key = /k\n",
+		"e.conf", "/base", &cfg);
+	err = capture_end();
+	is_ul(rv, CKR_OK, "escapes: file CKR_OK");
+	if (is_ul(cfg.n_bundles, 1, "escapes: one bundle, the escaped quote does not end the value")) {
+		is_str(cfg.bundles[0].cert, "/d/say \"hi\".cer", "escapes: \\\" in a quoted path");
+		is_str(cfg.bundles[0].key, "/d/back\\slash\\", "escapes: \\\\ in a quoted path");
+		is_str(cfg.bundles[0].label, "a \"b\" c\\d \\x # [bundle]",
+		       "escapes: label with quotes, backslashes, '#' and '[bundle]'");
+	}
+	ok(contains(err, "e.conf:6: unterminated quote"), "escapes: a quote escaped at the end is unterminated");
+	free(err);
+	ef_config_free(&cfg);
+
+	memset(&cfg, 0, sizeof(cfg));
+	rv = ef_config_parse_reserved("cert=\"/a \\\"q\\\".cer\" key=/k\\\\x "
+				      "label=\"say \\\"hi\\\" \\\\ \\z\"", &cfg);
+	is_ul(rv, CKR_OK, "escapes: pReserved CKR_OK");
+	if (is_ul(cfg.n_bundles, 1, "escapes: pReserved bundle")) {
+		is_str(cfg.bundles[0].cert, "/a \"q\".cer", "escapes: pReserved \\\" inside quotes");
+		is_str(cfg.bundles[0].key, "/k\\\\x", "escapes: pReserved backslashes outside quotes are literal");
+		is_str(cfg.bundles[0].label, "say \"hi\" \\ \\z", "escapes: pReserved \\\\ inside quotes, other \\ literal");
+	}
+	ef_config_free(&cfg);
+}
+
+/* ------------------------------------------------------ AT_SECURE */
+
+static void test_secure(void)
+{
+	char envfile[200], sysfile[200], home[200], homefile[400], words[600];
+	struct ef_config cfg;
+	char *err;
+	CK_RV rv;
+
+	ok(!ef_config_secure(), "secure: this test is not set-user-ID (getauxval(AT_SECURE) == 0)");
+	snprintf(envfile, sizeof(envfile), "%s/s-env.conf", tmp_root);
+	write_file(envfile, "[bundle]\ncert=/env.cer\nkey=/env.key\n");
+	snprintf(sysfile, sizeof(sysfile), "%s/s-sys.conf", tmp_root);
+	write_file(sysfile, "[bundle]\ncert=/sys.cer\nkey=rel.key\n"
+			    "[bundle]\ncert=~/home.cer\nkey=/k\n[directory]\npath=~/sat\n");
+	snprintf(home, sizeof(home), "%s/s-home", tmp_root);
+	snprintf(homefile, sizeof(homefile), "%s/.config/efirma-pkcs11", home);
+	mkdir_p(homefile);
+	snprintf(homefile, sizeof(homefile), "%s/.config/efirma-pkcs11/efirma-pkcs11.conf", home);
+	write_file(homefile, "[bundle]\ncert=/home.cer\nkey=/home.key\n");
+	setenv("HOME", home, 1);
+	setenv("XDG_CONFIG_HOME", home, 1);
+	setenv("EFIRMA_PKCS11_CONF", envfile, 1);
+
+	ef_config_force_secure(1);
+	ok(ef_config_secure(), "secure: the test hook forces AT_SECURE");
+	rv = ef_config_load(NULL, sysfile, &cfg);
+	is_ul(rv, CKR_OK, "secure: load CKR_OK");
+	is_str(cfg.origin, sysfile, "secure: EFIRMA_PKCS11_CONF, XDG_CONFIG_HOME and HOME ignored: the system file");
+	snprintf(words, sizeof(words), "%s/rel.key", tmp_root);
+	if (is_ul(cfg.n_bundles, 1, "secure: the ~/ bundle is dropped"))
+		ok(strcmp(cfg.bundles[0].cert, "/sys.cer") == 0 &&
+		   strcmp(cfg.bundles[0].key, words) == 0,
+		   "secure: a path relative to the (absolute) system file's folder is kept");
+	is_ul(cfg.n_dirs, 0, "secure: [directory] path=~/sat dropped");
+	ef_config_free(&cfg);
+
+	capture_begin();
+	snprintf(words, sizeof(words),
+		 "cert=~/a.cer key=/a.key cert=rel.cer key=/b.key cert=/c.cer key=/c.key "
+		 "dir=~ dir=sat ca=ca conf=x.conf debug=1");
+	rv = ef_config_load(words, NULL, &cfg);
+	err = capture_end();
+	is_ul(rv, CKR_OK, "secure: pReserved CKR_OK");
+	if (is_ul(cfg.n_bundles, 1, "secure: pReserved ~/ and relative cert= dropped"))
+		is_str(cfg.bundles[0].cert, "/c.cer", "secure: the absolute bundle stays");
+	ok(cfg.n_dirs == 0 && cfg.n_ca_paths == 0, "secure: pReserved ~ and relative dir=/ca= dropped");
+	ok(contains(err, "pReserved: a set-user-ID program takes only absolute paths"),
+	   "secure: the refusal is warned");
+	ef_config_free(&cfg);
+	free(err);
+
+	/* The trace: neither the variable nor debug=1 turns it on. */
+	setenv("EFIRMA_PKCS11_DEBUG", "1", 1);
+	ef_log_init_from_env();
+	ok(!ef_log_trace_enabled(), "secure: EFIRMA_PKCS11_DEBUG=1 ignored");
+	ef_log_enable_trace();
+	ok(!ef_log_trace_enabled(), "secure: debug=1 from the configuration ignored");
+
+	ef_config_force_secure(-1);
+	ef_log_init_from_env();
+	ok(ef_log_trace_enabled(), "secure: not forced any more, the variable counts again");
+	unsetenv("EFIRMA_PKCS11_DEBUG");
+	ef_log_init_from_env();
+	rv = ef_config_load(NULL, sysfile, &cfg);
+	is_str(cfg.origin, envfile, "secure: ... and so does EFIRMA_PKCS11_CONF");
+	ef_config_free(&cfg);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("EFIRMA_PKCS11_CONF");
+}
+
 /* ----------------------------------------------------------- fuzz */
 
 static unsigned rnd_state = 20261127u;
@@ -632,7 +745,7 @@ static void test_log_line(void)
 	capture_begin();
 	ef_log_warn("one %s", "line\nwith a newline");
 	err = capture_end();
-	is_str(err, "efirma-pkcs11: one line with a newline\n", "log: one prefixed line, newline folded");
+	is_str(err, "efirma-pkcs11: one line\\nwith a newline\n", "log: one prefixed line, newline escaped");
 	free(err);
 }
 
@@ -648,6 +761,8 @@ int main(void)
 	test_parse_file();
 	test_reserved();
 	test_precedence();
+	test_escapes();
+	test_secure();
 	test_fuzz();
 	/* Leave nothing behind. */
 	{

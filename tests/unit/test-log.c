@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sat.h"
 #include "tap.h"
 
 static void test_names(void)
@@ -248,11 +249,42 @@ static void test_lines(void)
 	free(out);
 }
 
+static void warn_hostile(void)
+{
+	/* A label or file name as an attacker would write it: a forged
+	 * second line, a colour escape, DEL, the C1 CSI in UTF-8 and alone,
+	 * a backslash, and a name in Spanish that must stay legible. */
+	ef_log_warn("label %s", "x\naccepted: VICTIMA\r\t\x1b[31mred\x7f\xc2\x9b\x9b\\ Peña");
+}
+
+static void test_escaping(void)
+{
+	char *out = run_capture(warn_hostile);
+	char buf[16];
+	size_t n;
+
+	is_str(out, "efirma-pkcs11: label x\\naccepted: VICTIMA\\r\\t\\x1b[31mred\\x7f\\u009b\\x9b\\\\ Peña\n",
+	       "escape: every control character of a warning is shown, not sent");
+	ok(strchr(out, '\x1b') == NULL && strchr(out, '\x7f') == NULL &&
+	   strchr(out, '\n') == out + strlen(out) - 1, "escape: no raw ESC, DEL or newline reaches stderr");
+	free(out);
+
+	n = ef_escape_text("ab\x1b", 3, buf, 6);
+	is_ul(n, 6, "escape: returns the length the whole text needs");
+	is_str(buf, "ab", "escape: a cut never splits an escape");
+	ef_escape_text("a\xc3\xb1o", 4, buf, 3);
+	is_str(buf, "a", "escape: a cut never splits a UTF-8 character");
+	ef_escape_text("a\0b", 3, buf, sizeof(buf));
+	is_str(buf, "a\\x00b", "escape: an embedded NUL is shown");
+	ok(ef_escape_text("x", 1, NULL, 0) == 1, "escape: size 0 only measures");
+}
+
 int main(void)
 {
 	test_names();
 	test_thread_buffer();
 	test_trace_switch();
 	test_lines();
+	test_escaping();
 	return tap_done();
 }
