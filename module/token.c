@@ -26,6 +26,11 @@
 #define EF_MIN_PIN 8
 #define EF_MAX_PIN 256
 
+/* Generations and epochs come from one counter, so a value is never
+ * reused in the process, not even by the token a C_Finalize and a
+ * C_Initialize make anew for the same slot.  Under the global lock. */
+static unsigned long stamps;
+
 /* Reads a whole file; the buffer is malloc'd.  errno tells why it failed. */
 static bool read_file(const char *path, unsigned char **out, size_t *out_len,
 		      struct stat *st_out)
@@ -244,8 +249,12 @@ out:
 
 void ef_token_logout(struct ef_token *t)
 {
-	if (t->key)
+	/* [PKCS#11 2.40 C_Logout] handles to private objects obtained
+	 * before stay invalid, even after a new login. */
+	if (t->key) {
 		ef_key_unref(t->key);
+		t->epoch = ++stamps;
+	}
 	t->key = NULL;
 	free(t->key_path);
 	t->key_path = NULL;
@@ -256,9 +265,20 @@ bool ef_token_logged_in(const struct ef_token *t)
 	return t->key != NULL;
 }
 
+void ef_token_note_pin(struct ef_token *t, CK_RV rv)
+{
+	if (rv == CKR_OK)
+		t->info.flags &= ~(CK_FLAGS)CKF_USER_PIN_COUNT_LOW;
+	else if (rv == CKR_PIN_INCORRECT)
+		t->info.flags |= CKF_USER_PIN_COUNT_LOW;
+}
+
 void ef_token_unload(struct ef_token *t)
 {
 	ef_token_logout(t);
+	/* A login that copied the token before must not install its key in
+	 * what the token becomes; private handles die with the old objects. */
+	t->generation = t->epoch = ++stamps;
 	for (size_t i = 0; i < t->n_objects; i++)
 		ef_object_clear(&t->objects[i]);
 	free(t->objects);
@@ -272,6 +292,40 @@ void ef_token_unload(struct ef_token *t)
 	memset(&t->cert, 0, sizeof(t->cert));
 	t->present = false;
 	t->slot_info.flags &= ~CKF_TOKEN_PRESENT;
+}
+
+CK_RV ef_token_snap_inlock(const struct ef_token *t, struct ef_token_snap *snap)
+{
+	memset(snap, 0, sizeof(*snap));
+	snap->slot_id = t->slot_id;
+	snap->generation = t->generation;
+	snap->keys_guessed = t->keys_guessed;
+	snap->keys_narrowed = t->keys_narrowed;
+	snap->cert_path = strdup(t->cert_path);
+	snap->spki = malloc(t->cert.spki_len ? t->cert.spki_len : 1);
+	snap->key_paths = calloc(t->n_key_paths ? t->n_key_paths : 1, sizeof(*snap->key_paths));
+	if (!snap->cert_path || !snap->spki || !snap->key_paths)
+		goto fail;
+	if (t->cert.spki_len)
+		memcpy(snap->spki, t->cert.spki, t->cert.spki_len);
+	snap->spki_len = t->cert.spki_len;
+	for (; snap->n_key_paths < t->n_key_paths; snap->n_key_paths++)
+		if (!(snap->key_paths[snap->n_key_paths] = strdup(t->key_paths[snap->n_key_paths])))
+			goto fail;
+	return CKR_OK;
+fail:
+	ef_token_snap_clear(snap);
+	return CKR_HOST_MEMORY;
+}
+
+void ef_token_snap_clear(struct ef_token_snap *snap)
+{
+	for (size_t i = 0; i < snap->n_key_paths; i++)
+		free(snap->key_paths[i]);
+	free(snap->key_paths);
+	free(snap->spki);
+	free(snap->cert_path);
+	memset(snap, 0, sizeof(*snap));
 }
 
 void ef_token_free(struct ef_token *t)
@@ -317,14 +371,14 @@ static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len
 /* Opens one candidate and checks it is this certificate's key.  CKR_OK,
  * CKR_PIN_INCORRECT, CKR_KEY_HANDLE_INVALID (opens, but is another
  * certificate's key), or a reading error. */
-static CK_RV try_key(const struct ef_token *t, const char *path, const unsigned char *pin,
+static CK_RV try_key(const struct ef_token_snap *t, const char *path, const unsigned char *pin,
 		     size_t pin_len, struct ef_pkey **key_out, char **path_out)
 {
 	struct ef_pkey *key = NULL;
 	CK_RV rv = open_one(path, pin, pin_len, &key);
 	if (rv != CKR_OK)
 		return rv;
-	if (!ef_key_matches_spki(key, t->cert.spki, t->cert.spki_len)) {
+	if (!ef_key_matches_spki(key, t->spki, t->spki_len)) {
 		/* Among a folder's unclaimed keys, others' keys are
 		 * expected; a bundle's one named key is a mistake. */
 		if (!t->keys_guessed)
@@ -342,7 +396,7 @@ static CK_RV try_key(const struct ef_token *t, const char *path, const unsigned 
 	return CKR_OK;
 }
 
-static bool is_candidate(const struct ef_token *t, const char *path)
+static bool is_candidate(const struct ef_token_snap *t, const char *path)
 {
 	for (size_t i = 0; i < t->n_key_paths; i++)
 		if (strcmp(t->key_paths[i], path) == 0)
@@ -369,7 +423,7 @@ static bool claimed_by_name(int dirfd, const char *key_name)
  * carry its RFC, and none of them was its key (a renewed key renamed by
  * hand beside the old one): the folder's other unclaimed keys are tried,
  * so the right password is never answered with CKR_PIN_INCORRECT. */
-static CK_RV try_rest_of_folder(const struct ef_token *t, const unsigned char *pin,
+static CK_RV try_rest_of_folder(const struct ef_token_snap *t, const unsigned char *pin,
 				size_t pin_len, struct ef_pkey **key_out, char **path_out,
 				CK_RV worst)
 {
@@ -390,9 +444,9 @@ static CK_RV try_rest_of_folder(const struct ef_token *t, const unsigned char *p
 			break;
 		}
 		if (!is_candidate(t, path)) {
+			/* Another certificate's key: see ef_token_open_key. */
 			CK_RV r = try_key(t, path, pin, pin_len, key_out, path_out);
-			rv = r == CKR_OK || r == CKR_HOST_MEMORY ? r :
-			     r == CKR_KEY_HANDLE_INVALID ? CKR_DEVICE_ERROR : rv;
+			rv = r == CKR_OK || r == CKR_HOST_MEMORY ? r : rv;
 		}
 		free(path);
 	}
@@ -402,12 +456,15 @@ static CK_RV try_rest_of_folder(const struct ef_token *t, const unsigned char *p
 	return rv;
 }
 
-CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
+CK_RV ef_token_open_key(const struct ef_token_snap *t, const unsigned char *pin,
 			size_t pin_len, struct ef_pkey **key_out, char **path_out)
 {
-	/* The answer reflects the most telling failure: a key this PIN opens
-	 * but that belongs to another certificate is a broken bundle, not a
-	 * wrong password. */
+	/* The answer reflects the most telling failure: the one key named
+	 * for the certificate opening but belonging to another is a broken
+	 * bundle, not a wrong password.  A guessed key is another token's:
+	 * for this token its password is a wrong one, and answering anything
+	 * but CKR_PIN_INCORRECT would tell whoever tries passwords here that
+	 * this one opens another token. */
 	bool opened_other = false, unreadable = false;
 
 	if (!t->n_key_paths)
@@ -416,7 +473,7 @@ CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
 		CK_RV rv = try_key(t, t->key_paths[i], pin, pin_len, key_out, path_out);
 		if (rv == CKR_OK || rv == CKR_HOST_MEMORY)
 			return rv;
-		opened_other |= rv == CKR_KEY_HANDLE_INVALID;
+		opened_other |= rv == CKR_KEY_HANDLE_INVALID && !t->keys_guessed;
 		unreadable |= rv != CKR_PIN_INCORRECT && rv != CKR_KEY_HANDLE_INVALID;
 	}
 	CK_RV worst = !t->n_key_paths || opened_other || (unreadable && t->n_key_paths == 1) ?
@@ -491,7 +548,7 @@ static void remove_stale_temps(const char *key_path)
 
 /* Re-reads what was written and proves the new PIN opens it and it is the
  * same key, before it may replace the original. */
-static CK_RV verify_written(const char *tmp, const struct ef_token *t,
+static CK_RV verify_written(const char *tmp, const struct ef_token_snap *t,
 			    const unsigned char *pin, size_t pin_len)
 {
 	unsigned char *data = NULL;
@@ -504,13 +561,13 @@ static CK_RV verify_written(const char *tmp, const struct ef_token *t,
 	free(data);
 	if (rv != CKR_OK)
 		return CKR_DEVICE_ERROR;
-	if (!ef_key_matches_spki(k, t->cert.spki, t->cert.spki_len))
+	if (!ef_key_matches_spki(k, t->spki, t->spki_len))
 		rv = CKR_DEVICE_ERROR;
 	ef_key_unref(k);
 	return rv;
 }
 
-CK_RV ef_token_set_pin(const struct ef_token *t, const unsigned char *old_pin,
+CK_RV ef_token_set_pin(const struct ef_token_snap *t, const unsigned char *old_pin,
 		       size_t old_len, const unsigned char *new_pin, size_t new_len)
 {
 	struct ef_pkey *key = NULL;
@@ -584,17 +641,28 @@ out:
 	return rv;
 }
 
+/* The low 16 bits of a handle: the object's index + 1 in the lowest 4,
+ * and for a private object 12 bits of the token's epoch above them.  (A
+ * handle kept while the process counts 4096 more logouts and token loads
+ * could come back to life.) */
+#define EF_HANDLE_INDEX_BITS 4
+_Static_assert(EF_OBJ_FIRST_CA + EF_MAX_CHAIN < (1 << EF_HANDLE_INDEX_BITS),
+	       "every object index fits the handle's index bits");
+
 CK_OBJECT_HANDLE ef_token_handle(const struct ef_token *t, size_t index)
 {
-	return ((CK_OBJECT_HANDLE)t->slot_id << 16) | (CK_OBJECT_HANDLE)(index + 1);
+	CK_OBJECT_HANDLE h = ((CK_OBJECT_HANDLE)t->slot_id << 16) | (CK_OBJECT_HANDLE)(index + 1);
+	if (index < t->n_objects && t->objects[index].is_private)
+		h |= (CK_OBJECT_HANDLE)(t->epoch & 0xfff) << EF_HANDLE_INDEX_BITS;
+	return h;
 }
 
 struct ef_object *ef_token_object(const struct ef_token *t, CK_OBJECT_HANDLE h)
 {
 	if (!t->present || (h >> 16) != t->slot_id)
 		return NULL;
-	size_t index = (size_t)(h & 0xffff);
-	if (index == 0 || index > t->n_objects)
+	size_t index = (size_t)(h & ((1 << EF_HANDLE_INDEX_BITS) - 1));
+	if (index == 0 || index > t->n_objects || h != ef_token_handle(t, index - 1))
 		return NULL;
 	struct ef_object *o = &t->objects[index - 1];
 	/* [PKCS#11 3.0 §4.4] private objects are invisible until login. */

@@ -7,6 +7,12 @@
  * C_Finalize; a bundle whose files vanish keeps its struct with
  * present == false, so a slot ID never dangles.  Every function here is
  * called with the global lock held unless it says otherwise.
+ *
+ * A login or a password change works on a snapshot of the token taken
+ * under the lock (struct ef_token_snap), and the key derivation and file
+ * I/O run without it: no call waits on another token's password work
+ * (DESIGN §5).  The caller then takes the lock again and checks, with the
+ * generation, that the token it installs the key in is the one it copied.
  */
 #ifndef EF_TOKEN_H
 #define EF_TOKEN_H
@@ -44,10 +50,28 @@ struct ef_token {
 	bool chain_added;        /* the CA certificates are among the objects */
 	struct ef_pkey *pubkey;
 
+	unsigned long generation; /* changes at every load and unload */
+
 	/* Login state, shared by every session of the token. */
 	struct ef_pkey *key;     /* non-NULL while the user is logged in */
 	char *key_path;          /* the .key that opened */
+	unsigned long epoch;     /* changes at every logout: private handles carry it */
 	CK_ULONG n_sessions, n_rw_sessions;
+};
+
+/* What a login or a password change needs of a token, copied so that it
+ * can be used without the lock: a rescan may meanwhile replace the
+ * candidate list, and a reload or C_Finalize free the certificate. */
+struct ef_token_snap {
+	CK_SLOT_ID slot_id;
+	unsigned long generation;
+	char *cert_path;
+	unsigned char *spki;
+	size_t spki_len;
+	char **key_paths;
+	size_t n_key_paths;
+	bool keys_guessed;
+	bool keys_narrowed;
 };
 
 /* Index of the fixed objects in objects[]. */
@@ -64,21 +88,33 @@ CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t 
 void ef_token_unload(struct ef_token *t);
 void ef_token_free(struct ef_token *t);
 
-/* Decrypts the .key with the PIN (retrying a non-ASCII PIN in
- * Windows-1252) and checks it belongs to the certificate.  It does not
- * change the token: the caller stores *key and *key_path.  (A login costs
- * one PBKDF2 of 2048 iterations, about a millisecond: short enough to run
- * under the lock, which keeps a rescan from unloading the token meanwhile.) */
-CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
+/* Copies what ef_token_open_key and ef_token_set_pin need. */
+CK_RV ef_token_snap_inlock(const struct ef_token *t, struct ef_token_snap *snap);
+/* Without the lock. */
+void ef_token_snap_clear(struct ef_token_snap *snap);
+
+/* Without the lock.  Decrypts the .key with the PIN (retrying a non-ASCII
+ * PIN in Windows-1252) and checks it belongs to the certificate: CKR_OK,
+ * CKR_PIN_INCORRECT or the reason the bundle is unusable.  The caller
+ * stores *key and *key_path in the token, once it has the lock again.  A
+ * key of the work factor allowed costs seconds, and a folder's candidates
+ * one derivation each. */
+CK_RV ef_token_open_key(const struct ef_token_snap *t, const unsigned char *pin,
 			size_t pin_len, struct ef_pkey **key, char **key_path);
 void ef_token_logout(struct ef_token *t);
 bool ef_token_logged_in(const struct ef_token *t);
+/* [PKCS#11 3.0 CK_TOKEN_INFO] CKF_USER_PIN_COUNT_LOW: a wrong PIN was
+ * given since the last successful authentication.  rv is the answer of
+ * ef_token_open_key or ef_token_set_pin. */
+void ef_token_note_pin(struct ef_token *t, CK_RV rv);
 
-/* Re-encrypts the .key under a new PIN, atomically. */
-CK_RV ef_token_set_pin(const struct ef_token *t, const unsigned char *old_pin,
+/* Without the lock.  Re-encrypts the .key under a new PIN, atomically. */
+CK_RV ef_token_set_pin(const struct ef_token_snap *t, const unsigned char *old_pin,
 		       size_t old_len, const unsigned char *new_pin, size_t new_len);
 
-/* Object handles: the slot ID in the high bits, the index below. */
+/* Object handles: the slot ID in the high bits, the index below; a
+ * private object's handle also carries the login epoch, so that it dies
+ * at logout for good. */
 CK_OBJECT_HANDLE ef_token_handle(const struct ef_token *t, size_t index);
 /* The object if the handle is this token's and visible in this login
  * state, else NULL. */
