@@ -151,9 +151,9 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
 	EF_RETURN(rv);
 }
 
-/* After work done without the lock on a snapshot of the session's token:
- * takes the lock again and finds the session, if it and its token are
- * still those the snapshot was taken of.  On failure the lock is released
+/* After a login's work without the lock on a snapshot of the session's
+ * token: takes the lock again and finds the session, if it and its token
+ * are still those the snapshot was taken of.  On failure the lock is released
  * and the reason returned: C_Finalize ran, the token was unloaded or
  * reloaded by a rescan (CKR_DEVICE_REMOVED: [PKCS#11 3.0 §5.1] the token
  * was removed during the function), or the session was closed. */
@@ -187,19 +187,35 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 	/* [PKCS#11 3.0 C_SetPIN] only in a R/W session. */
 	else if (!(s->flags & CKF_RW_SESSION))
 		rv = CKR_SESSION_READ_ONLY;
-	else
+	/* One password change per token at a time: a second one then reads
+	 * the file the first wrote, and its old PIN is no longer right. */
+	while (rv == CKR_OK && s->token->setpin) {
+		rv = ef_global_wait_inlock();
+		if (rv == CKR_OK && !(s = ef_session_get_inlock(hSession)))
+			rv = CKR_SESSION_HANDLE_INVALID;
+	}
+	if (rv == CKR_OK)
 		rv = ef_token_snap_inlock(s->token, &snap);
+	if (rv == CKR_OK)
+		s->token->setpin = snap.ticket;
 	ef_global_unlock();
 	if (rv != CKR_OK)
 		goto out;
 	/* The key derivations, the write and the fsyncs, without the lock. */
 	rv = ef_token_set_pin(&snap, pOldPin, ulOldLen, pNewPin, ulNewLen);
-	/* The file is what it is now, whatever happened meanwhile: only the
-	 * token's PIN flags wait for the lock. */
-	if (reenter_session(hSession, &snap, &s) == CKR_OK) {
-		ef_token_note_pin(s->token, rv);
+	/* The file is what it is now, whatever happened to the session
+	 * meanwhile: only the token's flags wait for the lock.  The token
+	 * may have been reloaded (same slot, new generation: its flags start
+	 * afresh) or made anew by C_Initialize (another ticket). */
+	if (ef_global_enter() == CKR_OK) {
+		struct ef_token *t = ef_slots_find_inlock(snap.slot_id);
+		if (t && t->setpin == snap.ticket)
+			t->setpin = 0;
+		if (t && t->generation == snap.generation)
+			ef_token_note_pin(t, rv);
 		ef_global_unlock();
 	}
+	ef_global_broadcast();
 out:
 	ef_token_snap_clear(&snap);
 	EF_RETURN(rv);

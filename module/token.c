@@ -299,6 +299,7 @@ CK_RV ef_token_snap_inlock(const struct ef_token *t, struct ef_token_snap *snap)
 	memset(snap, 0, sizeof(*snap));
 	snap->slot_id = t->slot_id;
 	snap->generation = t->generation;
+	snap->ticket = ++stamps;
 	snap->keys_guessed = t->keys_guessed;
 	snap->keys_narrowed = t->keys_narrowed;
 	snap->cert_path = strdup(t->cert_path);

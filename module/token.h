@@ -51,6 +51,7 @@ struct ef_token {
 	struct ef_pkey *pubkey;
 
 	unsigned long generation; /* changes at every load and unload */
+	unsigned long setpin;    /* the snapshot's ticket while a C_SetPIN runs, else 0 */
 
 	/* Login state, shared by every session of the token. */
 	struct ef_pkey *key;     /* non-NULL while the user is logged in */
@@ -65,6 +66,7 @@ struct ef_token {
 struct ef_token_snap {
 	CK_SLOT_ID slot_id;
 	unsigned long generation;
+	unsigned long ticket;    /* this snapshot's own number, never 0 */
 	char *cert_path;
 	unsigned char *spki;
 	size_t spki_len;

@@ -5,7 +5,9 @@
  *     iteration count, C_GetSlotList (with its rescan), C_GetTokenInfo,
  *     C_OpenSession, C_Login and C_Sign on another token complete, and so
  *     does C_GetTokenInfo on the token being logged in to;
- *   - the same while a thread is inside C_SetPIN on that key;
+ *   - the same while a thread is inside C_SetPIN on that key; a second
+ *     C_SetPIN of the same token meanwhile waits for it, and then finds
+ *     its old PIN wrong (one password change wins, none is lost);
  *   - what happens to a login in flight: its session closed
  *     (CKR_SESSION_HANDLE_INVALID), C_Finalize (CKR_CRYPTOKI_NOT_INITIALIZED,
  *     and C_Initialize works again), its certificate removed or changed
@@ -38,6 +40,7 @@
 #define SLOW_PIN "Lento-12345"
 #define FAST_PIN "Rapido-12345"
 #define NEW_PIN "Nuevo-123456"
+#define OTHER_PIN "Otro-1234567"
 
 static const char *dir;
 static struct api_bundle slow, fast;
@@ -49,7 +52,7 @@ static char conf[4200];
 struct job {
 	pthread_t thread;
 	CK_SESSION_HANDLE s;
-	bool setpin;
+	const char *setpin;   /* the new PIN of a C_SetPIN, or NULL: C_Login */
 	CK_RV rv;
 };
 
@@ -58,7 +61,7 @@ static void *job_thread(void *arg)
 	struct job *j = arg;
 	if (j->setpin)
 		j->rv = P->C_SetPIN(j->s, (CK_UTF8CHAR_PTR)SLOW_PIN, strlen(SLOW_PIN),
-				    (CK_UTF8CHAR_PTR)NEW_PIN, strlen(NEW_PIN));
+				    (CK_UTF8CHAR_PTR)j->setpin, strlen(j->setpin));
 	else
 		j->rv = P->C_Login(j->s, CKU_USER, (CK_UTF8CHAR_PTR)SLOW_PIN, strlen(SLOW_PIN));
 	return NULL;
@@ -163,7 +166,7 @@ static int other_token_calls(CK_SLOT_ID a, CK_SLOT_ID b, EVP_PKEY *pub)
 static void test_login_does_not_block(EVP_PKEY *pub)
 {
 	CK_SLOT_ID a, b;
-	struct job j = { .setpin = false };
+	struct job j = { .setpin = NULL };
 
 	tap_diag("---- other calls while C_Login derives a slow key");
 	if (!ok(setup(&a, &b), "two tokens: a slow key and a SAT-like one") ||
@@ -183,7 +186,7 @@ out:
 static void test_setpin_does_not_block(EVP_PKEY *pub)
 {
 	CK_SLOT_ID a, b;
-	struct job j = { .setpin = true };
+	struct job j = { .setpin = NEW_PIN }, j2 = { .setpin = OTHER_PIN };
 	size_t len = 0;
 	unsigned char *now = NULL;
 
@@ -196,8 +199,13 @@ static void test_setpin_does_not_block(EVP_PKEY *pub)
 	now = api_read_file(slow.key, &len);
 	ok(now && len == slow_key_len && memcmp(now, slow_key, len) == 0,
 	   "... and all returned before C_SetPIN had replaced the .key");
+	j2.s = j.s;
+	bool second = pthread_create(&j2.thread, NULL, job_thread, &j2) == 0;
 	is_ul(finish_job(&j), CKR_OK, "then C_SetPIN succeeds");
-	is_ul(api_login(j.s, NEW_PIN), CKR_OK, "... and the new password logs in");
+	if (second)
+		is_ul(finish_job(&j2), CKR_PIN_INCORRECT,
+		      "a second C_SetPIN begun meanwhile (same old PIN) -> CKR_PIN_INCORRECT");
+	is_ul(api_login(j.s, NEW_PIN), CKR_OK, "... and the first one's password logs in");
 out:
 	free(now);
 	api_finalize();
@@ -208,7 +216,7 @@ enum race { CLOSE_SESSION, FINALIZE, CERT_REMOVED, CERT_CHANGED };
 static void test_race(enum race what, const char *name, CK_RV want)
 {
 	CK_SLOT_ID a, b;
-	struct job j = { .setpin = false };
+	struct job j = { .setpin = NULL };
 	char p[4096];
 	CK_SESSION_HANDLE s2;
 	CK_ULONG n = 0;
