@@ -153,10 +153,11 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
 
 /* After a login's work without the lock on a snapshot of the session's
  * token: takes the lock again and finds the session, if it and its token
- * are still those the snapshot was taken of.  On failure the lock is released
- * and the reason returned: C_Finalize ran, the token was unloaded or
- * reloaded by a rescan (CKR_DEVICE_REMOVED: [PKCS#11 3.0 §5.1] the token
- * was removed during the function), or the session was closed. */
+ * are still those the snapshot was taken of.  On failure the lock is
+ * released and the reason returned: C_Finalize ran, a rescan unloaded or
+ * reloaded the token ([PKCS#11 3.0 CKR_DEVICE_REMOVED] the token was
+ * removed from its slot during the execution of the function), or the
+ * session was closed. */
 static CK_RV reenter_session(CK_SESSION_HANDLE h, const struct ef_token_snap *snap,
 			     struct ef_session **s)
 {
