@@ -489,13 +489,14 @@ CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PT
 
 CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
 {
-	(void)pSeed;
-	(void)ulSeedLen;
 	struct ef_session *s;
 	CK_RV rv = ef_enter_session(hSession, &s);
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
 	ef_global_unlock();
+	/* The arguments are checked before what the token can do. */
+	if (!pSeed && ulSeedLen)
+		EF_RETURN(CKR_ARGUMENTS_BAD);
 	/* [PKCS#11 3.0 C_SeedRandom] OpenSSL's DRBG seeds itself from the
 	 * operating system; outside seed is not taken. */
 	EF_RETURN(CKR_RANDOM_SEED_NOT_SUPPORTED);

@@ -143,14 +143,18 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_U
 
 /* The answer for a change to an existing object: it does not exist for
  * this session, or it is read-only (CKA_MODIFIABLE, CKA_COPYABLE and
- * CKA_DESTROYABLE are all false). */
-static CK_RV refuse_change(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
+ * CKA_DESTROYABLE are all false).  args_ok: the caller's arguments are
+ * usable, which is checked before what the token can do. */
+static CK_RV refuse_change(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, bool args_ok)
 {
 	struct ef_session *s;
 	CK_RV rv = ef_enter_session(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = object_of(s, hObject) ? CKR_ACTION_PROHIBITED : CKR_OBJECT_HANDLE_INVALID;
+	if (!args_ok)
+		rv = CKR_ARGUMENTS_BAD;
+	else
+		rv = object_of(s, hObject) ? CKR_ACTION_PROHIBITED : CKR_OBJECT_HANDLE_INVALID;
 	ef_global_unlock();
 	return rv;
 }
@@ -158,23 +162,18 @@ static CK_RV refuse_change(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 			  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-	(void)pTemplate;
-	(void)ulCount;
-	EF_RETURN(refuse_change(hSession, hObject));
+	EF_RETURN(refuse_change(hSession, hObject, pTemplate || !ulCount));
 }
 
 CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		   CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
 {
-	(void)pTemplate;
-	(void)ulCount;
-	(void)phNewObject;
-	EF_RETURN(refuse_change(hSession, hObject));
+	EF_RETURN(refuse_change(hSession, hObject, (pTemplate || !ulCount) && phNewObject));
 }
 
 CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 {
-	EF_RETURN(refuse_change(hSession, hObject));
+	EF_RETURN(refuse_change(hSession, hObject, true));
 }
 
 /* Functions that would create or export key material: the token holds one

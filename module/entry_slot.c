@@ -151,73 +151,145 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
 	EF_RETURN(rv);
 }
 
+/* After a login's work without the lock on a snapshot of the session's
+ * token: takes the lock again and finds the session, if it and its token
+ * are still those the snapshot was taken of.  On failure the lock is
+ * released and the reason returned: C_Finalize ran, a rescan unloaded or
+ * reloaded the token ([PKCS#11 3.0 CKR_DEVICE_REMOVED] the token was
+ * removed from its slot during the execution of the function), or the
+ * session was closed. */
+static CK_RV reenter_session(CK_SESSION_HANDLE h, const struct ef_key_plan *snap,
+			     struct ef_session **s)
+{
+	CK_RV rv = ef_global_enter();
+	if (rv != CKR_OK)
+		return rv;
+	const struct ef_token *t = ef_slots_find_inlock(snap->slot_id);
+	if (!t || t->generation != snap->generation)
+		rv = CKR_DEVICE_REMOVED;
+	else if (!(*s = ef_session_get_inlock(h)))
+		rv = CKR_SESSION_HANDLE_INVALID;
+	if (rv != CKR_OK)
+		ef_global_unlock();
+	return rv;
+}
+
 CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
 	       CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
 {
 	struct ef_session *s;
+	struct ef_key_plan snap = {0};
 	CK_RV rv = ef_enter_session(hSession, &s);
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	/* [PKCS#11 3.0 C_SetPIN] only in a R/W session. */
-	if (!(s->flags & CKF_RW_SESSION))
-		rv = CKR_SESSION_READ_ONLY;
-	else if ((!pOldPin && ulOldLen) || (!pNewPin && ulNewLen))
+	/* No protected authentication path: both PINs must be given. */
+	if (!pOldPin || !pNewPin)
 		rv = CKR_ARGUMENTS_BAD;
-	else
-		rv = ef_token_set_pin(s->token, pOldPin, ulOldLen, pNewPin, ulNewLen);
+	/* [PKCS#11 3.0 C_SetPIN] only in a R/W session. */
+	else if (!(s->flags & CKF_RW_SESSION))
+		rv = CKR_SESSION_READ_ONLY;
+	/* One password change per token at a time: a second one then reads
+	 * the file the first wrote, and its old PIN is no longer right. */
+	while (rv == CKR_OK && s->token->setpin) {
+		rv = ef_global_wait_inlock();
+		if (rv == CKR_OK && !(s = ef_session_get_inlock(hSession)))
+			rv = CKR_SESSION_HANDLE_INVALID;
+	}
+	if (rv == CKR_OK)
+		rv = ef_token_key_plan_inlock(s->token, &snap);
+	if (rv == CKR_OK)
+		s->token->setpin = snap.ticket;
 	ef_global_unlock();
+	if (rv != CKR_OK)
+		goto out;
+	/* The key derivations, the write and the fsyncs, without the lock. */
+	rv = ef_token_set_pin(&snap, pOldPin, ulOldLen, pNewPin, ulNewLen);
+	/* The file is what it is now, whatever happened to the session
+	 * meanwhile: only the token's flags wait for the lock.  The token
+	 * may have been reloaded (same slot, new generation: its flags start
+	 * afresh) or made anew by C_Initialize (another ticket). */
+	if (ef_global_enter() == CKR_OK) {
+		struct ef_token *t = ef_slots_find_inlock(snap.slot_id);
+		if (t && t->setpin == snap.ticket)
+			t->setpin = 0;
+		if (t && t->generation == snap.generation)
+			ef_token_note_pin(t, rv);
+		ef_global_unlock();
+	}
+	ef_global_broadcast();
+out:
+	ef_key_plan_clear(&snap);
 	EF_RETURN(rv);
+}
+
+/* Whether this login may go on, before and after the key is opened. */
+static CK_RV login_allowed_inlock(const struct ef_session *s, CK_USER_TYPE userType)
+{
+	switch (userType) {
+	case CKU_USER:
+		return ef_token_logged_in(s->token) ? CKR_USER_ALREADY_LOGGED_IN : CKR_OK;
+	case CKU_CONTEXT_SPECIFIC:
+		/* [PKCS#11 3.0 C_Login] improper use of CKU_CONTEXT_SPECIFIC:
+		 * CKR_OPERATION_NOT_INITIALIZED.  It re-proves the PIN for an
+		 * operation with the private key; the key stays as it is. */
+		if (!ef_session_op_active(s, EF_OP_SIGN) && !ef_session_op_active(s, EF_OP_DECRYPT))
+			return CKR_OPERATION_NOT_INITIALIZED;
+		return ef_token_logged_in(s->token) ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+	case CKU_SO:
+		/* SAT's files have one password; there is no security
+		 * officer to log in as. */
+		return ef_token_logged_in(s->token) ? CKR_USER_ANOTHER_ALREADY_LOGGED_IN :
+						      CKR_PIN_INCORRECT;
+	default:
+		return CKR_USER_TYPE_INVALID;
+	}
 }
 
 static CK_RV login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
 		   CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 {
 	struct ef_session *s;
+	struct ef_key_plan snap = {0};
 	struct ef_pkey *key = NULL;
 	char *key_path = NULL;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV back, rv = ef_enter_session(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
-	struct ef_token *t = s->token;
-	if (!pPin && ulPinLen) {
+	/* [PKCS#11 3.0 C_Login] pPin is NULL_PTR only on a token with a
+	 * protected authentication path, which this one has not. */
+	if (!pPin)
 		rv = CKR_ARGUMENTS_BAD;
+	else
+		rv = login_allowed_inlock(s, userType);
+	if (rv == CKR_OK)
+		rv = ef_token_key_plan_inlock(s->token, &snap);
+	ef_global_unlock();
+	if (rv != CKR_OK)
+		goto out;
+	/* The key derivation, once per candidate key, without the lock:
+	 * DESIGN §5, no call waits on another token's password work. */
+	rv = ef_key_plan_open(&snap, pPin, ulPinLen, &key, &key_path);
+	back = reenter_session(hSession, &snap, &s);
+	if (back != CKR_OK) {
+		rv = back;
 		goto out;
 	}
-	switch (userType) {
-	case CKU_USER:
-		if (ef_token_logged_in(t)) {
-			rv = CKR_USER_ALREADY_LOGGED_IN;
-			goto out;
-		}
-		rv = ef_token_open_key(t, pPin, ulPinLen, &key, &key_path);
-		if (rv == CKR_OK) {
-			t->key = key;
-			t->key_path = key_path;
-		}
-		break;
-	case CKU_CONTEXT_SPECIFIC:
-		/* Re-authentication: prove the PIN again, keep the key. */
-		if (!ef_token_logged_in(t)) {
-			rv = CKR_USER_NOT_LOGGED_IN;
-			goto out;
-		}
-		rv = ef_token_open_key(t, pPin, ulPinLen, &key, &key_path);
-		if (rv == CKR_OK) {
-			ef_key_unref(key);
-			free(key_path);
-		}
-		break;
-	case CKU_SO:
-		/* SAT's files have one password; there is no security
-		 * officer to log in as. */
-		rv = ef_token_logged_in(t) ? CKR_USER_ANOTHER_ALREADY_LOGGED_IN : CKR_PIN_INCORRECT;
-		break;
-	default:
-		rv = CKR_USER_TYPE_INVALID;
-		break;
+	ef_token_note_pin(s->token, rv);
+	/* Another thread may have logged in (or out) meanwhile. */
+	if (rv == CKR_OK)
+		rv = login_allowed_inlock(s, userType);
+	if (rv == CKR_OK && userType == CKU_USER) {
+		s->token->key = key;
+		s->token->key_path = key_path;
+		key = NULL;
+		key_path = NULL;
 	}
-out:
 	ef_global_unlock();
+out:
+	if (key)
+		ef_key_unref(key);
+	free(key_path);
+	ef_key_plan_clear(&snap);
 	return rv;
 }
 

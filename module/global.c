@@ -25,6 +25,7 @@
 #endif
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static atomic_bool initialized;
 static atomic_int init_pid;
 static atomic_bool child_wiped;
@@ -37,6 +38,17 @@ void ef_global_lock(void)
 void ef_global_unlock(void)
 {
 	pthread_mutex_unlock(&lock);
+}
+
+CK_RV ef_global_wait_inlock(void)
+{
+	pthread_cond_wait(&changed, &lock);
+	return atomic_load(&initialized) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
+}
+
+void ef_global_broadcast(void)
+{
+	pthread_cond_broadcast(&changed);
 }
 
 /* In a forked child: the parent's keys are in our copy of its memory.  The
@@ -81,7 +93,9 @@ CK_RV ef_global_enter(void)
 static void forget_parent_state(void)
 {
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
 	lock = fresh;
+	changed = fresh_cond;
 	wipe_inherited_keys();
 	ef_sessions_fini_inlock();
 	ef_slots_fini_inlock();

@@ -18,6 +18,11 @@ CK_RV ef_global_check(void);
 CK_RV ef_global_enter(void);
 void ef_global_lock(void);
 void ef_global_unlock(void);
+/* Releases the lock until ef_global_broadcast, then takes it again:
+ * CKR_CRYPTOKI_NOT_INITIALIZED (the lock held all the same) if C_Finalize
+ * ran meanwhile.  Wakes up spuriously too: wait in a loop. */
+CK_RV ef_global_wait_inlock(void);
+void ef_global_broadcast(void);
 
 /* C_Initialize / C_Finalize bodies (argument checks are in entry). */
 CK_RV ef_global_initialize(const char *reserved);

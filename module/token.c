@@ -23,6 +23,11 @@
 #define EF_MIN_PIN 8
 #define EF_MAX_PIN 256
 
+/* Generations and epochs come from one counter, so a value is never
+ * reused in the process, not even by the token a C_Finalize and a
+ * C_Initialize make anew for the same slot.  Under the global lock. */
+static unsigned long stamps;
+
 /* Reads a whole file; the buffer is malloc'd (free it with ef_free_secret:
  * it may be an unencrypted key).  nofollow: the path's last component
  * must not be a symlink (a file found by a folder scan).  errno tells why
@@ -245,8 +250,12 @@ out:
 
 void ef_token_logout(struct ef_token *t)
 {
-	if (t->key)
+	/* [PKCS#11 2.40 C_Logout] handles to private objects obtained
+	 * before stay invalid, even after a new login. */
+	if (t->key) {
 		ef_key_unref(t->key);
+		t->epoch = ++stamps;
+	}
 	t->key = NULL;
 	free(t->key_path);
 	t->key_path = NULL;
@@ -257,9 +266,20 @@ bool ef_token_logged_in(const struct ef_token *t)
 	return t->key != NULL;
 }
 
+void ef_token_note_pin(struct ef_token *t, CK_RV rv)
+{
+	if (rv == CKR_OK)
+		t->info.flags &= ~(CK_FLAGS)CKF_USER_PIN_COUNT_LOW;
+	else if (rv == CKR_PIN_INCORRECT)
+		t->info.flags |= CKF_USER_PIN_COUNT_LOW;
+}
+
 void ef_token_unload(struct ef_token *t)
 {
 	ef_token_logout(t);
+	/* A login that copied the token before must not install its key in
+	 * what the token becomes; private handles die with the old objects. */
+	t->generation = t->epoch = ++stamps;
 	for (size_t i = 0; i < t->n_objects; i++)
 		ef_object_clear(&t->objects[i]);
 	free(t->objects);
@@ -404,6 +424,9 @@ CK_RV ef_token_key_plan_inlock(const struct ef_token *t, struct ef_key_plan *p)
 	CK_RV rv = CKR_HOST_MEMORY;
 
 	memset(p, 0, sizeof(*p));
+	p->slot_id = t->slot_id;
+	p->generation = t->generation;
+	p->ticket = ++stamps;
 	p->c = calloc(EF_KEYDIR_MAX_NARROWED + EF_KEYDIR_MAX_OTHERS, sizeof(*p->c));
 	p->spki = malloc(t->cert.spki_len ? t->cert.spki_len : 1);
 	if (!p->c || !p->spki || !(p->cert_path = strdup(t->cert_path)))
@@ -433,9 +456,13 @@ out:
 CK_RV ef_key_plan_open(const struct ef_key_plan *p, const unsigned char *pin, size_t pin_len,
 		       struct ef_pkey **key_out, char **path_out)
 {
-	/* The answer reflects the most telling failure: a key this PIN opens
-	 * but that belongs to another certificate is a broken bundle, and
-	 * keys that could not even be tried say nothing of the password. */
+	/* The answer reflects the most telling failure: the key named for
+	 * the certificate opening but belonging to another is a broken
+	 * bundle, and keys that could not even be tried say nothing of the
+	 * password.  A fallback that opens is another token's key: for this
+	 * token the PIN is a wrong one, and answering anything but
+	 * CKR_PIN_INCORRECT would tell whoever tries passwords here that it
+	 * opens another token. */
 	bool opened_other = false, pin_refused = false;
 
 	if (!p->n)
@@ -444,27 +471,16 @@ CK_RV ef_key_plan_open(const struct ef_key_plan *p, const unsigned char *pin, si
 		CK_RV rv = try_key(p, &p->c[i], pin, pin_len, key_out, path_out);
 		if (rv == CKR_OK || rv == CKR_HOST_MEMORY)
 			return rv;
-		opened_other |= rv == CKR_KEY_HANDLE_INVALID;
-		pin_refused |= rv == CKR_PIN_INCORRECT;
+		opened_other |= rv == CKR_KEY_HANDLE_INVALID && !p->c[i].fallback;
+		pin_refused |= rv == CKR_PIN_INCORRECT ||
+			       (rv == CKR_KEY_HANDLE_INVALID && p->c[i].fallback);
 	}
 	return opened_other || !pin_refused ? CKR_DEVICE_ERROR : CKR_PIN_INCORRECT;
 }
 
-CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
-			size_t pin_len, struct ef_pkey **key_out, char **path_out)
-{
-	struct ef_key_plan p;
-	CK_RV rv = ef_token_key_plan_inlock(t, &p);
-	if (rv != CKR_OK)
-		return rv;
-	rv = ef_key_plan_open(&p, pin, pin_len, key_out, path_out);
-	ef_key_plan_clear(&p);
-	return rv;
-}
-
 /* What the new file must hold: a key the new PIN opens, the same key. */
 struct ef_written {
-	const struct ef_token *t;
+	const struct ef_key_plan *p;
 	const unsigned char *pin;
 	size_t pin_len;
 };
@@ -475,13 +491,13 @@ static CK_RV check_written(const unsigned char *data, size_t len, void *arg)
 	struct ef_pkey *k = NULL;
 	if (ef_key_open(data, len, w->pin, w->pin_len, &k) != CKR_OK)
 		return CKR_DEVICE_ERROR;
-	CK_RV rv = ef_key_matches_spki(k, w->t->cert.spki, w->t->cert.spki_len) ?
+	CK_RV rv = ef_key_matches_spki(k, w->p->spki, w->p->spki_len) ?
 		   CKR_OK : CKR_DEVICE_ERROR;
 	ef_key_unref(k);
 	return rv;
 }
 
-CK_RV ef_token_set_pin(const struct ef_token *t, const unsigned char *old_pin,
+CK_RV ef_token_set_pin(const struct ef_key_plan *p, const unsigned char *old_pin,
 		       size_t old_len, const unsigned char *new_pin, size_t new_len)
 {
 	struct ef_pkey *key = NULL;
@@ -489,13 +505,13 @@ CK_RV ef_token_set_pin(const struct ef_token *t, const unsigned char *old_pin,
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	struct ef_keyfile kf = { .fd = -1 };
-	struct ef_written w = { t, new_pin, new_len };
+	struct ef_written w = { p, new_pin, new_len };
 	CK_RV rv;
 
 	if (new_len < EF_MIN_PIN || new_len > EF_MAX_PIN)
 		return CKR_PIN_LEN_RANGE;
 	/* Which candidate is this token's key, as at login. */
-	rv = ef_token_open_key(t, old_pin, old_len, &key, &key_path);
+	rv = ef_key_plan_open(p, old_pin, old_len, &key, &key_path);
 	if (rv != CKR_OK)
 		goto out;
 	ef_key_unref(key);
@@ -509,7 +525,7 @@ CK_RV ef_token_set_pin(const struct ef_token *t, const unsigned char *old_pin,
 	if (rv != CKR_OK)
 		goto out;
 	rv = open_data(kf.path, kf.data, kf.len, old_pin, old_len, &key);
-	if (rv == CKR_OK && !ef_key_matches_spki(key, t->cert.spki, t->cert.spki_len)) {
+	if (rv == CKR_OK && !ef_key_matches_spki(key, p->spki, p->spki_len)) {
 		ef_log_warn("%s: the key was replaced by another certificate's key", kf.path);
 		rv = CKR_DEVICE_ERROR;
 	}
@@ -531,17 +547,28 @@ out:
 	return rv;
 }
 
+/* The low 16 bits of a handle: the object's index + 1 in the lowest 4,
+ * and for a private object 12 bits of the token's epoch above them.  (A
+ * handle kept while the process counts 4096 more logouts and token loads
+ * could come back to life.) */
+#define EF_HANDLE_INDEX_BITS 4
+_Static_assert(EF_OBJ_FIRST_CA + EF_MAX_CHAIN < (1 << EF_HANDLE_INDEX_BITS),
+	       "every object index fits the handle's index bits");
+
 CK_OBJECT_HANDLE ef_token_handle(const struct ef_token *t, size_t index)
 {
-	return ((CK_OBJECT_HANDLE)t->slot_id << 16) | (CK_OBJECT_HANDLE)(index + 1);
+	CK_OBJECT_HANDLE h = ((CK_OBJECT_HANDLE)t->slot_id << 16) | (CK_OBJECT_HANDLE)(index + 1);
+	if (index < t->n_objects && t->objects[index].is_private)
+		h |= (CK_OBJECT_HANDLE)(t->epoch & 0xfff) << EF_HANDLE_INDEX_BITS;
+	return h;
 }
 
 struct ef_object *ef_token_object(const struct ef_token *t, CK_OBJECT_HANDLE h)
 {
 	if (!t->present || (h >> 16) != t->slot_id)
 		return NULL;
-	size_t index = (size_t)(h & 0xffff);
-	if (index == 0 || index > t->n_objects)
+	size_t index = (size_t)(h & ((1 << EF_HANDLE_INDEX_BITS) - 1));
+	if (index == 0 || index > t->n_objects || h != ef_token_handle(t, index - 1))
 		return NULL;
 	struct ef_object *o = &t->objects[index - 1];
 	/* [PKCS#11 3.0 §4.4] private objects are invisible until login. */

@@ -7,6 +7,12 @@
  * C_Finalize; a bundle whose files vanish keeps its struct with
  * present == false, so a slot ID never dangles.  Every function here is
  * called with the global lock held unless it says otherwise.
+ *
+ * A login or a password change works on a plan copied from the token
+ * under the lock (struct ef_key_plan), and the key derivation and file
+ * I/O run without it: no call waits on another token's password work
+ * (DESIGN §5).  The caller then takes the lock again and checks, with the
+ * generation, that the token it installs the key in is the one it copied.
  */
 #ifndef EF_TOKEN_H
 #define EF_TOKEN_H
@@ -47,9 +53,13 @@ struct ef_token {
 	bool chain_added;        /* the CA certificates are among the objects */
 	struct ef_pkey *pubkey;  /* with the objects */
 
+	unsigned long generation; /* changes at every load and unload */
+	unsigned long setpin;    /* the plan's ticket while a C_SetPIN runs, else 0 */
+
 	/* Login state, shared by every session of the token. */
 	struct ef_pkey *key;     /* non-NULL while the user is logged in */
 	char *key_path;          /* the .key that opened */
+	unsigned long epoch;     /* changes at every logout: private handles carry it */
 	CK_ULONG n_sessions, n_rw_sessions;
 };
 
@@ -73,10 +83,15 @@ CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t 
 void ef_token_unload(struct ef_token *t);
 void ef_token_free(struct ef_token *t);
 
-/* What a login tries, copied out of the token under the lock so that the
- * key files can be read and decrypted without it: a few candidate keys,
- * most likely first, and what tells the certificate's key. */
+/* What a login or a password change tries, copied out of the token under
+ * the lock so that the key files can be read and decrypted without it (a
+ * rescan may meanwhile replace the candidates, a reload or C_Finalize free
+ * the certificate): a few candidate keys, most likely first, what tells
+ * the certificate's key, and what identifies the token copied. */
 struct ef_key_plan {
+	CK_SLOT_ID slot_id;
+	unsigned long generation;
+	unsigned long ticket;    /* this plan's own number, never 0 */
 	char *cert_path;
 	unsigned char *spki;
 	size_t spki_len;
@@ -85,32 +100,37 @@ struct ef_key_plan {
 };
 /* Reads no file and no folder: a folder's keys come from its scan. */
 CK_RV ef_token_key_plan_inlock(const struct ef_token *t, struct ef_key_plan *p);
-/* Tries the plan's keys in order with the PIN (retrying a non-ASCII PIN in
- * Windows-1252) until one opens and belongs to the certificate.  Touches
- * no token: it may run without the lock.  A fallback whose key derivation
- * costs far more than SAT's is skipped before any derivation, and a
- * scanned key that is not encrypted is never used. */
+/* Without the lock.  Tries the plan's keys in order with the PIN
+ * (retrying a non-ASCII PIN in Windows-1252) until one opens and belongs
+ * to the certificate: CKR_OK, CKR_PIN_INCORRECT or the reason the bundle
+ * is unusable.  The caller stores *key and *key_path in the token, once
+ * it has the lock again.  A fallback whose key derivation costs far more
+ * than SAT's is skipped before any derivation, and a scanned key that is
+ * not encrypted is never used. */
 CK_RV ef_key_plan_open(const struct ef_key_plan *p, const unsigned char *pin, size_t pin_len,
 		       struct ef_pkey **key, char **key_path);
+/* Without the lock. */
 void ef_key_plan_clear(struct ef_key_plan *p);
 
-/* Both of the above.  It does not change the token: the caller stores
- * *key and *key_path. */
-CK_RV ef_token_open_key(const struct ef_token *t, const unsigned char *pin,
-			size_t pin_len, struct ef_pkey **key, char **key_path);
 void ef_token_logout(struct ef_token *t);
 bool ef_token_logged_in(const struct ef_token *t);
+/* [PKCS#11 3.0 CK_TOKEN_INFO] CKF_USER_PIN_COUNT_LOW: a wrong PIN was
+ * given since the last successful authentication.  rv is the answer of
+ * ef_key_plan_open or ef_token_set_pin. */
+void ef_token_note_pin(struct ef_token *t, CK_RV rv);
 
-/* Re-encrypts the .key under a new PIN, atomically, keeping the file the
- * user has (keyfile.h): a symlink's target is rewritten, owner, group,
- * mode, ACLs and extended attributes are kept, a hard-linked key is
- * refused.  Two changes of one key in different processes are
- * serialized by a lock on the file: the one that comes second gets
- * CKR_PIN_INCORRECT, its old PIN no longer being the key's. */
-CK_RV ef_token_set_pin(const struct ef_token *t, const unsigned char *old_pin,
+/* Without the lock.  Re-encrypts the .key under a new PIN, atomically,
+ * keeping the file the user has (keyfile.h): a symlink's target is
+ * rewritten, owner, group, mode, ACLs and extended attributes are kept, a
+ * hard-linked key is refused.  Two changes of one key in different
+ * processes are serialized by a lock on the file: the one that comes
+ * second gets CKR_PIN_INCORRECT, its old PIN no longer being the key's. */
+CK_RV ef_token_set_pin(const struct ef_key_plan *p, const unsigned char *old_pin,
 		       size_t old_len, const unsigned char *new_pin, size_t new_len);
 
-/* Object handles: the slot ID in the high bits, the index below. */
+/* Object handles: the slot ID in the high bits, the index below; a
+ * private object's handle also carries the login epoch, so that it dies
+ * at logout for good. */
 CK_OBJECT_HANDLE ef_token_handle(const struct ef_token *t, size_t index);
 /* The object if the handle is this token's and visible in this login
  * state, else NULL. */

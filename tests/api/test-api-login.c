@@ -14,6 +14,11 @@
  *   - C_SetPIN: re-encrypts the .key (checked with the openssl CLI), fresh
  *     salt, SAT scheme, no stray files, wrong old PIN leaves the file
  *     byte-identical, R/O sessions refused;
+ *   - in a folder whose keys are guessed, a password that opens another
+ *     certificate's key is CKR_PIN_INCORRECT, as any wrong password;
+ *   - where the spec fixes the answer: private handles stay invalid after
+ *     C_Logout and a new login, CKU_CONTEXT_SPECIFIC without an operation,
+ *     NULL arguments before capability checks, CKF_USER_PIN_COUNT_LOW;
  *   - C_InitToken / C_InitPIN refused; C_LoginUser from the 3.0 list;
  *   - fork(): the child sees CKR_CRYPTOKI_NOT_INITIALIZED, C_Initialize then
  *     succeeds and the token wants the password again; the parent stays
@@ -107,9 +112,7 @@ static void test_basic(const struct api_bundle *b)
 	rv = P->C_Login(ro, CKU_USER, (CK_UTF8CHAR_PTR)"", 0);
 	ok(rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LEN_RANGE,
 	   "empty password -> CKR_PIN_INCORRECT or CKR_PIN_LEN_RANGE: %s", api_rv(rv));
-	rv = P->C_Login(ro, CKU_USER, NULL, 9);
-	ok(rv == CKR_ARGUMENTS_BAD || rv == CKR_PIN_INCORRECT,
-	   "NULL password -> CKR_ARGUMENTS_BAD or CKR_PIN_INCORRECT: %s", api_rv(rv));
+	is_ul(P->C_Login(ro, CKU_USER, NULL, 9), CKR_ARGUMENTS_BAD, "NULL password -> CKR_ARGUMENTS_BAD");
 	is_ul(state_of(ro), CKS_RO_PUBLIC_SESSION, "still public after failed logins");
 	ok(!priv_visible(ro), "no private key after failed logins");
 	is_ul(P->C_Logout(ro), CKR_USER_NOT_LOGGED_IN, "C_Logout before login -> CKR_USER_NOT_LOGGED_IN");
@@ -290,6 +293,133 @@ static void test_wrong_pair(void)
 		is_ul(api_login(s, API_PIN), CKR_OK, "login finds the matching key among the candidates");
 		ok(sign_verifies(s, a.cer), "signature with the found key verifies with OpenSSL");
 	}
+	api_finalize();
+}
+
+/* A folder whose names pair nothing: each certificate's candidates are
+ * every key.  A guess at token A's password that opens B's key must look
+ * exactly like a wrong password, or it tells the guesser B's password. */
+static void test_cross_token_oracle(void)
+{
+	const char *gen = api_tmpdir(), *dir = api_tmpdir();
+	struct api_bundle a, b, c;
+	char p[4096], conf[4200];
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE s;
+
+	tap_diag("---- another token's password on a guessed key");
+	if (!gen || !dir ||
+	    !ok(api_gen_bundle(gen, "a", "TITULAR A", "AAAA800101AA1", "30001000000500000011", false,
+			       "Clave-de-A1", 11, &a) &&
+		api_gen_bundle(gen, "b", "TITULAR B", "BBBB800101BB2", "30001000000500000012", false,
+			       "Clave-de-B2", 11, &b) &&
+		api_gen_bundle(gen, "c", "TITULAR C", "CCCC800101CC3", "30001000000500000013", false,
+			       "Clave-de-C3", 11, &c),
+		"three bundles generated"))
+		return;
+	/* Two certificates with unrelated names; beside them, A's key under
+	 * a name carrying A's RFC and B's key under a name that carries none
+	 * (it is only reached by trying the rest of the folder). */
+	snprintf(p, sizeof p, "%s/00001000000500000011.cer", dir);
+	ok(api_copy_file(a.cer, p), "A's certificate");
+	snprintf(p, sizeof p, "%s/00001000000500000013.cer", dir);
+	ok(api_copy_file(c.cer, p), "C's certificate");
+	snprintf(p, sizeof p, "%s/Claveprivada_FIEL_AAAA800101AA1.key", dir);
+	ok(api_copy_file(a.key, p), "A's key, named after A's RFC");
+	snprintf(p, sizeof p, "%s/llave.key", dir);
+	ok(api_copy_file(b.key, p), "B's key, named after nobody");
+	snprintf(p, sizeof p, "%s/otra.key", dir);
+	ok(api_copy_file(c.key, p), "C's key, named after nobody");
+	snprintf(conf, sizeof conf, "dir=%s", dir);
+	if (!is_ul(api_init(conf), CKR_OK, "C_Initialize(dir=)"))
+		return;
+	if (is_ul(api_find_slot("e.firma CCCC800101CC3", &slot), CKR_OK, "C's token") &&
+	    is_ul(api_open(slot, false, &s), CKR_OK, "session")) {
+		is_ul(api_login(s, "Clave-equivocada"), CKR_PIN_INCORRECT, "C: a wrong password -> CKR_PIN_INCORRECT");
+		is_ul(api_login(s, b.pin), CKR_PIN_INCORRECT,
+		      "C: B's password, which opens B's key among C's candidates -> CKR_PIN_INCORRECT");
+		is_ul(state_of(s), CKS_RO_PUBLIC_SESSION, "... not logged in");
+		is_ul(api_login(s, c.pin), CKR_OK, "C: its own password logs in");
+		ok(sign_verifies(s, c.cer), "... with C's key (verified with OpenSSL)");
+	}
+	if (is_ul(api_find_slot("e.firma AAAA800101AA1", &slot), CKR_OK, "A's token") &&
+	    is_ul(api_open(slot, false, &s), CKR_OK, "session")) {
+		is_ul(api_login(s, b.pin), CKR_PIN_INCORRECT,
+		      "A: B's password, which opens B's key in the rest of the folder -> CKR_PIN_INCORRECT");
+		is_ul(api_login(s, a.pin), CKR_OK, "A: its own password logs in");
+	}
+	api_finalize();
+}
+
+/* ------------------------------------------------- where the spec decides */
+
+static CK_FLAGS token_flags(CK_SLOT_ID slot)
+{
+	CK_TOKEN_INFO ti;
+	return P->C_GetTokenInfo(slot, &ti) == CKR_OK ? ti.flags : 0;
+}
+
+static void test_spec_answers(const struct api_bundle *b)
+{
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE s;
+	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	CK_OBJECT_CLASS cls;
+	CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof cls };
+	const char msg[] = "x";
+	unsigned char sig[512];
+	CK_ULONG sl = sizeof sig;
+
+	tap_diag("---- answers the spec fixes");
+	if (!is_ul(api_init_bundle(b), CKR_OK, "C_Initialize") ||
+	    !is_ul(api_first_token_slot(&slot), CKR_OK, "token") ||
+	    !is_ul(api_open(slot, true, &s), CKR_OK, "R/W session"))
+		goto out;
+
+	/* [PKCS#11 2.40 C_Logout] handles to private objects obtained
+	 * before the logout stay invalid, even after a new login. */
+	is_ul(api_login(s, b->pin), CKR_OK, "login");
+	CK_OBJECT_HANDLE old = api_one(s, CKO_PRIVATE_KEY);
+	is_ul(P->C_Logout(s), CKR_OK, "logout");
+	is_ul(api_login(s, b->pin), CKR_OK, "login again");
+	CK_OBJECT_HANDLE now = api_one(s, CKO_PRIVATE_KEY);
+	ok(now != CK_INVALID_HANDLE, "the private key is found again");
+	is_ul(P->C_GetAttributeValue(s, old, &a, 1), CKR_OBJECT_HANDLE_INVALID,
+	      "the handle from before the logout -> CKR_OBJECT_HANDLE_INVALID");
+	is_ul(P->C_SignInit(s, &m, old), CKR_KEY_HANDLE_INVALID,
+	      "C_SignInit with it -> CKR_KEY_HANDLE_INVALID");
+	is_ul(P->C_GetAttributeValue(s, now, &a, 1), CKR_OK, "the new handle works");
+	is_ul(cls, CKO_PRIVATE_KEY, "... it is the private key");
+
+	/* [PKCS#11 3.0 C_Login] CKU_CONTEXT_SPECIFIC belongs to an operation
+	 * that needs the PIN again. */
+	is_ul(P->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR_PTR)b->pin, strlen(b->pin)),
+	      CKR_OPERATION_NOT_INITIALIZED, "CKU_CONTEXT_SPECIFIC with no operation -> CKR_OPERATION_NOT_INITIALIZED");
+	if (is_ul(P->C_SignInit(s, &m, now), CKR_OK, "C_SignInit")) {
+		is_ul(P->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR_PTR)b->pin, strlen(b->pin)),
+		      CKR_OK, "CKU_CONTEXT_SPECIFIC during a signature -> CKR_OK");
+		is_ul(P->C_Sign(s, (CK_BYTE_PTR)msg, 1, sig, &sl), CKR_OK, "... and the signature goes on");
+	}
+
+	/* Arguments are checked before what the token can do. */
+	CK_OBJECT_HANDLE cert = api_leaf_cert(s);
+	is_ul(P->C_SetAttributeValue(s, cert, NULL, 1), CKR_ARGUMENTS_BAD,
+	      "C_SetAttributeValue(NULL template, 1) -> CKR_ARGUMENTS_BAD");
+	is_ul(P->C_SeedRandom(s, NULL, 1), CKR_ARGUMENTS_BAD, "C_SeedRandom(NULL, 1) -> CKR_ARGUMENTS_BAD");
+	is_ul(P->C_Logout(s), CKR_OK, "logout");
+	is_ul(P->C_Login(s, CKU_USER, NULL, 0), CKR_ARGUMENTS_BAD,
+	      "C_Login(NULL PIN, 0): no protected path -> CKR_ARGUMENTS_BAD");
+	is_ul(P->C_SetPIN(s, NULL, 0, (CK_UTF8CHAR_PTR)b->pin, strlen(b->pin)), CKR_ARGUMENTS_BAD,
+	      "C_SetPIN(NULL old PIN, 0) -> CKR_ARGUMENTS_BAD");
+
+	/* [PKCS#11 3.0 CK_TOKEN_INFO] CKF_USER_PIN_COUNT_LOW: a wrong PIN
+	 * since the last successful authentication. */
+	ok(!(token_flags(slot) & CKF_USER_PIN_COUNT_LOW), "CKF_USER_PIN_COUNT_LOW clear at first");
+	is_ul(api_login(s, "Clave-equivocada"), CKR_PIN_INCORRECT, "a wrong password");
+	ok(token_flags(slot) & CKF_USER_PIN_COUNT_LOW, "... sets CKF_USER_PIN_COUNT_LOW");
+	is_ul(api_login(s, b->pin), CKR_OK, "the right one");
+	ok(!(token_flags(slot) & CKF_USER_PIN_COUNT_LOW), "... clears it");
+out:
 	api_finalize();
 }
 
@@ -586,6 +716,8 @@ int main(void)
 	test_basic(&b);
 	test_nonascii();
 	test_wrong_pair();
+	test_cross_token_oracle();
+	test_spec_answers(&b);
 	test_setpin();
 	test_init_and_loginuser(&b);
 	test_fork(&b);

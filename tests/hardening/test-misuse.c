@@ -553,11 +553,13 @@ int main(void)
 	is_ul(P->C_Logout(s), CKR_OK, "C_Logout");
 	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 	CK_ATTRIBUTE a = { CKA_CLASS, NULL, 0 };
-	is_ul(P->C_SignInit(s, &m, priv), CKR_USER_NOT_LOGGED_IN,
-	      "the private key's handle after logout: C_SignInit -> CKR_USER_NOT_LOGGED_IN");
+	/* [PKCS#11 2.40 C_Logout] it stays invalid, even after a new login. */
+	is_ul(P->C_SignInit(s, &m, priv), CKR_KEY_HANDLE_INVALID,
+	      "the private key's handle after logout: C_SignInit -> CKR_KEY_HANDLE_INVALID");
 	is_ul(P->C_GetAttributeValue(s, priv, &a, 1), CKR_OBJECT_HANDLE_INVALID,
 	      "... C_GetAttributeValue -> CKR_OBJECT_HANDLE_INVALID");
 	is_ul(api_login(s, fiel.pin), CKR_OK, "C_Login");
+	priv = api_one(s, CKO_PRIVATE_KEY);
 
 	test_nulls(slot, s, priv, cert);
 	test_handles(slot, s, priv);
