@@ -439,12 +439,12 @@ static bool scale_child(void *argp, void *outp)
 
 /* Why a child's numbers are missing, for the table. */
 static const char *scale_why(const struct bench_opts *o, enum bench_end end,
-			     const struct scale_out *r, char *buf, size_t n)
+			     const struct scale_out *r, double took, char *buf, size_t n)
 {
 	if (end == BENCH_END_TIMEOUT)
 		snprintf(buf, n, "exceeded %d s", o->child_timeout);
 	else if (end == BENCH_END_SIGNAL || r->rv == CKR_HOST_MEMORY)
-		snprintf(buf, n, "exceeded %zu MB", o->mem_limit_mb);
+		snprintf(buf, n, "exceeded %zu MB after %.1f s", o->mem_limit_mb, took);
 	else
 		snprintf(buf, n, "failed: %s", bench_rv(r->rv));
 	return buf;
@@ -486,8 +486,10 @@ static void scale_sizes(const struct bench_opts *o, const struct gen *g, const c
 			printf("%8zu cannot write the folder\n", n);
 			continue;
 		}
+		double t0 = bench_now();
 		enum bench_end end = bench_child(scale_child, &a, &r, sizeof(r), o->mem_limit_mb,
 						 o->child_timeout, NULL);
+		double took = bench_now() - t0;
 		bool done = end == BENCH_END_OK;
 		if (r.stage >= 1 && (done || r.stage >= 2))
 			snprintf(init, sizeof(init), "%.1f ms", r.init * 1e3);
@@ -497,7 +499,7 @@ static void scale_sizes(const struct bench_opts *o, const struct gen *g, const c
 			snprintf(rss, sizeof(rss), "%.1f MB", (double)(r.hwm_kb - r.rss0_kb) / 1024);
 		printf("%8zu %8lu %14s %12s %12s   %s\n", n, r.slots, init, resc, rss,
 		       done ? (r.slots == n ? "" : "(wrong slot count)")
-			    : scale_why(o, end, &r, why, sizeof(why)));
+			    : scale_why(o, end, &r, took, why, sizeof(why)));
 		if (o->summary)
 			fprintf(o->summary, "scale bundles=%zu done=%d slots=%lu init_us=%.1f "
 				"rescan_us=%.1f rss_kb=%ld\n", n, done, r.slots, r.init * 1e6,
@@ -508,10 +510,10 @@ static void scale_sizes(const struct bench_opts *o, const struct gen *g, const c
 		double mb = (double)(r.hwm_kb - r.rss0_kb) / 1024;
 		snprintf(name, sizeof(name), "%zu unpaired bundles: C_Initialize <= 1 s", n);
 		bench_target(name, true, done && r.init <= 1.0, "%s",
-			     done ? init : scale_why(o, end, &r, why, sizeof(why)));
+			     done ? init : scale_why(o, end, &r, took, why, sizeof(why)));
 		snprintf(name, sizeof(name), "%zu unpaired bundles: rescan <= 0.2 s", n);
 		bench_target(name, true, done && r.rescan <= 0.2, "%s",
-			     done ? resc : scale_why(o, end, &r, why, sizeof(why)));
+			     done ? resc : scale_why(o, end, &r, took, why, sizeof(why)));
 		snprintf(name, sizeof(name), "%zu unpaired bundles: RSS growth <= 100 MB", n);
 		bench_target(name, true, done && mb <= 100, "%s%s", rss,
 			     done ? "" : " when stopped");
