@@ -564,7 +564,7 @@ static void broken_certs(const struct bench_opts *o, const char *base)
 
 bool bench_scale(const struct bench_opts *o)
 {
-	struct gen g;
+	struct gen g = { 0 };   /* gen_free() on every path */
 	const char *base = bench_tmpdir();
 	char ca[1200], rfc[16], numero[24];
 	unsigned char *der = NULL;
