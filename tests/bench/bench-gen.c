@@ -11,6 +11,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/pkcs12.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -73,26 +74,77 @@ bool gen_init(struct gen *g, int n_keys)
 		return false;
 	for (g->n_keys = 0; g->n_keys < n_keys; g->n_keys++) {
 		int i = g->n_keys;
-		/* SAT's scheme: PBES2, PBKDF2-HMAC-SHA1 x2048, des-ede3-cbc. */
-		X509_ALGOR *pbe = NULL;
-		PKCS8_PRIV_KEY_INFO *p8 = NULL;
-		X509_SIG *sig = NULL;
 		if (!(g->keys[i] = EVP_RSA_gen(2048)) ||
-		    !(pbe = PKCS5_pbe2_set_iv_ex(EVP_des_ede3_cbc(), 2048, NULL, 8, NULL,
-						 NID_hmacWithSHA1, NULL)) ||
-		    !(p8 = EVP_PKEY2PKCS8(g->keys[i])) ||
-		    !(sig = PKCS8_set0_pbe(BENCH_PIN, (int)strlen(BENCH_PIN), p8, pbe))) {
-			X509_ALGOR_free(pbe);
-			PKCS8_PRIV_KEY_INFO_free(p8);
-			return false;
-		}
-		g->keylen[i] = i2d_X509_SIG(sig, &g->keyder[i]);
-		X509_SIG_free(sig);
-		PKCS8_PRIV_KEY_INFO_free(p8);
-		if (g->keylen[i] <= 0)
+		    !(g->keyder[i] = gen_encrypt_key(g->keys[i], 2048, &g->keylen[i])))
 			return false;
 	}
 	return true;
+}
+
+unsigned char *gen_encrypt_key(EVP_PKEY *key, unsigned long iter, int *len)
+{
+	/* SAT's scheme: PBES2, PBKDF2-HMAC-SHA1, des-ede3-cbc. */
+	X509_ALGOR *pbe = PKCS5_pbe2_set_iv_ex(EVP_des_ede3_cbc(), (int)iter, NULL, 8, NULL,
+					       NID_hmacWithSHA1, NULL);
+	PKCS8_PRIV_KEY_INFO *p8 = pbe ? EVP_PKEY2PKCS8(key) : NULL;
+	X509_SIG *sig = p8 ? PKCS8_set0_pbe(BENCH_PIN, (int)strlen(BENCH_PIN), p8, pbe) : NULL;
+	unsigned char *der = NULL;
+	if (!sig)
+		X509_ALGOR_free(pbe);   /* PKCS8_set0_pbe took it otherwise */
+	*len = sig ? i2d_X509_SIG(sig, &der) : 0;
+	X509_SIG_free(sig);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	if (*len <= 0) {
+		OPENSSL_free(der);
+		return NULL;
+	}
+	return der;
+}
+
+bool gen_bogus_key(const char *path, unsigned long iter)
+{
+	/* EncryptedPrivateKeyInfo { PBES2 { PBKDF2 { salt, iter },
+	 * des-ede3-cbc { IV } }, 32 bytes of noise }: 111 bytes, the size of
+	 * the hostile files of issue 9, that any reader must run the KDF on
+	 * before it can tell they hold nothing. */
+	static const unsigned char pbes2[] = {
+		0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d };
+	static const unsigned char pbkdf2[] = {
+		0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c };
+	static const unsigned char des3[] = {
+		0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07 };
+	unsigned char b[111], *w = b, num[5];
+	size_t ilen = 0;
+	if (iter == 0 || iter > 0x7fffffffUL)
+		return false;
+	/* The minimal DER INTEGER of iter; the salt takes up the rest, so
+	 * every length below stays the same. */
+	for (int shift = 24; shift >= 0; shift -= 8)
+		if (ilen || (iter >> shift) & 0xff)
+			num[ilen++] = (unsigned char)(iter >> shift);
+	if (num[0] & 0x80) {
+		memmove(num + 1, num, ilen++);
+		num[0] = 0;
+	}
+	size_t salt = 19 - ilen;
+	*w++ = 0x30; *w++ = 109;                    /* 75 + 34 */
+	*w++ = 0x30; *w++ = 73;                     /* AlgorithmIdentifier */
+	memcpy(w, pbes2, sizeof(pbes2)); w += sizeof(pbes2);
+	*w++ = 0x30; *w++ = 60;                     /* PBES2-params */
+	*w++ = 0x30; *w++ = 36;                     /* keyDerivationFunc */
+	memcpy(w, pbkdf2, sizeof(pbkdf2)); w += sizeof(pbkdf2);
+	*w++ = 0x30; *w++ = 23;                     /* PBKDF2-params */
+	*w++ = 0x04; *w++ = (unsigned char)salt;
+	RAND_bytes(w, (int)salt); w += salt;
+	*w++ = 0x02; *w++ = (unsigned char)ilen;    /* iterationCount */
+	memcpy(w, num, ilen); w += ilen;
+	*w++ = 0x30; *w++ = 20;                     /* encryptionScheme */
+	memcpy(w, des3, sizeof(des3)); w += sizeof(des3);
+	*w++ = 0x04; *w++ = 8;                      /* IV */
+	RAND_bytes(w, 8); w += 8;
+	*w++ = 0x04; *w++ = 32;                     /* encryptedData */
+	RAND_bytes(w, 32); w += 32;
+	return w - b == (long)sizeof(b) && bench_write_file(path, b, sizeof(b));
 }
 
 void gen_free(struct gen *g)
@@ -142,8 +194,9 @@ bool gen_leaf(const struct gen *g, size_t i, char rfc[16], char numero[24],
 }
 
 /* Writes bundle i into the folder, named as the layout says: the same
- * stem for both files, or as SAT's downloads come (the .cer named after
- * the número, the .key "Claveprivada_FIEL_<RFC>_<date>.key"). */
+ * stem for both files, as SAT's downloads come (the .cer named after the
+ * número, the .key "Claveprivada_FIEL_<RFC>_<date>.key"), or names that
+ * share nothing (c00001.cer + k00001.key). */
 bool write_bundle(const struct gen *g, const char *dir, enum layout l, size_t i,
 			 const char *rfc, const char *numero, const unsigned char *der, int len)
 {
@@ -152,10 +205,13 @@ bool write_bundle(const struct gen *g, const char *dir, enum layout l, size_t i,
 	if (l == LAYOUT_SAME) {
 		a = snprintf(cer, sizeof(cer), "%s/%s.cer", dir, rfc);
 		b = snprintf(key, sizeof(key), "%s/%s.key", dir, rfc);
-	} else {
+	} else if (l == LAYOUT_SAT) {
 		a = snprintf(cer, sizeof(cer), "%s/%s.cer", dir, numero);
 		b = snprintf(key, sizeof(key), "%s/Claveprivada_FIEL_%s_20230509_114423.key", dir,
 			     rfc);
+	} else {
+		a = snprintf(cer, sizeof(cer), "%s/c%05zu.cer", dir, i + 1);
+		b = snprintf(key, sizeof(key), "%s/k%05zu.key", dir, i + 1);
 	}
 	if (a < 0 || b < 0 || (size_t)a >= sizeof(cer) || (size_t)b >= sizeof(key))
 		return false;

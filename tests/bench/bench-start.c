@@ -1,11 +1,14 @@
 /*
  * bench-start.c - the cost of a cold start (load to unload, with the
- * password KDF measured alone beside it) and of discovery with 1, 100 and
- * 1,000 bundles in a scanned folder.
+ * password KDF measured alone beside it), of discovery with 1, 100 and
+ * 1,000 bundles in a scanned folder, and (issue 9) of 1,000 to 10,000
+ * bundles whose names do not pair, each size in a child process under a
+ * memory limit, and of a folder of broken certificates.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "bench.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -215,9 +218,9 @@ out:
 }
 
 static const char *const layout_name[N_LAYOUT] = {
-	"RFC.cer + RFC.key", "SAT download names",
+	"RFC.cer + RFC.key", "SAT download names", "unpaired names",
 };
-static const char *const layout_tag[N_LAYOUT] = { "same-name", "sat-names" };
+static const char *const layout_tag[N_LAYOUT] = { "same-name", "sat-names", "unpaired" };
 
 /* One measurement: a fresh load (slot IDs are remembered for the life of
  * the process), C_Initialize + the two-call C_GetSlotList timed, then a
@@ -366,5 +369,226 @@ out:
 		for (int s = 0; s < 3; s++)
 			for (int j = 0; j < 3; j++)
 				bench_samples_free(&m[l][s][j]);
+	return ok;
+}
+
+/* ------------------------------------------------- discovery at scale */
+
+/* What a child reports: filled as it goes, so a timeout keeps the rest. */
+struct scale_out {
+	int stage;                 /* 1: C_Initialize returned, 2: a rescan done */
+	CK_RV rv;
+	unsigned long slots;
+	double init, rescan;       /* seconds; rescan: median */
+	long rss0_kb, hwm_kb;      /* before C_Initialize; peak after the rescans */
+	size_t warn[4];            /* stderr lines after C_Initialize, each rescan */
+};
+
+struct scale_arg {
+	const struct bench_opts *o;
+	const char *conf;
+	const char *err;           /* the child's stderr, or NULL */
+};
+
+/* In the child: C_Initialize on the folder, then up to three rescans
+ * (C_GetSlotList with a NULL list: it reads the folder again); the RSS
+ * before and the peak after (VmHWM, reset through clear_refs first, so
+ * the parent's past does not count). */
+static bool scale_child(void *argp, void *outp)
+{
+	const struct scale_arg *a = argp;
+	struct scale_out *out = outp;
+	struct bench_samples rescans = { 0 };
+	struct bench_p11 mod;
+	CK_ULONG n = 0;
+
+	if (!bench_p11_load(a->o->module, &mod))
+		return false;
+	/* The heap the parent freed is still resident in this copy of it:
+	 * returned first, or the module's allocations would reuse it unseen. */
+	malloc_trim(0);
+	out->rss0_kb = bench_status_kb("VmRSS");
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	if (f) {
+		fputs("5", f);
+		fclose(f);
+	}
+	double t0 = bench_now();
+	out->rv = bench_p11_init(&mod, a->conf);
+	out->init = bench_now() - t0;
+	out->stage = 1;
+	out->hwm_kb = bench_status_kb("VmHWM");
+	if (a->err)
+		out->warn[0] = bench_count_lines(a->err, "");
+	for (int r = 0; out->rv == CKR_OK && r < 3; r++) {
+		t0 = bench_now();
+		out->rv = mod.f->C_GetSlotList(CK_FALSE, NULL, &n);
+		bench_push(&rescans, bench_now() - t0);
+		out->rescan = bench_median(&rescans);
+		out->slots = n;
+		out->stage = 2;
+		out->hwm_kb = bench_status_kb("VmHWM");
+		if (a->err)
+			out->warn[r + 1] = bench_count_lines(a->err, "");
+		/* A slow rescan is shown once, not repeated. */
+		if (!a->err && rescans.v[rescans.n - 1] > 0.5)
+			break;
+	}
+	bench_samples_free(&rescans);
+	if (out->rv == CKR_OK)
+		mod.f->C_Finalize(NULL);
+	bench_p11_unload(&mod);
+	return out->rv == CKR_OK;
+}
+
+/* Why a child's numbers are missing, for the table. */
+static const char *scale_why(const struct bench_opts *o, enum bench_end end,
+			     const struct scale_out *r, double took, char *buf, size_t n)
+{
+	if (end == BENCH_END_TIMEOUT)
+		snprintf(buf, n, "exceeded %d s", o->child_timeout);
+	else if (end == BENCH_END_SIGNAL || r->rv == CKR_HOST_MEMORY)
+		snprintf(buf, n, "exceeded %zu MB after %.1f s", o->mem_limit_mb, took);
+	else
+		snprintf(buf, n, "failed: %s", bench_rv(r->rv));
+	return buf;
+}
+
+/* n copies of one bundle, unpaired names: the module reads each file
+ * anyway, and 10,000 certificates would take a minute to sign. */
+static bool write_copies(const struct gen *g, const char *dir, size_t n, const unsigned char *der,
+			 int len)
+{
+	if (mkdir(dir, 0700) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!write_bundle(g, dir, LAYOUT_UNPAIRED, i, "", "", der, len))
+			return false;
+	return true;
+}
+
+static void scale_sizes(const struct bench_opts *o, const struct gen *g, const char *base,
+			const char *ca, const unsigned char *der, int len)
+{
+	const size_t last = o->scale_sizes[2];
+	printf("\nDiscovery at scale, unpaired names (c00001.cer + k00001.key, one bundle copied):\n"
+	       "one child process per size, address space limited to %zu MB, stopped after %d s;\n"
+	       "RSS growth: peak VmHWM after the rescans - VmRSS before C_Initialize;\n"
+	       "rescan: C_GetSlotList (NULL list), nothing changed (median of 3, or 1 if slow)\n"
+	       "targets at %zu: C_Initialize <= 1 s, rescan <= 0.2 s, RSS growth <= 100 MB\n\n",
+	       o->mem_limit_mb, o->child_timeout, last);
+	printf("%8s %8s %14s %12s %12s\n", "bundles", "slots", "C_Initialize", "rescan",
+	       "RSS growth");
+	for (int s = 0; s < 3; s++) {
+		char dir[1200], conf[2600], why[64], init[32] = "-", resc[32] = "-", rss[32] = "-";
+		struct scale_out r = { 0 };
+		struct scale_arg a = { o, conf, NULL };
+		size_t n = o->scale_sizes[s];
+		snprintf(dir, sizeof(dir), "%s/unpaired-%zu", base, n);
+		snprintf(conf, sizeof(conf), "dir=%s ca=%s", dir, ca);
+		if (!write_copies(g, dir, n, der, len)) {
+			printf("%8zu cannot write the folder\n", n);
+			continue;
+		}
+		double t0 = bench_now();
+		enum bench_end end = bench_child(scale_child, &a, &r, sizeof(r), o->mem_limit_mb,
+						 o->child_timeout, NULL);
+		double took = bench_now() - t0;
+		bool done = end == BENCH_END_OK;
+		if (r.stage >= 1 && (done || r.stage >= 2))
+			snprintf(init, sizeof(init), "%.1f ms", r.init * 1e3);
+		if (r.stage >= 2)
+			snprintf(resc, sizeof(resc), "%.2f ms", r.rescan * 1e3);
+		if (r.rss0_kb >= 0 && r.hwm_kb > 0)
+			snprintf(rss, sizeof(rss), "%.1f MB", (double)(r.hwm_kb - r.rss0_kb) / 1024);
+		printf("%8zu %8lu %14s %12s %12s   %s\n", n, r.slots, init, resc, rss,
+		       done ? (r.slots == n ? "" : "(wrong slot count)")
+			    : scale_why(o, end, &r, took, why, sizeof(why)));
+		if (o->summary)
+			fprintf(o->summary, "scale bundles=%zu done=%d slots=%lu init_us=%.1f "
+				"rescan_us=%.1f rss_kb=%ld\n", n, done, r.slots, r.init * 1e6,
+				r.rescan * 1e6, r.hwm_kb - r.rss0_kb);
+		if (n != last)
+			continue;
+		char name[96];
+		double mb = (double)(r.hwm_kb - r.rss0_kb) / 1024;
+		snprintf(name, sizeof(name), "%zu unpaired bundles: C_Initialize <= 1 s", n);
+		bench_target(name, true, done && r.init <= 1.0, "%s",
+			     done ? init : scale_why(o, end, &r, took, why, sizeof(why)));
+		snprintf(name, sizeof(name), "%zu unpaired bundles: rescan <= 0.2 s", n);
+		bench_target(name, true, done && r.rescan <= 0.2, "%s",
+			     done ? resc : scale_why(o, end, &r, took, why, sizeof(why)));
+		snprintf(name, sizeof(name), "%zu unpaired bundles: RSS growth <= 100 MB", n);
+		bench_target(name, true, done && mb <= 100, "%s%s", rss,
+			     done ? "" : " when stopped");
+	}
+}
+
+/* A folder of broken certificates: how many warnings C_Initialize and
+ * each rescan print (counted on the child's stderr). */
+static void broken_certs(const struct bench_opts *o, const char *base)
+{
+	char dir[1200], conf[2600], err[1300], path[1400];
+	struct scale_out r = { 0 };
+	struct scale_arg a = { o, conf, err };
+	static const char junk[] = "this is not a certificate\n";
+
+	snprintf(dir, sizeof(dir), "%s/broken", base);
+	snprintf(conf, sizeof(conf), "dir=%s", dir);
+	snprintf(err, sizeof(err), "%s/broken.stderr", base);
+	if (mkdir(dir, 0700) != 0)
+		return;
+	for (size_t i = 0; i < o->n_broken; i++) {
+		snprintf(path, sizeof(path), "%s/broken%05zu.cer", dir, i + 1);
+		if (!bench_write_file(path, junk, sizeof(junk) - 1))
+			return;
+	}
+	enum bench_end end = bench_child(scale_child, &a, &r, sizeof(r), o->mem_limit_mb,
+					 o->child_timeout, err);
+	bool done = end == BENCH_END_OK;
+	printf("\nWarnings from a folder of %zu broken .cer files (stderr lines, cumulative)\n\n",
+	       o->n_broken);
+	printf("  after C_Initialize %6zu\n", r.warn[0]);
+	for (int i = 1; i <= 3; i++)
+		printf("  after rescan %d     %6zu   (+%zu)\n", i, r.warn[i], r.warn[i] - r.warn[i - 1]);
+	if (o->summary)
+		fprintf(o->summary, "broken files=%zu done=%d warn_init=%zu warn_rescan3=%zu\n",
+			o->n_broken, done, r.warn[0], r.warn[3]);
+	/* Each file once per process: whether at C_Initialize or at the
+	 * first rescan, the later rescans print nothing. */
+	bench_target("broken .cer files: each warned once per process", done,
+		     r.warn[3] <= o->n_broken && r.warn[3] == r.warn[1],
+		     "%zu lines for %zu files; last rescans +%zu", r.warn[3], o->n_broken,
+		     r.warn[3] - r.warn[1]);
+}
+
+bool bench_scale(const struct bench_opts *o)
+{
+	struct gen g = { 0 };   /* gen_free() on every path */
+	const char *base = bench_tmpdir();
+	char ca[1200], rfc[16], numero[24];
+	unsigned char *der = NULL;
+	int len = 0;
+	bool ok = false;
+
+	if (!base || !gen_init(&g, 1) || !gen_leaf(&g, 0, rfc, numero, &der, &len)) {
+		fprintf(stderr, "efirma-bench: cannot generate the CA and a bundle\n");
+		goto out;
+	}
+	snprintf(ca, sizeof(ca), "%s/ca.cer", base);
+	{
+		unsigned char *cader = NULL;
+		int calen = i2d_X509(g.ca, &cader);
+		bool w = calen > 0 && bench_write_file(ca, cader, (size_t)calen);
+		OPENSSL_free(cader);
+		if (!w)
+			goto out;
+	}
+	scale_sizes(o, &g, base, ca, der, len);
+	broken_certs(o, base);
+	ok = true;
+out:
+	OPENSSL_free(der);
+	gen_free(&g);
 	return ok;
 }

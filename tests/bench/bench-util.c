@@ -1,15 +1,20 @@
 /*
- * bench-util.c - timing, statistics, temporary folders and PKCS#11 module
- * loading for efirma-bench.
+ * bench-util.c - timing, statistics, temporary folders, measurements in a
+ * child process and PKCS#11 module loading for efirma-bench.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "bench.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -160,6 +165,98 @@ const char *bench_sat(const struct bench_opts *o, const char *rel)
 	char *p = buf[next++ % 4];
 	snprintf(p, sizeof(buf[0]), "%s/sat/%s", o->data, rel);
 	return p;
+}
+
+void bench_file_field(const char *path, const char *key, char *out, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, strlen(key)) != 0)
+			continue;
+		char *v = strchr(line, key[strlen(key) - 1] == '=' ? '=' : ':');
+		if (!v)
+			continue;
+		v++;
+		while (*v == ' ' || *v == '\t' || *v == '"')
+			v++;
+		v[strcspn(v, "\"\n")] = '\0';
+		snprintf(out, n, "%s", v);
+		break;
+	}
+	fclose(f);
+}
+
+long bench_status_kb(const char *field)
+{
+	char key[64], v[64] = "";
+	snprintf(key, sizeof(key), "%s:", field);
+	bench_file_field("/proc/self/status", key, v, sizeof(v));
+	return *v ? atol(v) : -1;
+}
+
+size_t bench_count_lines(const char *path, const char *needle)
+{
+	size_t len = 0, n = 0;
+	char *text = (char *)bench_read_file(path, &len);
+	if (!text)
+		return 0;
+	text[len] = '\0';
+	for (char *line = text, *end; *line; line = end) {
+		end = line + strcspn(line, "\n");
+		bool nl = *end == '\n';
+		*end = '\0';
+		n += strstr(line, needle) != NULL;
+		end += nl;
+	}
+	free(text);
+	return n;
+}
+
+/* -------------------------------------------------------- child runs */
+
+enum bench_end bench_child(bool (*fn)(void *arg, void *out), void *arg, void *out, size_t len,
+			   size_t mem_mb, int timeout_s, const char *err_path)
+{
+	void *shared = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	enum bench_end end = BENCH_END_FAILED;
+	int status;
+	pid_t pid;
+
+	if (shared == MAP_FAILED)
+		return BENCH_END_FAILED;
+	memcpy(shared, out, len);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* The parent's handlers remove the folders: not the child's job. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+#ifndef __SANITIZE_ADDRESS__   /* ASan reserves terabytes of shadow */
+		struct rlimit rl = { mem_mb << 20, mem_mb << 20 };
+		if (mem_mb && setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(3);
+#endif
+		if (err_path) {
+			int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+				_exit(3);
+			close(fd);
+		}
+		alarm((unsigned)timeout_s);
+		_exit(fn(arg, shared) ? 0 : 1);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid) {
+		if (WIFEXITED(status))
+			end = WEXITSTATUS(status) == 0 ? BENCH_END_OK : BENCH_END_FAILED;
+		else if (WIFSIGNALED(status))
+			end = WTERMSIG(status) == SIGALRM ? BENCH_END_TIMEOUT : BENCH_END_SIGNAL;
+	}
+	memcpy(out, shared, len);
+	munmap(shared, len);
+	return end;
 }
 
 /* -------------------------------------------------------------- PKCS#11 */

@@ -1,8 +1,8 @@
 #!/bin/sh
 # test-bench-smoke.sh - "make check" runs efirma-bench with tiny counts
 # (--smoke): it must run end to end (every backend's signatures verify, the
-# cold start and discovery complete with the right slot counts) and give
-# sane numbers.  Nothing here depends on how fast the machine is.
+# cold start, discovery and issue 9's sections complete with the right slot
+# counts) and give sane numbers.  Nothing here depends on how fast the machine is.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 . "${EF_TEST_SRCDIR:?run through make check}/tests/tap.sh"
 
@@ -55,7 +55,23 @@ msg=$(awk '
 check "cold start and the KDF alone measured" $? "$msg"
 
 n=$(awk '$1 == "disc" { split($4, kv, "="); if (kv[2] > 0) n++ } END { print n + 0 }' "$tmp/summary")
-check "discovery measured for 3 sizes x 2 folder layouts" "$([ "$n" = 6 ] && echo 0 || echo 1)" "got $n"
+check "discovery measured for 3 sizes x 3 folder layouts" "$([ "$n" = 9 ] && echo 0 || echo 1)" "got $n"
+
+# Issue 9: the calls timed during another token's capped login (here a
+# small count, not the cap), the login beside bogus keys, the unpaired
+# sizes in their child processes, the broken-certificate folder.
+n=$(awk '$1 == "wait" { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	if (v["n"] > 0 && v["p50_us"] > 0 && v["p50_us"] <= v["p99_us"] && v["idle_p99_us"] > 0) n++ }
+	END { print n + 0 }' "$tmp/summary")
+check "5 calls timed during a capped login and idle" "$([ "$n" = 5 ] && echo 0 || echo 1)" "got $n"
+grep -q '^bogus done=1 login_us=[1-9]' "$tmp/summary"
+check "right-password login beside bogus keys measured" $?
+n=$(awk '$1 == "scale" { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	if (v["done"] == 1 && v["slots"] == v["bundles"] && v["init_us"] > 0 && v["rss_kb"] >= 0) n++ }
+	END { print n + 0 }' "$tmp/summary")
+check "unpaired folders: 3 sizes, each in a child process" "$([ "$n" = 3 ] && echo 0 || echo 1)" "got $n"
+grep -q '^broken files=[1-9][0-9]* done=1 ' "$tmp/summary"
+check "warnings of a broken-certificate folder counted" $?
 
 grep -q '^targets miss=[0-9]* total=[0-9]' "$tmp/summary"
 check "the targets are reported" $?
