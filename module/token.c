@@ -169,27 +169,38 @@ static CK_RV build_objects(struct ef_token *t)
 CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t n_pool)
 {
 	const struct ef_cert *chain[EF_MAX_CHAIN];
+	struct ef_object *o;
+	size_t depth, built = 0;
+	CK_RV rv = CKR_OK;
+
 	if (!t->present || t->chain_added)
 		return CKR_OK;
-	size_t depth = find_chain(&t->cert, pool, n_pool, chain);
-	struct ef_object *o = realloc(t->objects, (EF_OBJ_FIRST_CA + depth) * sizeof(*o));
+	depth = find_chain(&t->cert, pool, n_pool, chain);
+	o = realloc(t->objects, (EF_OBJ_FIRST_CA + depth) * sizeof(*o));
 	if (!o)
 		return CKR_HOST_MEMORY;
 	t->objects = o;
-	for (size_t i = 0; i < depth; i++) {
-		const char *cn = chain[i]->sat.holder && *chain[i]->sat.holder ?
-				 chain[i]->sat.holder : "SAT CA";
-		struct ef_object *ca = &t->objects[EF_OBJ_FIRST_CA + i];
+	for (; built < depth; built++) {
+		const char *cn = chain[built]->sat.holder && *chain[built]->sat.holder ?
+				 chain[built]->sat.holder : "SAT CA";
+		struct ef_object *ca = &t->objects[EF_OBJ_FIRST_CA + built];
 		memset(ca, 0, sizeof(*ca));
-		CK_RV rv = ef_object_build_cert(ca, chain[i], 2, cn);
+		rv = ef_object_build_cert(ca, chain[built], 2, cn);
 		if (rv != CKR_OK) {
 			ef_object_clear(ca);
-			return rv;
+			goto out;
 		}
-		t->n_objects++;
 	}
+	/* Counted only once all are built: a failure (a search answered
+	 * CKR_HOST_MEMORY) leaves the token as it was, and the next search
+	 * builds the chain again into the same slots of objects[]. */
+	t->n_objects = EF_OBJ_FIRST_CA + depth;
 	t->chain_added = true;
-	return CKR_OK;
+out:
+	if (rv != CKR_OK)
+		while (built--)
+			ef_object_clear(&t->objects[EF_OBJ_FIRST_CA + built]);
+	return rv;
 }
 
 CK_RV ef_token_load(struct ef_token *t)
@@ -201,6 +212,10 @@ CK_RV ef_token_load(struct ef_token *t)
 
 	ef_token_unload(t);
 	if (!read_file(t->cert_path, &data, &len, &st)) {
+		if (errno == ENOMEM) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
 		ef_log_warn("%s: cannot read the certificate (%s); its slot has no token",
 			    t->cert_path, strerror(errno));
 		rv = CKR_DEVICE_ERROR;
@@ -212,7 +227,8 @@ CK_RV ef_token_load(struct ef_token *t)
 	t->cert_mtime = st.st_mtim;
 	rv = ef_cert_parse(data, len, &t->cert);
 	if (rv != CKR_OK) {
-		ef_log_warn("%s: not an X.509 certificate; its slot has no token", t->cert_path);
+		if (rv != CKR_HOST_MEMORY)
+			ef_log_warn("%s: not an X.509 certificate; its slot has no token", t->cert_path);
 		goto out;
 	}
 	if (!t->cert.is_rsa) {
@@ -298,6 +314,8 @@ static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len
 
 	ef_log_trace("%s: trying this key", path);
 	if (!read_file(path, &data, &len, NULL)) {
+		if (errno == ENOMEM)
+			return CKR_HOST_MEMORY;
 		ef_log_warn("%s: cannot read the key (%s)", path, strerror(errno));
 		return CKR_DEVICE_ERROR;
 	}
