@@ -26,8 +26,18 @@
 #define EF_MIN_PIN 8
 #define EF_MAX_PIN 256
 
-/* Reads a whole file; the buffer is malloc'd.  errno tells why it failed. */
-static bool read_file(const char *path, unsigned char **out, size_t *out_len,
+static void free_file(unsigned char *buf, bool secret)
+{
+	if (secret)
+		ef_secret_free(buf);
+	else
+		free(buf);
+}
+
+/* Reads a whole file; errno tells why it failed.  A secret one (a .key:
+ * for an unencrypted key the buffer is the key) goes into an
+ * ef_secret_alloc buffer; free it with free_file. */
+static bool read_file(const char *path, bool secret, unsigned char **out, size_t *out_len,
 		      struct stat *st_out)
 {
 	unsigned char *buf = NULL;
@@ -46,7 +56,7 @@ static bool read_file(const char *path, unsigned char **out, size_t *out_len,
 		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
 		goto out;
 	}
-	buf = malloc((size_t)st.st_size + 1);
+	buf = secret ? ef_secret_alloc((size_t)st.st_size + 1) : malloc((size_t)st.st_size + 1);
 	if (!buf)
 		goto out;
 	while (len < (size_t)st.st_size) {
@@ -63,7 +73,7 @@ static bool read_file(const char *path, unsigned char **out, size_t *out_len,
 out:
 	close(fd);
 	if (!ok) {
-		free(buf);
+		free_file(buf, secret);
 		return false;
 	}
 	*out = buf;
@@ -211,7 +221,7 @@ CK_RV ef_token_load(struct ef_token *t)
 	CK_RV rv;
 
 	ef_token_unload(t);
-	if (!read_file(t->cert_path, &data, &len, &st)) {
+	if (!read_file(t->cert_path, false, &data, &len, &st)) {
 		if (errno == ENOMEM) {
 			rv = CKR_HOST_MEMORY;
 			goto out;
@@ -308,12 +318,12 @@ void ef_token_free(struct ef_token *t)
 static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len,
 		      struct ef_pkey **key)
 {
-	unsigned char *data = NULL, alt[EF_MAX_PIN];
+	unsigned char *data = NULL, *alt;
 	size_t len = 0, alt_len;
 	CK_RV rv;
 
 	ef_log_trace("%s: trying this key", path);
-	if (!read_file(path, &data, &len, NULL)) {
+	if (!read_file(path, true, &data, &len, NULL)) {
 		if (errno == ENOMEM)
 			return CKR_HOST_MEMORY;
 		ef_log_warn("%s: cannot read the key (%s)", path, strerror(errno));
@@ -321,14 +331,21 @@ static CK_RV open_one(const char *path, const unsigned char *pin, size_t pin_len
 	}
 	rv = ef_key_open(data, len, pin, pin_len, key);
 	if (rv == CKR_PIN_INCORRECT) {
-		alt_len = ef_sat_pin_cp1252(pin, pin_len, alt, sizeof(alt));
+		/* The password in another encoding: as secret as the PIN. */
+		alt = ef_secret_alloc(EF_MAX_PIN);
+		if (!alt) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		alt_len = ef_sat_pin_cp1252(pin, pin_len, alt, EF_MAX_PIN);
 		if (alt_len)
 			rv = ef_key_open(data, len, alt, alt_len, key);
-		ef_cleanse(alt, sizeof(alt));
+		ef_secret_free(alt);
 	}
 	if (rv == CKR_DATA_INVALID || rv == CKR_KEY_TYPE_INCONSISTENT)
 		ef_log_warn("%s: not an RSA private key this module can read", path);
-	free(data);
+out:
+	free_file(data, true);
 	return rv;
 }
 
@@ -516,10 +533,10 @@ static CK_RV verify_written(const char *tmp, const struct ef_token *t,
 	size_t len = 0;
 	struct ef_pkey *k = NULL;
 	CK_RV rv;
-	if (!read_file(tmp, &data, &len, NULL))
-		return CKR_DEVICE_ERROR;
+	if (!read_file(tmp, true, &data, &len, NULL))
+		return errno == ENOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
 	rv = ef_key_open(data, len, pin, pin_len, &k);
-	free(data);
+	free_file(data, true);
 	if (rv != CKR_OK)
 		return CKR_DEVICE_ERROR;
 	if (!ef_key_matches_spki(k, t->cert.spki, t->cert.spki_len))
