@@ -361,6 +361,13 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 				st->cfg->debug = true;    /* the trace is turned on, never off */
 			return CKR_OK;
 		}
+		if (span_eq(key, "secure-heap")) {
+			if (!truthy(value, &flag))
+				ef_log_warn("%s:%u: secure-heap takes yes or no", st->origin, lineno);
+			else if (flag)
+				st->cfg->secure_heap = true;
+			return CKR_OK;
+		}
 		break;
 	case SEC_BUNDLE:
 		if (span_eq(key, "cert") || span_eq(key, "key")) {
@@ -609,6 +616,13 @@ static CK_RV reserved_word(const char *word, struct pending *b, bool *source,
 			cfg->debug = true;
 		return CKR_OK;
 	}
+	if (span_eq(key, "secure-heap")) {
+		if (!truthy(value, &flag))
+			ef_log_warn("%s: secure-heap takes 1 or 0", origin);
+		else if (flag)
+			cfg->secure_heap = true;
+		return CKR_OK;
+	}
 	if (span_eq(key, "cert") || span_eq(key, "key") || span_eq(key, "label") ||
 	    span_eq(key, "conf") || span_eq(key, "dir") || span_eq(key, "ca")) {
 		if (value.len == 0) {
@@ -799,8 +813,9 @@ CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_c
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&from_reserved, 0, sizeof(from_reserved));
 
-	/* 1. pReserved, when it names any bundle source.  Its debug= and ca=
-	 * words count even when the bundles come from a file. */
+	/* 1. pReserved, when it names any bundle source.  Its debug=,
+	 * secure-heap= and ca= words count even when the bundles come from a
+	 * file. */
 	if (reserved != NULL) {
 		rv = parse_reserved(reserved, &from_reserved, &source);
 		if (rv != CKR_OK)
@@ -813,6 +828,7 @@ CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_c
 			goto out;
 		}
 		cfg->debug = from_reserved.debug;
+		cfg->secure_heap = from_reserved.secure_heap;
 		cfg->ca_paths = from_reserved.ca_paths;
 		cfg->n_ca_paths = from_reserved.n_ca_paths;
 		from_reserved.ca_paths = NULL;

@@ -10,11 +10,13 @@
  *   [bundle]     cert = PATH, key = PATH, label = TEXT (optional)
  *   [directory]  path = PATH
  *   [ca]         path = FILE_OR_DIR
- * and before any section, or in a [module] section, debug = 1.
+ * and before any section, or in a [module] section, debug = 1 and
+ * secure-heap = yes.
  * '~/' expands to $HOME; a relative path is relative to the file's folder.
  *
  * pReserved syntax: space-separated key=value words:
  *   conf=PATH | cert=PATH key=PATH [label=TEXT] | dir=PATH | ca=PATH | debug=1
+ *   | secure-heap=1
  * Double quotes may wrap a value containing spaces.
  *
  * A malformed line is a warning naming the file and line; the valid entries
@@ -41,6 +43,7 @@ struct ef_config {
 	char **ca_paths;      /* [ca] path = ..., files or folders */
 	size_t n_ca_paths;
 	bool debug;
+	bool secure_heap;     /* set up OpenSSL's secure heap if the host has not */
 	char *origin;         /* "pReserved", or the file path used; for the trace */
 };
 

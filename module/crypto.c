@@ -139,6 +139,25 @@ void ef_crypto_fini(void)
 	ERR_pop_to_mark();
 }
 
+/* OpenSSL's secure heap: one arena for the process, mlock'ed when the
+ * limit allows and MADV_DONTDUMP either way.  The key's private BIGNUMs
+ * (BN_secure_new, and the copies the provider makes from secure
+ * parameters) and signing's temporaries go there once it exists.  Sizes
+ * are powers of two; SIZE holds many RSA-4096 keys logged in at once,
+ * MIN is the smallest block handed out. */
+#define EF_SECURE_HEAP_SIZE (256 * 1024)
+#define EF_SECURE_HEAP_MIN 32
+
+bool ef_crypto_secure_heap(void)
+{
+	/* A host that set one up chose its size: it is left as it is.  And
+	 * the arena is never torn down here: the host's OpenSSL may hold
+	 * blocks of it after C_Finalize. */
+	if (CRYPTO_secure_malloc_initialized())
+		return true;
+	return CRYPTO_secure_malloc_init(EF_SECURE_HEAP_SIZE, EF_SECURE_HEAP_MIN) != 0;
+}
+
 /* Every entry point goes through here, so a caller that forgot
  * ef_crypto_init (a tool, a test) still gets the private context. */
 static bool ready(void)
@@ -1132,7 +1151,7 @@ static bool key_is_rsa(const EVP_PKEY *key)
  * once).  The integers are read here and handed to the provider as
  * parameters: BIGNUMs flagged secure make OSSL_PARAM_BLD put their copies
  * in the block that OSSL_PARAM_free wipes (with or without a secure heap,
- * which the module never initialises: that is global state). */
+ * which the module sets up only when configured to: ef_crypto_secure_heap). */
 static EVP_PKEY *decode_rsa_private(const unsigned char *der, size_t len)
 {
 	static const char *const names[8] = {

@@ -22,6 +22,10 @@
  * (not called in a forked child, which keeps using the parent's copy). */
 CK_RV ef_crypto_init(void);
 void ef_crypto_fini(void);
+/* Initialises OpenSSL's secure heap (process-wide: CRYPTO_secure_malloc_init)
+ * unless the host did; keys opened afterwards keep their private parts in
+ * it.  false when it could not be set up. */
+bool ef_crypto_secure_heap(void);
 
 /* ---------------------------------------------------------- certificates */
 

@@ -108,6 +108,10 @@ CK_RV ef_global_initialize(const char *reserved)
 		ef_log_enable_trace();
 	ef_log_trace("configuration from %s: %zu bundles, %zu folders",
 		     cfg.origin ? cfg.origin : "(none)", cfg.n_bundles, cfg.n_dirs);
+	/* Before any key is opened; a failure leaves the keys in the
+	 * ordinary heap, as without the switch. */
+	if (cfg.secure_heap && !ef_crypto_secure_heap())
+		ef_log_warn("cannot set up OpenSSL's secure heap; keys stay in the ordinary heap");
 	rv = ef_crypto_init();
 	if (rv != CKR_OK)
 		goto out;
