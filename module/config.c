@@ -132,6 +132,19 @@ static bool truthy(struct span v, bool *value)
 	return false;
 }
 
+/* The [module] switches, in the file and as pReserved words.  Each turns
+ * something on, never off, whichever source says so. */
+static bool *module_switch(struct ef_config *cfg, struct span key)
+{
+	if (span_eq(key, "debug"))
+		return &cfg->debug;
+	if (span_eq(key, "allow-pkcs1-decrypt"))
+		return &cfg->allow_pkcs1_decrypt;
+	if (span_eq(key, "secure-heap"))
+		return &cfg->secure_heap;
+	return NULL;
+}
+
 /* ------------------------------------------------------------- storage */
 
 static CK_RV push_str(char ***arr, size_t *n, char *s)
@@ -403,7 +416,7 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 {
 	struct span key, value;
 	char *s = NULL, *owned = NULL;
-	bool flag, usable;
+	bool flag, usable, *sw;
 	CK_RV rv;
 
 	rv = split_assignment(line, st->origin, lineno, &key, &value, &owned, &usable);
@@ -419,20 +432,13 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 	switch (st->sec) {
 	case SEC_TOP:
 	case SEC_MODULE:
-		if (span_eq(key, "debug")) {
+		if ((sw = module_switch(st->cfg, key)) != NULL) {
 			if (!truthy(value, &flag))
-				ef_log_warn("%s:%u: debug takes 1 or 0", st->origin, lineno);
+				ef_log_warn("%s:%u: %.*s takes yes or no", st->origin, lineno,
+					    (int)key.len, key.p);
 			else if (flag)
-				st->cfg->debug = true;    /* the trace is turned on, never off */
+				*sw = true;
 			goto out;
-		}
-		if (span_eq(key, "allow-pkcs1-decrypt")) {
-			if (!truthy(value, &flag))
-				ef_log_warn("%s:%u: allow-pkcs1-decrypt takes yes or no",
-					    st->origin, lineno);
-			else if (flag)
-				st->cfg->allow_pkcs1_decrypt = true;  /* on, never off */
-			return CKR_OK;
 		}
 		break;
 	case SEC_BUNDLE:
@@ -681,7 +687,7 @@ static CK_RV reserved_word(const char *word, struct pending *b, bool *source,
 	const char *eq = strchr(word, '=');
 	struct span key, value;
 	char *s = NULL, **slot = NULL;
-	bool flag;
+	bool flag, *sw;
 	CK_RV rv;
 
 	if (eq == NULL) {
@@ -694,18 +700,11 @@ static CK_RV reserved_word(const char *word, struct pending *b, bool *source,
 	value.p = eq + 1;
 	value.len = strlen(value.p);
 
-	if (span_eq(key, "debug")) {
+	if ((sw = module_switch(cfg, key)) != NULL) {
 		if (!truthy(value, &flag))
-			ef_log_warn("%s: debug takes 1 or 0", origin);
+			ef_log_warn("%s: %.*s takes 1 or 0", origin, (int)key.len, key.p);
 		else if (flag)
-			cfg->debug = true;
-		return CKR_OK;
-	}
-	if (span_eq(key, "allow-pkcs1-decrypt")) {
-		if (!truthy(value, &flag))
-			ef_log_warn("%s: allow-pkcs1-decrypt takes 1 or 0", origin);
-		else if (flag)
-			cfg->allow_pkcs1_decrypt = true;
+			*sw = true;
 		return CKR_OK;
 	}
 	if (span_eq(key, "cert") || span_eq(key, "key") || span_eq(key, "label") ||
@@ -902,9 +901,9 @@ CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_c
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&from_reserved, 0, sizeof(from_reserved));
 
-	/* 1. pReserved, when it names any bundle source.  Its debug=, ca= and
-	 * allow-pkcs1-decrypt= words count even when the bundles come from a
-	 * file. */
+	/* 1. pReserved, when it names any bundle source.  Its ca= words and
+	 * switches (debug=, allow-pkcs1-decrypt=, secure-heap=) count even
+	 * when the bundles come from a file. */
 	if (reserved != NULL) {
 		rv = parse_reserved(reserved, &from_reserved, &source);
 		if (rv != CKR_OK)
@@ -918,6 +917,7 @@ CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_c
 		}
 		cfg->debug = from_reserved.debug;
 		cfg->allow_pkcs1_decrypt = from_reserved.allow_pkcs1_decrypt;
+		cfg->secure_heap = from_reserved.secure_heap;
 		cfg->ca_paths = from_reserved.ca_paths;
 		cfg->n_ca_paths = from_reserved.n_ca_paths;
 		from_reserved.ca_paths = NULL;

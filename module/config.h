@@ -12,11 +12,13 @@
  *   [ca]         path = FILE_OR_DIR
  * and before any section, or in a [module] section, debug = 1 and
  * allow-pkcs1-decrypt = yes (CKM_RSA_PKCS decryption, off by default).
+ * secure-heap = yes.
  * '~/' expands to $HOME; a relative path is relative to the file's folder.
  *
  * pReserved syntax: space-separated key=value words:
  *   conf=PATH | cert=PATH key=PATH [label=TEXT] | dir=PATH | ca=PATH | debug=1
  *   | allow-pkcs1-decrypt=1
+ *   | secure-heap=1
  * Double quotes may wrap a value containing spaces.
  *
  * In both, inside double quotes \" is a double quote and \\ a backslash;
@@ -51,6 +53,7 @@ struct ef_config {
 	size_t n_ca_paths;
 	bool debug;
 	bool allow_pkcs1_decrypt;   /* on when any source read says so, like debug */
+	bool secure_heap;     /* set up OpenSSL's secure heap if the host has not */
 	char *origin;         /* "pReserved", or the file path used; for the trace */
 };
 

@@ -20,12 +20,15 @@
  * the key's reference count.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -136,6 +139,25 @@ void ef_crypto_fini(void)
 	ERR_pop_to_mark();
 }
 
+/* OpenSSL's secure heap: one arena for the process, mlock'ed when the
+ * limit allows and MADV_DONTDUMP either way.  The key's private BIGNUMs
+ * (BN_secure_new, and the copies the provider makes from secure
+ * parameters) and signing's temporaries go there once it exists.  Sizes
+ * are powers of two; SIZE holds many RSA-4096 keys logged in at once,
+ * MIN is the smallest block handed out. */
+#define EF_SECURE_HEAP_SIZE (256 * 1024)
+#define EF_SECURE_HEAP_MIN 32
+
+bool ef_crypto_secure_heap(void)
+{
+	/* A host that set one up chose its size: it is left as it is.  And
+	 * the arena is never torn down here: the host's OpenSSL may hold
+	 * blocks of it after C_Finalize. */
+	if (CRYPTO_secure_malloc_initialized())
+		return true;
+	return CRYPTO_secure_malloc_init(EF_SECURE_HEAP_SIZE, EF_SECURE_HEAP_MIN) != 0;
+}
+
 /* Every entry point goes through here, so a caller that forgot
  * ef_crypto_init (a tool, a test) still gets the private context. */
 static bool ready(void)
@@ -172,6 +194,47 @@ void ef_free_secret(void *p, size_t len)
 		return;
 	ef_cleanse(p, len);
 	free(p);
+}
+
+/* The mapping's size sits in front of the buffer; 16 bytes keep the
+ * buffer aligned for any type. */
+#define EF_SECRET_HDR 16
+
+void *ef_secret_alloc(size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t ps = page > 0 ? (size_t)page : 4096, total;
+	unsigned char *m;
+
+	if (len > SIZE_MAX - EF_SECRET_HDR - ps) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	total = (len + EF_SECRET_HDR + ps - 1) / ps * ps;
+	m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	/* Pages of their own, so that no other data shares the advice.  A
+	 * kernel that does not know it (before Linux 3.4) still gets a
+	 * buffer that is wiped: the advice is best effort. */
+	(void)madvise(m, total, MADV_DONTDUMP);
+	memcpy(m, &total, sizeof(total));
+	return m + EF_SECRET_HDR;
+}
+
+void ef_secret_free(void *p)
+{
+	unsigned char *m;
+	size_t total;
+
+	if (p == NULL)
+		return;
+	m = (unsigned char *)p - EF_SECRET_HDR;
+	memcpy(&total, m, sizeof(total));
+	/* munmap alone would leave the bytes in the freed page frames until
+	 * the kernel hands them out again. */
+	OPENSSL_cleanse(m, total);
+	munmap(m, total);
 }
 
 CK_RV ef_random(unsigned char *out, size_t len)
@@ -1088,7 +1151,7 @@ static bool key_is_rsa(const EVP_PKEY *key)
  * once).  The integers are read here and handed to the provider as
  * parameters: BIGNUMs flagged secure make OSSL_PARAM_BLD put their copies
  * in the block that OSSL_PARAM_free wipes (with or without a secure heap,
- * which the module never initialises: that is global state). */
+ * which the module sets up only when configured to: ef_crypto_secure_heap). */
 static EVP_PKEY *decode_rsa_private(const unsigned char *der, size_t len)
 {
 	static const char *const names[8] = {
@@ -1315,8 +1378,9 @@ static CK_RV pbkdf2(const struct pbes2 *s, const unsigned char *pin, size_t pin_
 	return rv;
 }
 
-/* CBC decryption with PKCS#7 padding into a fresh OPENSSL_malloc'd buffer.
- * CKR_PIN_INCORRECT when the padding is wrong. */
+/* CBC decryption with PKCS#7 padding into a fresh buffer (the key in the
+ * clear: ef_secret_alloc'd, for ef_secret_free).  CKR_PIN_INCORRECT when
+ * the padding is wrong. */
 static CK_RV cbc_decrypt(const char *cipher_name, const unsigned char *key,
 			 struct der iv, struct der in, unsigned char **out, size_t *out_len)
 {
@@ -1335,7 +1399,7 @@ static CK_RV cbc_decrypt(const char *cipher_name, const unsigned char *key,
 		rv = CKR_DATA_INVALID;
 		goto out;
 	}
-	buf = OPENSSL_malloc(cap);
+	buf = ef_secret_alloc(cap);
 	if (buf == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
@@ -1351,8 +1415,7 @@ static CK_RV cbc_decrypt(const char *cipher_name, const unsigned char *key,
 	buf = NULL;
 	rv = CKR_OK;
 out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, cap);
+	ef_secret_free(buf);
 	EVP_CIPHER_CTX_free(cctx);
 	EVP_CIPHER_free(cipher);
 	return rv;
@@ -1477,8 +1540,7 @@ static CK_RV open_epki(const unsigned char *der, size_t len, const struct epki *
 			rv = CKR_PIN_INCORRECT;
 	}
 	OPENSSL_cleanse(key, sizeof(key));
-	if (plain != NULL)
-		OPENSSL_clear_free(plain, plain_len);
+	ef_secret_free(plain);
 	return rv;
 }
 
@@ -1503,7 +1565,7 @@ static int hexval(int c)
  * "DEK-Info: CIPHER,IVHEX"; the key is EVP_BytesToKey(MD5, pass, salt =
  * first 8 IV bytes, 1 iteration).  Written here rather than calling
  * PEM_do_header, which looks the cipher up in the default library
- * context.  On success *plain is an OPENSSL_malloc'd buffer to be wiped. */
+ * context.  On success *plain is for ef_secret_free. */
 static CK_RV pem_traditional_decrypt(const char *header, const unsigned char *body,
 				     size_t body_len, const unsigned char *pin,
 				     size_t pin_len, unsigned char **plain,
@@ -1604,7 +1666,7 @@ static CK_RV open_pem_block(const struct pem_block *b, const unsigned char *pin,
 		/* Garbage that happened to have a valid CBC padding. */
 		if (rv == CKR_DATA_INVALID)
 			rv = CKR_PIN_INCORRECT;
-		OPENSSL_clear_free(plain, plain_len);
+		ef_secret_free(plain);
 		return rv;
 	}
 	return open_plain(b->body, len, out);
@@ -1839,7 +1901,7 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 		goto out;
 	kp_len = sizeof(v0) + sizeof(rsa_alg) + der_hdr_len(rsakey_len) + rsakey_len;
 	p8_cap = der_hdr_len(kp_len) + kp_len;
-	p8 = OPENSSL_malloc(p8_cap);
+	p8 = ef_secret_alloc(p8_cap);
 	ct_cap = p8_cap + EVP_MAX_BLOCK_LENGTH;
 	ct = OPENSSL_malloc(ct_cap);
 	if (p8 == NULL || ct == NULL) {
@@ -1910,8 +1972,7 @@ out:
 	OPENSSL_cleanse(key, sizeof(key));
 	free(der);
 	OPENSSL_free(ct);
-	if (p8 != NULL)
-		OPENSSL_clear_free(p8, p8_cap);
+	ef_secret_free(p8);
 	if (rsakey != NULL)
 		OPENSSL_clear_free(rsakey, rsakey_len);
 	OSSL_ENCODER_CTX_free(ectx);

@@ -22,6 +22,10 @@
  * (not called in a forked child, which keeps using the parent's copy). */
 CK_RV ef_crypto_init(void);
 void ef_crypto_fini(void);
+/* Initialises OpenSSL's secure heap (process-wide: CRYPTO_secure_malloc_init)
+ * unless the host did; keys opened afterwards keep their private parts in
+ * it.  false when it could not be set up. */
+bool ef_crypto_secure_heap(void);
 
 /* ---------------------------------------------------------- certificates */
 
@@ -167,7 +171,12 @@ CK_RV ef_rsa_decrypt(struct ef_pkey *k, const struct ef_rsa_params *p,
 
 CK_RV ef_random(unsigned char *out, size_t len);
 void ef_cleanse(void *p, size_t len);
-/* Wipes then frees a buffer of len bytes (NULL is fine). */
+/* Wipes then frees a malloc'd buffer of len bytes (NULL is fine). */
 void ef_free_secret(void *p, size_t len);
+/* A buffer for key material or a password: zeroed, on pages of its own
+ * that are left out of core dumps (MADV_DONTDUMP); NULL when out of
+ * memory.  ef_secret_free wipes all of it and unmaps it (NULL is fine). */
+void *ef_secret_alloc(size_t len);
+void ef_secret_free(void *p);
 
 #endif

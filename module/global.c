@@ -125,6 +125,10 @@ CK_RV ef_global_initialize(const char *reserved)
 		     cfg.origin ? cfg.origin : "(none)", cfg.n_bundles, cfg.n_dirs,
 		     cfg.allow_pkcs1_decrypt ? ", PKCS#1 v1.5 decryption allowed" : "");
 	ef_mech_allow_pkcs1_decrypt(cfg.allow_pkcs1_decrypt);
+	/* Before any key is opened; a failure leaves the keys in the
+	 * ordinary heap, as without the switch. */
+	if (cfg.secure_heap && !ef_crypto_secure_heap())
+		ef_log_warn("cannot set up OpenSSL's secure heap; keys stay in the ordinary heap");
 	rv = ef_crypto_init();
 	if (rv != CKR_OK)
 		goto out;

@@ -31,7 +31,8 @@
  * process; more than a few in a row is a file that never holds still. */
 #define EF_LOCK_TRIES 8
 
-bool ef_read_fd(int fd, unsigned char **out, size_t *out_len, struct stat *st_out)
+bool ef_read_fd(int fd, bool secret, unsigned char **out, size_t *out_len,
+		struct stat *st_out)
 {
 	unsigned char *buf;
 	size_t len = 0;
@@ -43,7 +44,7 @@ bool ef_read_fd(int fd, unsigned char **out, size_t *out_len, struct stat *st_ou
 		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
 		return false;
 	}
-	buf = malloc((size_t)st.st_size + 1);
+	buf = secret ? ef_secret_alloc((size_t)st.st_size + 1) : malloc((size_t)st.st_size + 1);
 	if (!buf)
 		return false;
 	while (len < (size_t)st.st_size) {
@@ -151,7 +152,7 @@ CK_RV ef_keyfile_lock(const char *path, struct ef_keyfile *kf)
 			    kf->path, (uintmax_t)kf->st.st_nlink);
 		goto out;
 	}
-	if (!ef_read_fd(kf->fd, &kf->data, &kf->len, NULL)) {
+	if (!ef_read_fd(kf->fd, true, &kf->data, &kf->len, NULL)) {
 		rv = errno == ENOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
 		ef_log_warn("%s: cannot read the key (%s)", kf->path, strerror(errno));
 		goto out;
@@ -172,7 +173,7 @@ void ef_keyfile_unlock(struct ef_keyfile *kf)
 	free(kf->path);
 	kf->path = NULL;
 	/* An unencrypted key is the key itself. */
-	ef_free_secret(kf->data, kf->len);
+	ef_secret_free(kf->data);
 	kf->data = NULL;
 	kf->len = 0;
 }
@@ -391,7 +392,7 @@ CK_RV ef_keyfile_replace(struct ef_keyfile *kf, const unsigned char *data, size_
 		ef_log_warn("%s: cannot write the new key (%s)", tmp, strerror(errno));
 		goto out;
 	}
-	if (lseek(fd, 0, SEEK_SET) != 0 || !ef_read_fd(fd, &back, &back_len, NULL) ||
+	if (lseek(fd, 0, SEEK_SET) != 0 || !ef_read_fd(fd, true, &back, &back_len, NULL) ||
 	    check(back, back_len, arg) != CKR_OK) {
 		ef_log_warn("%s: the new key did not read back; the old one is kept", tmp);
 		goto out;
@@ -417,6 +418,6 @@ out:
 		unlink(tmp);
 		free(tmp);
 	}
-	ef_free_secret(back, back_len);
+	ef_secret_free(back);
 	return rv;
 }

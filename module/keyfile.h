@@ -41,9 +41,11 @@ struct ef_keyfile {
 };
 
 /* Reads the whole of a regular file of at most EF_MAX_FILE bytes from fd
- * (from its current offset) into a malloc'd buffer; *st_out (may be
- * NULL) receives its fstat.  False with errno set on failure. */
-bool ef_read_fd(int fd, unsigned char **out, size_t *out_len, struct stat *st_out);
+ * (from its current offset) into a malloc'd buffer, or for a secret one
+ * (a key) an ef_secret_alloc one; *st_out (may be NULL) receives its
+ * fstat.  False with errno set on failure. */
+bool ef_read_fd(int fd, bool secret, unsigned char **out, size_t *out_len,
+		struct stat *st_out);
 
 /* Opens path, following symlinks, takes the file's lock (waiting a few
  * seconds at most for another password change to end) and reads it.

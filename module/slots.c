@@ -133,8 +133,12 @@ static CK_RV add_ca_file(const char *path)
 		goto out;
 	}
 	len = fread(buf, 1, 1024 * 1024, f);
-	if (ef_cert_parse_all(buf, len, &certs, &n) != CKR_OK || n == 0) {
+	rv = ef_cert_parse_all(buf, len, &certs, &n);
+	if (rv == CKR_HOST_MEMORY)
+		goto out;
+	if (rv != CKR_OK || n == 0) {
 		ef_log_warn("%s: no certificate in this file", path);
+		rv = CKR_OK;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -418,6 +422,16 @@ static char **ca_paths;
 static size_t n_ca_paths;
 static bool ca_pool_read;
 
+static void clear_ca_pool(void)
+{
+	for (size_t i = 0; i < n_ca; i++)
+		ef_cert_clear(&ca_pool[i]);
+	free(ca_pool);
+	ca_pool = NULL;
+	n_ca = 0;
+	ca_pool_read = false;
+}
+
 CK_RV ef_slots_chain_inlock(struct ef_token *t)
 {
 	CK_RV rv = CKR_OK;
@@ -425,8 +439,12 @@ CK_RV ef_slots_chain_inlock(struct ef_token *t)
 		rv = add_ca_path(EF_CA_DIR);
 		for (size_t i = 0; rv == CKR_OK && i < n_ca_paths; i++)
 			rv = add_ca_path(ca_paths[i]);
-		if (rv != CKR_OK)
+		/* Half a pool would give this token a chain that stops short,
+		 * for good: the next search reads it all again. */
+		if (rv != CKR_OK) {
+			clear_ca_pool();
 			return rv;
+		}
 		ca_pool_read = true;
 	}
 	return ef_token_add_chain(t, ca_pool, n_ca);
@@ -484,12 +502,7 @@ void ef_slots_fini_inlock(void)
 	free(slots);
 	slots = NULL;
 	n_slots = cap_slots = 0;
-	for (size_t i = 0; i < n_ca; i++)
-		ef_cert_clear(&ca_pool[i]);
-	free(ca_pool);
-	ca_pool = NULL;
-	n_ca = 0;
-	ca_pool_read = false;
+	clear_ca_pool();
 	free_names(ca_paths, n_ca_paths);
 	ca_paths = NULL;
 	n_ca_paths = 0;

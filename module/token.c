@@ -28,11 +28,12 @@
  * C_Initialize make anew for the same slot.  Under the global lock. */
 static unsigned long stamps;
 
-/* Reads a whole file; the buffer is malloc'd (free it with ef_free_secret:
- * it may be an unencrypted key).  nofollow: the path's last component
- * must not be a symlink (a file found by a folder scan).  errno tells why
- * it failed. */
-static bool read_file(const char *path, bool nofollow, unsigned char **out, size_t *out_len)
+/* Reads a whole file; errno tells why it failed.  nofollow: the path's
+ * last component must not be a symlink (a file found by a folder scan).
+ * A secret one (a .key: for an unencrypted key the buffer is the key)
+ * goes into an ef_secret_alloc buffer: free it with ef_secret_free. */
+static bool read_file(const char *path, bool nofollow, bool secret, unsigned char **out,
+		      size_t *out_len)
 {
 	/* O_NONBLOCK: a FIFO named like a bundle file must not hang
 	 * C_Initialize waiting for a writer (it is refused as not regular);
@@ -41,7 +42,7 @@ static bool read_file(const char *path, bool nofollow, unsigned char **out, size
 			  (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return false;
-	bool ok = ef_read_fd(fd, out, out_len, NULL);
+	bool ok = ef_read_fd(fd, secret, out, out_len, NULL);
 	int saved = errno;
 	close(fd);
 	errno = saved;
@@ -172,30 +173,41 @@ CK_RV ef_token_objects_inlock(struct ef_token *t)
 CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t n_pool)
 {
 	const struct ef_cert *chain[EF_MAX_CHAIN];
+	struct ef_object *o;
+	size_t depth, built = 0;
+	CK_RV rv = CKR_OK;
+
 	if (!t->present || t->chain_added)
 		return CKR_OK;
-	CK_RV rv = ef_token_objects_inlock(t);
+	rv = ef_token_objects_inlock(t);
 	if (rv != CKR_OK)
 		return rv;
-	size_t depth = find_chain(&t->cert, pool, n_pool, chain);
-	struct ef_object *o = realloc(t->objects, (EF_OBJ_FIRST_CA + depth) * sizeof(*o));
+	depth = find_chain(&t->cert, pool, n_pool, chain);
+	o = realloc(t->objects, (EF_OBJ_FIRST_CA + depth) * sizeof(*o));
 	if (!o)
 		return CKR_HOST_MEMORY;
 	t->objects = o;
-	for (size_t i = 0; i < depth; i++) {
-		const char *cn = chain[i]->sat.holder && *chain[i]->sat.holder ?
-				 chain[i]->sat.holder : "SAT CA";
-		struct ef_object *ca = &t->objects[EF_OBJ_FIRST_CA + i];
+	for (; built < depth; built++) {
+		const char *cn = chain[built]->sat.holder && *chain[built]->sat.holder ?
+				 chain[built]->sat.holder : "SAT CA";
+		struct ef_object *ca = &t->objects[EF_OBJ_FIRST_CA + built];
 		memset(ca, 0, sizeof(*ca));
-		rv = ef_object_build_cert(ca, chain[i], 2, cn);
+		rv = ef_object_build_cert(ca, chain[built], 2, cn);
 		if (rv != CKR_OK) {
 			ef_object_clear(ca);
-			return rv;
+			goto out;
 		}
-		t->n_objects++;
 	}
+	/* Counted only once all are built: a failure (a search answered
+	 * CKR_HOST_MEMORY) leaves the token as it was, and the next search
+	 * builds the chain again into the same slots of objects[]. */
+	t->n_objects = EF_OBJ_FIRST_CA + depth;
 	t->chain_added = true;
-	return CKR_OK;
+out:
+	if (rv != CKR_OK)
+		while (built--)
+			ef_object_clear(&t->objects[EF_OBJ_FIRST_CA + built]);
+	return rv;
 }
 
 CK_RV ef_token_load(struct ef_token *t)
@@ -205,7 +217,11 @@ CK_RV ef_token_load(struct ef_token *t)
 	CK_RV rv;
 
 	ef_token_unload(t);
-	if (!read_file(t->cert_path, t->from_dir, &data, &len)) {
+	if (!read_file(t->cert_path, t->from_dir, false, &data, &len)) {
+		if (errno == ENOMEM) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
 		ef_log_warn("%s: cannot read the certificate (%s); its slot has no token",
 			    t->cert_path, strerror(errno));
 		rv = CKR_DEVICE_ERROR;
@@ -213,7 +229,8 @@ CK_RV ef_token_load(struct ef_token *t)
 	}
 	rv = ef_cert_parse(data, len, &t->cert);
 	if (rv != CKR_OK) {
-		ef_log_warn("%s: not an X.509 certificate; its slot has no token", t->cert_path);
+		if (rv != CKR_HOST_MEMORY)
+			ef_log_warn("%s: not an X.509 certificate; its slot has no token", t->cert_path);
 		goto out;
 	}
 	if (!t->cert.is_rsa) {
@@ -313,17 +330,24 @@ void ef_token_free(struct ef_token *t)
 static CK_RV open_data(const char *path, const unsigned char *data, size_t len,
 		       const unsigned char *pin, size_t pin_len, struct ef_pkey **key)
 {
-	unsigned char alt[EF_MAX_PIN];
+	unsigned char *alt;
 	size_t alt_len;
 	CK_RV rv = ef_key_open(data, len, pin, pin_len, key);
 	if (rv == CKR_PIN_INCORRECT) {
-		alt_len = ef_sat_pin_cp1252(pin, pin_len, alt, sizeof(alt));
+		/* The password in another encoding: as secret as the PIN. */
+		alt = ef_secret_alloc(EF_MAX_PIN);
+		if (!alt) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		alt_len = ef_sat_pin_cp1252(pin, pin_len, alt, EF_MAX_PIN);
 		if (alt_len)
 			rv = ef_key_open(data, len, alt, alt_len, key);
-		ef_cleanse(alt, sizeof(alt));
+		ef_secret_free(alt);
 	}
 	if (rv == CKR_DATA_INVALID || rv == CKR_KEY_TYPE_INCONSISTENT)
 		ef_log_warn("%s: not an RSA private key this module can read", path);
+out:
 	return rv;
 }
 
@@ -344,7 +368,9 @@ static CK_RV open_one(const struct ef_key_candidate *c, const unsigned char *pin
 	unsigned long iter;
 	CK_RV rv;
 
-	if (!read_file(c->path, c->scanned, &data, &len)) {
+	if (!read_file(c->path, c->scanned, true, &data, &len)) {
+		if (errno == ENOMEM)
+			return CKR_HOST_MEMORY;
 		ef_log_warn("%s: cannot read the key (%s)", c->path, strerror(errno));
 		return CKR_DEVICE_ERROR;
 	}
@@ -376,7 +402,7 @@ static CK_RV open_one(const struct ef_key_candidate *c, const unsigned char *pin
 	if (rv == CKR_DATA_INVALID || rv == CKR_KEY_TYPE_INCONSISTENT)
 		rv = CKR_DEVICE_ERROR;
 out:
-	ef_free_secret(data, len);
+	ef_secret_free(data);
 	return rv;
 }
 

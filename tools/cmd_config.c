@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #define EF_CONF_MAX (1024 * 1024)
 
 /* The same search the module makes (module/config.c), minus pReserved and
@@ -365,6 +367,9 @@ int ef_cmd_add(struct ef_opts *o)
 			       ci.sat.numero);
 		else
 			ef_err(_("%s is not a private key file, or it is damaged"), key);
+		/* An unencrypted key: these bytes are the key. */
+		if (kd)
+			OPENSSL_cleanse(kd, kl);
 		free(kd);
 	}
 	if (rc == EF_EXIT_OK)

@@ -211,6 +211,93 @@ static CK_RV command(char c, const char *pw)
 	return n ? strtoul(line, NULL, 10) : CKR_GENERAL_ERROR;
 }
 
+/* The private exponent and a prime of the key in keyfile (opened with
+ * OpenSSL here, in the parent) and the password become the needles. */
+static bool set_needles(const char *keyfile, const char *pass, const char *pw)
+{
+	EVP_PKEY *pk = api_load_key(keyfile, pass, strlen(pass));
+	BIGNUM *d = NULL, *p = NULL;
+	bool got = pk && EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_D, &d) == 1 &&
+		   EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_FACTOR1, &p) == 1;
+
+	OPENSSL_cleanse(needles, sizeof needles);
+	n_needles = 0;
+	if (got) {
+		add_bn("d", "d(LE)", d);
+		add_bn("p", "p(LE)", p);
+		needles[n_needles].name = "password";
+		memcpy(needles[n_needles].bytes, pw, 16);
+		needles[n_needles++].len = 16;
+	}
+	BN_clear_free(d);
+	BN_clear_free(p);
+	EVP_PKEY_free(pk);
+	return got;
+}
+
+/* One child with the bundle cer + key, logged in with pw, scanned after
+ * each step. */
+static void run_child(const char *what, const char *cer, const char *key, const char *pw)
+{
+	unsigned key_mask = mask_of("d") | mask_of("p"), pw_mask = mask_of("password");
+	int in[2], out[2];
+	if (pipe(in) != 0 || pipe(out) != 0)
+		return;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
+		execl(self_path, self_path, "--child", cer, key, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	to_child = in[1];
+	from_child = out[0];
+	char where[2048];
+	unsigned f;
+
+	tap_diag("---- %s", what);
+	is_ul(command('I', NULL), CKR_OK, "child: C_Initialize + C_OpenSession");
+	f = scan(pid, where, sizeof where);
+	ok(f != ~0u, "the child's memory can be read through /proc/PID/mem");
+	is_ul(f & (key_mask | pw_mask), 0, "before login: no key, no password in memory%s", where);
+
+	/* Without a signature in between, which would reuse what the
+	 * login freed. */
+	is_ul(command('L', pw), CKR_OK, "child: C_Login with the random password");
+	is_ul(command('O', NULL), CKR_OK, "child: C_Logout");
+	f = scan(pid, where, sizeof where);
+	is_ul(f & key_mask, 0, "after C_Login + C_Logout: neither d nor p in memory%s", where);
+	is_ul(f & pw_mask, 0, "after C_Login + C_Logout: no password in memory");
+
+	is_ul(command('L', pw), CKR_OK, "child: C_Login again");
+	is_ul(command('S', NULL), CKR_OK, "child: C_Sign");
+	f = scan(pid, where, sizeof where);
+	ok(f & mask_of("d"), "while logged in the scan finds d (the scan works):%s", where);
+	is_ul(f & pw_mask, 0, "while logged in the password is nowhere in memory");
+
+	is_ul(command('O', NULL), CKR_OK, "child: C_Logout");
+	f = scan(pid, where, sizeof where);
+	is_ul(f & key_mask, 0, "after C_Logout: neither d nor p in memory%s", where);
+	is_ul(f & pw_mask, 0, "after C_Logout: no password in memory");
+
+	is_ul(command('L', pw), CKR_OK, "child: C_Login a third time");
+	is_ul(command('S', NULL), CKR_OK, "child: C_Sign");
+	is_ul(command('F', NULL), CKR_OK, "child: C_Finalize while logged in");
+	f = scan(pid, where, sizeof where);
+	is_ul(f & key_mask, 0, "after C_Finalize: neither d nor p in memory%s", where);
+	is_ul(f & pw_mask, 0, "after C_Finalize: no password in memory");
+
+	command('Q', NULL);
+	close(to_child);
+	close(from_child);
+	int st;
+	waitpid(pid, &st, 0);
+}
+
 int main(int argc, char **argv)
 {
 	self_path = argv[0];
@@ -219,10 +306,11 @@ int main(int argc, char **argv)
 	api_setup_env();
 	tap_alarm("test-secrets", 300);
 
-	struct api_bundle b;
+	struct api_bundle b, u;
 	const char *dir = api_tmpdir();
-	char pw[20], pwfile[1100], key[1100];
-	if (!ok(api_sat_bundle("fiel-pf-CACX7605101P8-2023", &b) && dir, "SAT bundle"))
+	char pw[20], pwfile[1100], key[1100], plain[1100];
+	if (!ok(api_sat_bundle("fiel-pf-CACX7605101P8-2023", &b) &&
+		api_sat_bundle("fiel-pm-AAA010101AAA-2017-expired", &u) && dir, "SAT bundles"))
 		return tap_done();
 	/* A password that exists nowhere but here and in the pipe. */
 	unsigned char r[16];
@@ -238,71 +326,18 @@ int main(int argc, char **argv)
 		  "-out '%s' 2>/dev/null", b.key, b.pin, pwfile, key) == 0,
 	   "SAT key re-encrypted under a random password");
 	unlink(pwfile);
+	if (ok(set_needles(b.key, b.pin, pw), "private exponent and prime read with OpenSSL"))
+		run_child("encrypted key", b.cer, key, pw);
 
-	/* d and p, independently of the module. */
-	EVP_PKEY *pk = api_load_key(b.key, b.pin, strlen(b.pin));
-	BIGNUM *d = NULL, *p = NULL;
-	if (!ok(pk && EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_D, &d) == 1 &&
-		EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_FACTOR1, &p) == 1,
-		"private exponent and prime read with OpenSSL"))
-		return tap_done();
-	add_bn("d", "d(LE)", d);
-	add_bn("p", "p(LE)", p);
-	needles[n_needles].name = "password";
-	memcpy(needles[n_needles].bytes, pw, 16);
-	needles[n_needles++].len = 16;
-	BN_clear_free(d);
-	BN_clear_free(p);
-	EVP_PKEY_free(pk);
-	unsigned key_mask = mask_of("d") | mask_of("p"), pw_mask = mask_of("password");
+	/* An unencrypted key, named by a bundle: the file the module reads
+	 * is the key itself (DER: d and p as they are in memory). */
+	snprintf(plain, sizeof plain, "%s/plain.key", dir);
+	ok(api_sh("openssl pkcs8 -topk8 -nocrypt -in '%s/%s/AAA010101AAA_fiel.unencrypted-pkcs8.key.pem' "
+		  "-outform DER -out '%s' 2>/dev/null", api_sat_dir(), u.name, plain) == 0,
+	   "unencrypted PKCS#8 DER key");
+	if (ok(set_needles(u.key, u.pin, pw), "its private exponent and prime"))
+		run_child("unencrypted key", u.cer, plain, pw);
 
-	int in[2], out[2];
-	if (pipe(in) != 0 || pipe(out) != 0)
-		return tap_done();
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
-		execl(self_path, self_path, "--child", b.cer, key, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	to_child = in[1];
-	from_child = out[0];
-	char where[2048];
-	unsigned f;
-
-	is_ul(command('I', NULL), CKR_OK, "child: C_Initialize + C_OpenSession");
-	f = scan(pid, where, sizeof where);
-	ok(f != ~0u, "the child's memory can be read through /proc/PID/mem");
-	is_ul(f & (key_mask | pw_mask), 0, "before login: no key, no password in memory%s", where);
-
-	is_ul(command('L', pw), CKR_OK, "child: C_Login with the random password");
-	is_ul(command('S', NULL), CKR_OK, "child: C_Sign");
-	f = scan(pid, where, sizeof where);
-	ok(f & mask_of("d"), "while logged in the scan finds d (the scan works):%s", where);
-	is_ul(f & pw_mask, 0, "while logged in the password is nowhere in memory");
-
-	is_ul(command('O', NULL), CKR_OK, "child: C_Logout");
-	f = scan(pid, where, sizeof where);
-	is_ul(f & key_mask, 0, "after C_Logout: neither d nor p in memory%s", where);
-	is_ul(f & pw_mask, 0, "after C_Logout: no password in memory");
-
-	is_ul(command('L', pw), CKR_OK, "child: C_Login again");
-	is_ul(command('S', NULL), CKR_OK, "child: C_Sign");
-	is_ul(command('F', NULL), CKR_OK, "child: C_Finalize while logged in");
-	f = scan(pid, where, sizeof where);
-	is_ul(f & key_mask, 0, "after C_Finalize: neither d nor p in memory%s", where);
-	is_ul(f & pw_mask, 0, "after C_Finalize: no password in memory");
-
-	command('Q', NULL);
-	close(to_child);
-	close(from_child);
-	int st;
-	waitpid(pid, &st, 0);
 	OPENSSL_cleanse(pw, sizeof pw);
 	OPENSSL_cleanse(needles, sizeof needles);
 	return tap_done();

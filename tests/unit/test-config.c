@@ -221,6 +221,19 @@ static void test_file_syntax(void)
 	ef_config_parse_reserved("allow-pkcs1-decrypt=0", &cfg);
 	ok(!cfg.allow_pkcs1_decrypt, "reserved: allow-pkcs1-decrypt=0 leaves it off");
 	ef_config_free(&cfg);
+	/* secure-heap: off unless asked for, in [module] or at the top. */
+	memset(&cfg, 0, sizeof(cfg));
+	pt("[module]\nsecure-heap = yes\n", "h.conf", NULL, &cfg);
+	ok(cfg.secure_heap, "file: [module] secure-heap = yes");
+	ef_config_free(&cfg);
+	memset(&cfg, 0, sizeof(cfg));
+	capture_begin();
+	pt("secure-heap = no\nsecure-heap = maybe\n", "h.conf", NULL, &cfg);
+	err = capture_end();
+	ok(!cfg.secure_heap, "file: secure-heap = no leaves it off");
+	ok(contains(err, "h.conf:2: secure-heap takes yes or no"), "file: a bad secure-heap value is warned");
+	free(err);
+	ef_config_free(&cfg);
 
 	/* Relative paths without base_dir stay relative (current directory). */
 	memset(&cfg, 0, sizeof(cfg));
@@ -471,9 +484,10 @@ static void test_precedence(void)
 	ef_config_free(&cfg);
 
 	/* pReserved without a source: debug= (and ca=) still apply. */
-	rv = ef_config_load("debug=1 ca=/rca", sysfile, &cfg);
+	rv = ef_config_load("debug=1 ca=/rca secure-heap=1", sysfile, &cfg);
 	is_str(cfg.origin, envfile, "load: pReserved without a source falls through to EFIRMA_PKCS11_CONF");
 	ok(cfg.debug, "load: pReserved debug=1 applies anyway");
+	ok(cfg.secure_heap, "load: pReserved secure-heap=1 applies anyway");
 	ok(cfg.n_ca_paths == 1 && strcmp(cfg.ca_paths[0], "/rca") == 0, "load: pReserved ca= applies anyway");
 	ok(cfg.n_bundles == 1 && strcmp(cfg.bundles[0].cert, "/env.cer") == 0, "load: env file bundle");
 	ef_config_free(&cfg);

@@ -438,6 +438,59 @@ static int child_work(const char *dir)
 	return 0;
 }
 
+/* The VmFlags of the mapping that holds addr in /proc/self/smaps ("" when
+ * no mapping holds it). */
+static void vm_flags(const void *addr, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+
+	out[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			size_t n = strcspn(line + 8, "\n");
+			n = n < size ? n : size - 1;
+			memcpy(out, line + 8, n);
+			out[n] = '\0';
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+/* Secret buffers are zeroed, aligned, and on pages that core dumps skip
+ * (DESIGN.md 8): the kernel shows MADV_DONTDUMP as "dd". */
+static void test_secret_alloc(void)
+{
+	static const size_t sizes[] = { 1, 256, 4080, 5000, 70000 };
+	char flags[256];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		unsigned char *p = ef_secret_alloc(n);
+		bool zero = true;
+
+		if (!ok(p != NULL, "ef_secret_alloc(%zu)", n))
+			continue;
+		for (size_t j = 0; j < n; j++)
+			zero &= p[j] == 0;
+		ok(zero && (uintptr_t)p % 16 == 0, "... zeroed, 16-byte aligned");
+		memset(p, 0x5a, n);
+		vm_flags(p, flags, sizeof(flags));
+		ok(strstr(flags, " dd") != NULL, "... its first page is marked dd:%s", flags);
+		vm_flags(p + n - 1, flags, sizeof(flags));
+		ok(strstr(flags, " dd") != NULL, "... its last byte's page too");
+		ef_secret_free(p);
+		vm_flags(p, flags, sizeof(flags));
+		is_str(flags, "", "... unmapped by ef_secret_free");
+	}
+	ef_secret_free(NULL);
+}
+
 static void test_no_default_context(void)
 {
 	static const char cnf[] =
@@ -1527,6 +1580,7 @@ int main(int argc, char **argv)
 	is_ul(ef_crypto_init(), CKR_OK, "ef_crypto_init again (idempotent)");
 
 	test_digests();
+	test_secret_alloc();
 	for (size_t i = 0; i < N_LEAVES; i++)
 		test_leaf(&g_leaves[i]);
 	test_every_cer();
