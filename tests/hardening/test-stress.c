@@ -397,7 +397,17 @@ int main(void)
 	pubs[1] = api_cert_pubkey(bundles[1].cer);
 	test_random_ops();
 	test_finalize_race();
+#ifdef __SANITIZE_ADDRESS__
+	/* gcc 12's AddressSanitizer has no fork handlers for its allocator's
+	 * locks: a child forked while another thread is inside malloc waits
+	 * on that lock forever (seen in CI: the child stuck in
+	 * SizeClassAllocator64::GetFromAllocator, under the KDF's first
+	 * allocation).  The module is not what hangs there; the fork test
+	 * runs in the plain build and under valgrind. */
+	ok(1, "# SKIP fork while signing: ASan's allocator is not fork-safe");
+#else
 	test_fork_while_signing();
+#endif
 	is_ul(P->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	EVP_PKEY_free(pubs[0]);
 	EVP_PKEY_free(pubs[1]);
