@@ -54,6 +54,7 @@ struct job {
 	CK_SESSION_HANDLE s;
 	const char *setpin;   /* the new PIN of a C_SetPIN, or NULL: C_Login */
 	CK_RV rv;
+	atomic_bool done;     /* the call has returned */
 };
 
 static void *job_thread(void *arg)
@@ -64,6 +65,7 @@ static void *job_thread(void *arg)
 				    (CK_UTF8CHAR_PTR)j->setpin, strlen(j->setpin));
 	else
 		j->rv = P->C_Login(j->s, CKU_USER, (CK_UTF8CHAR_PTR)SLOW_PIN, strlen(SLOW_PIN));
+	atomic_store(&j->done, true);
 	return NULL;
 }
 
@@ -245,7 +247,15 @@ static void test_race(enum race what, const char *name, CK_RV want)
 		is_ul(P->C_GetSlotList(CK_TRUE, NULL, &n), CKR_OK, "C_GetSlotList rescans");
 		break;
 	}
-	is_ul(finish_job(&j), want, "%s: the login in flight -> %s", name, api_rv(want));
+	/* Under valgrind the login's thread may be left to run its whole
+	 * derivation before this thread is scheduled again: then there was
+	 * no race to answer. */
+	bool raced = !atomic_load(&j.done);
+	CK_RV got = finish_job(&j);
+	if (raced)
+		is_ul(got, want, "%s: the login in flight -> %s", name, api_rv(want));
+	else
+		ok(1, "# SKIP %s: the login ended before the race began", name);
 	if (what == FINALIZE) {
 		is_ul(api_init(conf), CKR_OK, "C_Initialize again");
 		a = slot_of("lento");
