@@ -112,6 +112,14 @@ static const struct ef_command commands[] = {
 	     "database of Chromium and Chrome (~/.pki/nssdb), or with p11-kit\n"
 	     "(~/.config/pkcs11/modules).  Running it again is harmless.\n"),
 	  false },
+	{ "native-host", ef_cmd_native_host, 0, 0, 2,
+	  "native-host",
+	  N_("The native messaging host of the browser extension: speaks the\n"
+	     "WebExtensions native messaging protocol on standard input and output\n"
+	     "(methods \"list\" and \"sat-login\") and asks the password itself\n"
+	     "through pinentry.  Started by the browser, which may pass two arguments\n"
+	     "(its manifest and the extension); they are ignored.\n"),
+	  false },
 	{ "unregister", ef_cmd_unregister, 0, 1, 1,
 	  "unregister firefox|chromium|p11-kit",
 	  N_("Removes what register added.\n"),
