@@ -18,13 +18,13 @@ origin=https://login.siat.sat.gob.mx
 
 # nh ANSWERS MESSAGE...: one host session; the replies in $tmp/r (one a
 # line, then "EXIT n"), its standard error in $tmp/nh.err, the pinentry's
-# commands in $PE_LOG
+# commands in $PE_LOG; NH_PATH: the host's PATH
 nh() {
 	printf '%s' "$1" | tr ' ' '\n' > "$PE_ANSWERS"
 	shift
 	: > "$PE_LOG"
 	perl "$here/tool/nh-frame.pl" frame "$@" > "$tmp/in"
-	setsid -w "$T" native-host < "$tmp/in" > "$tmp/raw" 2>"$tmp/nh.err"
+	setsid -w env ${NH_PATH:+PATH="$NH_PATH"} "$T" native-host < "$tmp/in" > "$tmp/raw" 2>"$tmp/nh.err"
 	local hrc=$?
 	perl "$here/tool/nh-frame.pl" unframe < "$tmp/raw" > "$tmp/r"
 	echo "EXIT $hrc" >> "$tmp/r"
@@ -123,6 +123,16 @@ check "an origin that is not https://host[:port]: bad-origin" \
 	"$( [ "$(reply 7 error)$(reply 8 error)$(reply 9 error)" = bad-originbad-originbad-origin ]; echo $?)" \
 	"$(cat "$tmp/r")"
 check "... and no password asked for any of them" "$(is "$(wc -c < "$PE_LOG")" 0)" "$(cat "$PE_LOG")"
+
+# ------------------------------------------------ finding the pinentry
+# Without EFIRMA_PINENTRY the host looks on PATH, GnuPG's programs first.
+mkdir -p "$tmp/bin" "$tmp/nobin"
+ln -s "$here/tool/pinentry-test.sh" "$tmp/bin/pinentry-gnome3"
+NH_PATH=$tmp/bin:$PATH EFIRMA_PINENTRY= nh 12345678a "$(login_msg CACX7605101P8 "$(new_guid)" "$origin")"
+check "without EFIRMA_PINENTRY: pinentry-gnome3 found on PATH, ok" \
+	"$( [ "$(reply 1 ok)" = true ] && grep -q '^GETPIN$' "$PE_LOG"; echo $?)" "$(cat "$tmp/r" "$tmp/nh.err")"
+NH_PATH=$tmp/nobin EFIRMA_PINENTRY= nh 12345678a "$(login_msg CACX7605101P8 "$(new_guid)" "$origin")"
+check "no pinentry installed: error no-pinentry" "$(is "$(reply 1 error)" no-pinentry)" "$(cat "$tmp/r")"
 
 # ------------------------------------------------------ malformed input
 deep=$(printf '%*s' 100000 '' | tr ' ' '[')
