@@ -54,43 +54,50 @@ ok "OpenSSL verifies the inner SHA1withRSA signature with the .cer" \
 	openssl dgst -sha1 -verify "$tmp/fiel.pub" -signature "$tmp/sig" "$tmp/text"
 
 # ---------------------------------------- SAT's exact format, byte by byte
-# token = base64( base64(co) "#" base64( base64(signature) ) )
-tokbytes=$(printf '%s' "$token" | LC_ALL=C tr -d 'A-Za-z0-9+/=' | wc -c)
-check "the token is one line of the base64 alphabet only" \
-	"$( [ -n "$token" ] && [ "$tokbytes" = 0 ] && [ $(( ${#token} % 4 )) = 0 ]; echo $?)" "$token"
+# token = base64( base64(co) "#" base64( base64(signature) ) ), taken apart
+# step by step; $why names the first step that does not hold.
+why=""
 printf '%s' "$token" | openssl base64 -d -A > "$tmp/b.inner"
-check "outer base64 -> exactly two fields joined by one '#'" \
-	"$(is "$(LC_ALL=C tr -cd '#' < "$tmp/b.inner" | wc -c)" 1)" "$(cat -v "$tmp/b.inner")"
 co64=$(cut -d'#' -f1 "$tmp/b.inner") f2=$(cut -d'#' -f2 "$tmp/b.inner")
-check "field 1 is base64(co), co = guid|RFC|número" \
-	"$(is "$(printf '%s' "$co64" | openssl base64 -d -A)" "$ch|CACX7605101P8|$fiel_numero")" "$co64"
 printf '%s' "$f2" | openssl base64 -d -A > "$tmp/b.once"
-check "field 2 decoded once is base64 text (344 characters of the alphabet), not raw bytes" \
-	"$( [ "$(wc -c < "$tmp/b.once")" = 344 ] &&
-	    [ "$(LC_ALL=C tr -d 'A-Za-z0-9+/=' < "$tmp/b.once" | wc -c)" = 0 ]; echo $?)" \
-	"$(wc -c < "$tmp/b.once") bytes: $(head -c 60 "$tmp/b.once" | cat -v)"
-openssl base64 -d -A < "$tmp/b.once" > "$tmp/b.sig"
-check "field 2 decoded twice is the raw signature: 256 bytes (RSA 2048)" \
-	"$(is "$(wc -c < "$tmp/b.sig")" 256)" "$(wc -c < "$tmp/b.sig")"
+openssl base64 -d -A < "$tmp/b.once" > "$tmp/b.sig" 2>/dev/null
+if [ -z "$token" ] || [ "$(printf '%s' "$token" | LC_ALL=C tr -d 'A-Za-z0-9+/=' | wc -c)" != 0 ]; then
+	why="the token is not one line of base64"
+elif [ "$(LC_ALL=C tr -cd '#' < "$tmp/b.inner" | wc -c)" != 1 ]; then
+	why="outer base64 does not give two fields joined by one '#'"
+elif [ "$(printf '%s' "$co64" | openssl base64 -d -A)" != "$ch|CACX7605101P8|$fiel_numero" ]; then
+	why="field 1 is not base64(guid|RFC|número)"
+elif [ "$(wc -c < "$tmp/b.once")" != 344 ] ||
+     [ "$(LC_ALL=C tr -d 'A-Za-z0-9+/=' < "$tmp/b.once" | wc -c)" != 0 ]; then
+	why="field 2 decoded once is $(wc -c < "$tmp/b.once") bytes, not 344 characters of base64"
+elif [ "$(wc -c < "$tmp/b.sig")" != 256 ]; then
+	why="field 2 decoded twice is $(wc -c < "$tmp/b.sig") bytes, not a 256-byte signature"
+fi
+check "byte by byte: base64 -> base64(co) '#' F; co = guid|RFC|número; F -> 344 base64 characters -> 256 raw bytes" \
+	"$( [ -z "$why" ]; echo $?)" "$why"
 printf '%s' "$ch|CACX7605101P8|$fiel_numero" > "$tmp/b.co"
-ok "OpenSSL verifies the raw signature (SHA-1, PKCS#1 v1.5) over co with the .cer" \
+ok "OpenSSL verifies those 256 raw bytes (SHA-1, PKCS#1 v1.5) over co with the .cer" \
 	openssl dgst -sha1 -verify "$tmp/fiel.pub" -signature "$tmp/b.sig" "$tmp/b.co"
-# The same signature with its field encoded once and three times.
+
+# The verifier against tokens built by OpenSSL alone, with the key taken
+# out of the .key: as SAT's page builds it, and with the signature field
+# encoded once and three times.
 ch2=$("$V" challenge)
-setsid -w "$T" login-token --challenge "$ch2" --token CACX7605101P8 --pin-env PIN </dev/null \
-	2>/dev/null > "$tmp/b.tok"
-unpack "$(cat "$tmp/b.tok")"
-run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$(cat "$tmp/b.tok")"
-check "the verifier accepts SAT's form (--challenge): exit 0" "$rc" "$rc $out"
-once=$(printf '%s#%s' "$(openssl base64 -A -in "$tmp/text")" "$(openssl base64 -A -in "$tmp/sig")" |
-	openssl base64 -A)
+printf '%s|CACX7605101P8|%s' "$ch2" "$fiel_numero" > "$tmp/o.co"
+openssl pkcs8 -inform DER -in "$fiel_key" -passin env:PIN -out "$tmp/o.key" 2>/dev/null &&
+	openssl dgst -sha1 -sign "$tmp/o.key" -out "$tmp/o.sig" "$tmp/o.co"
+sig1=$(openssl base64 -A -in "$tmp/o.sig")
+run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$(sat_token "$tmp/o.co" "$sig1")"
+check "the verifier accepts a token OpenSSL built in SAT's form: exit 0" "$rc" "$rc $out"
+once=$(printf '%s#%s' "$(openssl base64 -A -in "$tmp/o.co")" "$sig1" | openssl base64 -A)
 run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$once"
 check "the signature field encoded once (the old form): malformed, exit 2" \
 	"$( [ $rc = 2 ] && printf '%s' "$out" | grep -q '^refused: .*base64(base64(signature))'; echo $?)" \
 	"$rc $out"
-thrice=$(sat_token "$tmp/text" "$(openssl base64 -A -in "$tmp/sig64")")
+thrice=$(sat_token "$tmp/o.co" "$(printf '%s' "$sig1" | openssl base64 -A)")
 run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$thrice"
 check "the signature field encoded three times: malformed, exit 2" "$(is "$rc" 2)" "$rc $out"
+rm -f "$tmp/o.key"
 
 # ------------------------------------------ --json: what the form posts
 # fert: the certificate's notAfter as YYMMDDhhmmssZ, from openssl's enddate
@@ -219,11 +226,14 @@ check "a signed text with ESC and a line break: refused (5), no raw control byte
 # ----------------------------------------- a challenge is taken once
 ch=$("$V" challenge --state "$st")
 token=$("$T" login-token --challenge "$ch" --token CACX7605101P8 --pin-env PIN 2>/dev/null)
+# Each one's pid from $!: "jobs -p" leaves out those already finished.
+pids=()
 for i in 1 2 3 4 5 6 7 8; do
 	"$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" >"$tmp/par.$i" 2>&1 &
+	pids+=($!)
 done
 codes=""
-for j in $(jobs -p); do wait "$j"; codes="$codes $?"; done
+for j in "${pids[@]}"; do wait "$j"; codes="$codes $?"; done
 n_ok=$(printf '%s\n' $codes | grep -c '^0$')
 n_3=$(printf '%s\n' $codes | grep -c '^3$')
 check "8 verifications of one token at once: exactly one accepted, 7 refused (3)" \
