@@ -299,8 +299,9 @@ static bool do_sat_login(int fd, const struct ef_opts *o, const struct ef_nh_req
 	/* SAT's login takes an e.firma ("Debe usar un certificado de
 	 * E.FIRMA"); refused before any password is asked. */
 	if (t->kind != CKV_EFIRMA_KIND_EFIRMA) {
-		code = "csd";
-		msg = "a CSD cannot log in to SAT: use the e.firma";
+		code = t->kind == CKV_EFIRMA_KIND_CSD ? "csd" : "not-efirma";
+		msg = t->kind == CKV_EFIRMA_KIND_CSD ? "a CSD cannot log in to SAT: use the e.firma"
+						      : "not an e.firma: SAT's login takes an e.firma";
 		goto out;
 	}
 	if (ef_certinfo_parse(t->cert, t->cert_len, &ci) != EF_CI_OK ||

@@ -86,6 +86,9 @@ ok "OpenSSL verifies the raw signature over co with the .cer" \
 check "the dialog names the origin, the holder and the RFC" \
 	"$(grep -q "^SETDESC .*$origin.*XOCHILT CASAS CHAVEZ.*CACX7605101P8" "$PE_LOG"; echo $?)" \
 	"$(cat "$PE_LOG")"
+check "the description is one Assuan line, its line break escaped (%0A)" \
+	"$( [ "$(grep -c '^SETDESC .*%0APassword of the private key:$' "$PE_LOG")" = 1 ] &&
+	    ! grep -q '^Password' "$PE_LOG"; echo $?)" "$(cat "$PE_LOG")"
 check "one dialog, no error line" \
 	"$( [ "$(grep -c '^GETPIN$' "$PE_LOG")" = 1 ] && ! grep -q '^SETERROR' "$PE_LOG"; echo $?)" \
 	"$(cat "$PE_LOG")"
@@ -123,6 +126,25 @@ check "an origin that is not https://host[:port]: bad-origin" \
 	"$( [ "$(reply 7 error)$(reply 8 error)$(reply 9 error)" = bad-originbad-originbad-origin ]; echo $?)" \
 	"$(cat "$tmp/r")"
 check "... and no password asked for any of them" "$(is "$(wc -c < "$PE_LOG")" 0)" "$(cat "$PE_LOG")"
+
+# A certificate whose name holds line breaks, '%' and an ESC sequence
+# (tool-lib.sh hostile_bundle): what reaches pinentry is one SETDESC line,
+# and nothing in the name starts a command of its own.
+# Made again with an e.firma's key usage, so that the host goes as far as
+# the dialog.
+hd=$tmp/hostile
+if hostile_bundle "$hd" &&
+   OPENSSL_CONF=/dev/null openssl req -new -x509 -config "$hd/h.cnf" -key "$hd/h.p8.pem" -days 30 \
+	-addext 'keyUsage=digitalSignature,nonRepudiation,dataEncipherment,keyAgreement' \
+	-set_serial 0x3330303031303030303030353030303039393939 -outform DER -out "$hd/h.cer" 2>/dev/null; then
+	conf "$tmp/h.conf" "$hd/h.cer" "$hd/h.key"
+	EFIRMA_PKCS11_CONF=$tmp/h.conf nh CANCEL "$(login_msg XAXX010101000 "$(new_guid)" "$origin")"
+	check "a hostile holder name: the dialog's commands are exactly SETTITLE SETDESC SETPROMPT GETPIN BYE" \
+		"$( [ "$(cut -d' ' -f1 "$PE_LOG" | tr '\n' ' ')" = "SETTITLE SETDESC SETPROMPT GETPIN BYE " ] &&
+		    ! LC_ALL=C grep -q "$(printf '\033')" "$PE_LOG"; echo $?)" "$(cat -v "$PE_LOG") $(cat "$tmp/r")"
+else
+	check "openssl made the hostile certificate" 1
+fi
 
 # ------------------------------------------------ finding the pinentry
 # Without EFIRMA_PINENTRY the host looks on PATH, GnuPG's programs first.
