@@ -202,8 +202,6 @@ static bool read_string(struct jr *r, char **out)
 		r->p += 2;
 		if (buf)
 			n += put_cp(buf + n, cp);
-		else
-			n += 4;
 	}
 	if (r->p >= r->end)
 		goto bad;

@@ -101,11 +101,12 @@ static bool send_bytes(int fd, const char *body, size_t len)
 
 static bool send_error(int fd, const char *code, const char *message)
 {
+	static const char nomem[] = "{\"ok\":false,\"error\":\"error\"}";
 	struct nh_reply r;
 	bool ok;
 
 	if (!reply_open(&r))
-		return send_bytes(fd, "{\"ok\":false,\"error\":\"error\"}", 28);
+		return send_bytes(fd, nomem, sizeof(nomem) - 1);
 	fputs("{\"ok\":false,", r.f);
 	member(&r, "error", code, true);
 	member(&r, "message", message, false);
