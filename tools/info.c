@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "info.h"
+#include "json.h"
 #include "tool.h"
 
 #include <stdio.h>
@@ -88,23 +89,11 @@ void ef_print_facts(const char *kind, bool moral, const char *rfc, const char *c
 	printf(_("  número:   %s\n"), ef_shown(numero));
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped
- * (DEL and the C1 controls too: JSON allows them raw, terminals obey
- * them); the text is valid UTF-8 already (sat.c guarantees it). */
 static void json_str(const char *key, const char *v, bool last)
 {
-	printf("  \"%s\": \"", key);
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7F)
-			printf("\\u%04x", *p);
-		else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
-			printf("\\u%04x", *++p);
-		else
-			putchar(*p);
-	}
-	printf("\"%s\n", last ? "" : ",");
+	printf("  \"%s\": ", key);
+	ef_json_str(stdout, v);
+	printf("%s\n", last ? "" : ",");
 }
 
 static void iso_time(long long t, char *out, size_t size)

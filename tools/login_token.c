@@ -3,11 +3,14 @@
  * computes in the browser, computed with the key in the token.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * SAT's form signs the text "challenge|RFC|número de certificado" with
- * SHA1withRSA and posts base64(base64(text) "#" base64(signature)).
- * Portals that copied the scheme vary the text and the hash, so both are
- * options (--format, --hash) rather than code.
+ * SAT's form signs co = "guid|RFC|número de certificado" with SHA1withRSA
+ * and posts token = base64( base64(co) "#" base64( base64(signature) ) )
+ * beside guid and fert (DESIGN §7).  Portals that copied the scheme vary
+ * the text and the hash, so both are options (--format, --hash) rather
+ * than code; the encoding is SAT's always.
  */
+#include "certinfo.h"
+#include "json.h"
 #include "login_token.h"
 #include "open_token.h"
 
@@ -23,11 +26,18 @@ int ef_cmd_login_token(struct ef_opts *o)
 	struct ef_use u;
 	unsigned char *sig = NULL;
 	size_t sig_len = 0;
-	char *text = NULL, *token = NULL;
+	char *text = NULL, *token = NULL, fert[EF_FERT_SIZE];
+	struct ef_certinfo ci;
 	int rc;
+
+	memset(&ci, 0, sizeof(ci));
 
 	if (o->challenge == NULL) {
 		ef_err(_("login-token needs --challenge: the text the portal issued"));
+		return EF_EXIT_USAGE;
+	}
+	if (o->json && !ef_utf8_valid(o->challenge, strlen(o->challenge))) {
+		ef_err(_("--json: the challenge is not UTF-8 text"));
 		return EF_EXIT_USAGE;
 	}
 	if (o->hash == NULL || strcmp(o->hash, "sha1") == 0) {
@@ -69,10 +79,32 @@ int ef_cmd_login_token(struct ef_opts *o)
 		rc = EF_EXIT_ERROR;
 		goto out;
 	}
-	printf("%s\n", token);
+	if (!o->json) {
+		printf("%s\n", token);
+	} else {
+		/* What SAT's form posts beside the token. */
+		if (ef_certinfo_parse(u.tok->cert, u.tok->cert_len, &ci) != EF_CI_OK ||
+		    !ef_login_fert(ci.not_after, fert)) {
+			ef_err(_("the token's certificate cannot be read"));
+			rc = EF_EXIT_ERROR;
+			goto out;
+		}
+		fputs("{\n  \"token\": ", stdout);
+		ef_json_str(stdout, token);
+		fputs(",\n  \"guid\": ", stdout);
+		ef_json_str(stdout, o->challenge);
+		fputs(",\n  \"fert\": ", stdout);
+		ef_json_str(stdout, fert);
+		fputs(",\n  \"rfc\": ", stdout);
+		ef_json_str(stdout, u.tok->rfc);
+		fputs(",\n  \"numero\": ", stdout);
+		ef_json_str(stdout, u.tok->numero);
+		fputs("\n}\n", stdout);
+	}
 	if (fflush(stdout) != 0)
 		rc = EF_EXIT_ERROR;
 out:
+	ef_certinfo_clear(&ci);
 	free(text);
 	free(sig);
 	free(token);

@@ -84,12 +84,17 @@ static const struct ef_command commands[] = {
 	     "                            through a symbolic link either way)\n"),
 	  true },
 	{ "login-token", ef_cmd_login_token,
-	  EF_OPT_TOKEN | EF_OPT_PIN | EF_OPT_CHALLENGE | EF_OPT_FORMAT | EF_OPT_HASH, 0, 0,
-	  "login-token --challenge TEXT [--format TEMPLATE] [--hash sha1|sha256]",
-	  N_("Prints the login token of SAT's e.firma web login: the text\n"
-	     "\"challenge|RFC|número\" signed with the e.firma, sent as\n"
-	     "base64(base64(text) \"#\" base64(signature)).\n"
-	     "  --challenge TEXT          the challenge the portal issued\n"
+	  EF_OPT_TOKEN | EF_OPT_PIN | EF_OPT_CHALLENGE | EF_OPT_FORMAT | EF_OPT_HASH |
+		  EF_OPT_JSON,
+	  0, 0,
+	  "login-token --challenge GUID [--json] [--format TEMPLATE] [--hash sha1|sha256]",
+	  N_("Prints the token of SAT's e.firma web login: co = \"guid|RFC|número\"\n"
+	     "signed with the e.firma (SHA-1), sent exactly as SAT's form sends it:\n"
+	     "base64( base64(co) \"#\" base64( base64(signature) ) ).\n"
+	     "  --challenge GUID          the guid (challenge) the portal issued\n"
+	     "  --json                    also what the form posts beside the token:\n"
+	     "                            guid, fert (the certificate's end of validity\n"
+	     "                            as YYMMDDhhmmssZ), RFC and número\n"
 	     "  --format TEMPLATE         the signed text; %c challenge, %r RFC,\n"
 	     "                            %n número, %% a percent sign (default %c|%r|%n)\n"
 	     "  --hash sha1|sha256        the hash of the signature (default sha1, as SAT)\n"),
@@ -106,6 +111,14 @@ static const struct ef_command commands[] = {
 	  N_("Registers the module: with every Firefox profile (modutil), with the NSS\n"
 	     "database of Chromium and Chrome (~/.pki/nssdb), or with p11-kit\n"
 	     "(~/.config/pkcs11/modules).  Running it again is harmless.\n"),
+	  false },
+	{ "native-host", ef_cmd_native_host, 0, 0, 2,
+	  "native-host",
+	  N_("The native messaging host of the browser extension: speaks the\n"
+	     "WebExtensions native messaging protocol on standard input and output\n"
+	     "(methods \"list\" and \"sat-login\") and asks the password itself\n"
+	     "through pinentry.  Started by the browser, which may pass two arguments\n"
+	     "(its manifest and the extension); they are ignored.\n"),
 	  false },
 	{ "unregister", ef_cmd_unregister, 0, 1, 1,
 	  "unregister firefox|chromium|p11-kit",

@@ -8,9 +8,9 @@
  *       (--state FILE | --challenge TEXT) [--token TOKEN]
  *
  * The portal issues a random challenge; the person's browser (or
- * "efirma-tool login-token") answers base64(base64(text) "#"
- * base64(signature)) with text = "challenge|RFC|número", and sends the
- * certificate beside it, as SAT's form does.  Everything is checked: the
+ * "efirma-tool login-token") answers exactly as SAT's login form does,
+ * base64( base64(text) "#" base64( base64(signature) ) ) with text =
+ * "challenge|RFC|número", and sends the certificate beside it.  Everything is checked: the
  * challenge is the one issued (once, and recently), the signature is the
  * certificate's, the text names that certificate, the certificate chains
  * to a CA the portal trusts, it is within its validity, and it is an
@@ -46,7 +46,7 @@
 enum {
 	PV_OK = 0,
 	PV_USAGE = 1,         /* bad command line, unreadable certificate or CA */
-	PV_MALFORMED = 2,     /* the token is not base64(base64(text)#base64(sig)) */
+	PV_MALFORMED = 2,     /* not base64(base64(text)#base64(base64(sig))) */
 	PV_CHALLENGE = 3,     /* not the challenge issued, used already, or too old */
 	PV_SIGNATURE = 4,     /* the signature is not the certificate's */
 	PV_MISMATCH = 5,      /* the signed text names another RFC or número */
@@ -70,8 +70,9 @@ static void usage(FILE *f)
 	      "\n"
 	      "challenge: prints a new random challenge; with --state, remembers it (and\n"
 	      "when it was issued) in FILE for one verify.\n"
-	      "verify: reads the login token (--token, else one line of standard input)\n"
-	      "and answers \"accepted\" with the RFC and name, or \"refused: REASON\".\n"
+	      "verify: reads the login token (--token, else one line of standard input),\n"
+	      "SAT's base64(base64(text) \"#\" base64(base64(signature))), and answers\n"
+	      "\"accepted\" with the RFC and name, or \"refused: REASON\".\n"
 	      "\n"
 	      "Exit status: 0 accepted, 1 usage or unreadable files, 2 malformed token,\n"
 	      "3 wrong, reused or expired challenge, 4 bad signature, 5 the token names\n"
@@ -348,9 +349,9 @@ static int cmd_verify(const struct pv_opts *o)
 {
 	struct ef_certinfo ci;
 	X509_STORE *store = NULL;
-	unsigned char *cert_data = NULL, *inner = NULL, *text = NULL, *sig = NULL;
-	size_t cert_len = 0, inner_len = 0, text_len = 0, sig_len = 0, n_ca = 0;
-	char *token = NULL, *challenge = NULL, *expected = NULL, *hash_mark;
+	unsigned char *cert_data = NULL, *sig = NULL;
+	size_t cert_len = 0, text_len = 0, sig_size, n_ca = 0;
+	char *token = NULL, *challenge = NULL, *expected = NULL, *text = NULL;
 	const char *bad, *hash_used = NULL;
 	long long now = o->have_at ? o->at : (long long)time(NULL);
 	int rc = PV_USAGE;
@@ -380,6 +381,8 @@ static int cmd_verify(const struct pv_opts *o)
 		rc = PV_ERROR;
 		goto out;
 	}
+	/* Every signature by this key is as long as its modulus. */
+	sig_size = (size_t)EVP_PKEY_get_size(X509_get0_pubkey(ci.x509));
 
 	if (o->state != NULL) {
 		rc = take_state(o->state, o->max_age, now, &challenge);
@@ -394,30 +397,28 @@ static int cmd_verify(const struct pv_opts *o)
 		goto out;
 	}
 
-	/* base64( base64(text) "#" base64(signature) ) */
-	rc = PV_MALFORMED;
-	if (!ef_unbase64(token, strlen(token), &inner, &inner_len) || inner_len == 0) {
-		rc = refuse(rc, "the login token is not base64");
+	/* SAT's form: base64( base64(text) "#" base64( base64(signature) ) ) */
+	switch (ef_login_decode(token, strlen(token), sig_size, &text, &text_len, &sig)) {
+	case EF_LOGIN_OK:
+		break;
+	case EF_LOGIN_NOT_BASE64:
+		rc = refuse(PV_MALFORMED, "the login token is not base64");
 		goto out;
-	}
-	hash_mark = memchr(inner, '#', inner_len);
-	if (hash_mark == NULL || memchr(hash_mark + 1, '#', inner_len - (size_t)(hash_mark + 1 - (char *)inner))) {
-		rc = refuse(rc, "the login token is not two base64 parts joined by '#'");
+	case EF_LOGIN_NOT_TWO_PARTS:
+		rc = refuse(PV_MALFORMED, "the login token is not two base64 parts joined by '#'");
 		goto out;
-	}
-	if (!ef_unbase64((char *)inner, (size_t)(hash_mark - (char *)inner), &text, &text_len) ||
-	    !ef_unbase64(hash_mark + 1, inner_len - (size_t)(hash_mark + 1 - (char *)inner), &sig,
-			 &sig_len) ||
-	    text_len == 0 || sig_len == 0 || memchr(text, '\0', text_len)) {
-		rc = refuse(rc, "a part of the login token is not base64, or is empty");
+	case EF_LOGIN_BAD_TEXT:
+		rc = refuse(PV_MALFORMED, "the signed text of the login token is not base64, "
+					  "or is empty");
 		goto out;
-	}
-	text = realloc(text, text_len + 1);
-	if (text == NULL) {
+	case EF_LOGIN_BAD_SIG:
+		rc = refuse(PV_MALFORMED, "the signature of the login token is not "
+					  "base64(base64(signature)) of %zu bytes", sig_size);
+		goto out;
+	default:
 		rc = PV_ERROR;
 		goto out;
 	}
-	text[text_len] = '\0';
 
 	/* The chain first: until the certificate is known to be a trusted
 	 * CA's, nothing it says (RFC, número, name) may be printed; then the
@@ -427,11 +428,12 @@ static int cmd_verify(const struct pv_opts *o)
 		goto out;
 
 	if ((o->hash == NULL || strcmp(o->hash, "auto") == 0 || strcmp(o->hash, "sha1") == 0) &&
-	    ef_cert_verify(ci.x509, EVP_sha1(), text, text_len, sig, sig_len))
+	    ef_cert_verify(ci.x509, EVP_sha1(), (unsigned char *)text, text_len, sig, sig_size))
 		hash_used = "SHA1withRSA";
 	else if ((o->hash == NULL || strcmp(o->hash, "auto") == 0 ||
 		  strcmp(o->hash, "sha256") == 0) &&
-		 ef_cert_verify(ci.x509, EVP_sha256(), text, text_len, sig, sig_len))
+		 ef_cert_verify(ci.x509, EVP_sha256(), (unsigned char *)text, text_len, sig,
+				   sig_size))
 		hash_used = "SHA256withRSA";
 	if (hash_used == NULL) {
 		rc = refuse(PV_SIGNATURE, "the signature does not verify with the certificate "
@@ -447,8 +449,8 @@ static int cmd_verify(const struct pv_opts *o)
 	}
 	/* The signed text is the sender's words, signed or not: it is
 	 * compared, never printed. */
-	if (strcmp(expected, (char *)text) != 0) {
-		if (strstr((char *)text, challenge) == NULL)
+	if (strcmp(expected, text) != 0) {
+		if (strstr(text, challenge) == NULL)
 			rc = refuse(PV_CHALLENGE, "the token answers another challenge");
 		else
 			rc = refuse(PV_MISMATCH, "the signed text does not name this certificate "
@@ -484,7 +486,6 @@ out:
 	ef_certinfo_clear(&ci);
 	X509_STORE_free(store);
 	free(cert_data);
-	free(inner);
 	free(text);
 	free(sig);
 	free(token);

@@ -94,5 +94,6 @@ int ef_cmd_login_token(struct ef_opts *o);
 int ef_cmd_passwd(struct ef_opts *o);
 int ef_cmd_register(struct ef_opts *o);
 int ef_cmd_unregister(struct ef_opts *o);
+int ef_cmd_native_host(struct ef_opts *o);
 
 #endif

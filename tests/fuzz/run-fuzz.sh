@@ -12,7 +12,7 @@
 set -u
 bin=$1 src=$2 secs=$3
 shift 3
-names=${*:-cert key config api}
+names=${*:-cert key config api native}
 data=$src/tests/data
 jobs=${FUZZ_JOBS:-2}
 
@@ -47,6 +47,7 @@ maxlen() {
 	cert) echo 8192 ;;
 	key) echo 4096 ;;
 	config) echo 4096 ;;
+	native) echo 4096 ;;
 	*) echo 2048 ;;
 	esac
 }

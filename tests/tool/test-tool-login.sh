@@ -1,7 +1,8 @@
 #!/bin/bash
 # test-tool-login.sh - the portal login: efirma-tool login-token against
-# the reference verifier efirma-portal-verify, and the token's inner
-# signature checked independently with OpenSSL.
+# the reference verifier efirma-portal-verify, the token taken apart byte
+# by byte in SAT's exact format (DESIGN §7, issue 14) and its signature
+# checked independently with OpenSSL.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 . "$(dirname "$0")/tool-lib.sh"
@@ -20,11 +21,19 @@ login() {
 	trc=$?
 	run "$V" verify --state "$st" --cert "$cer" --ca "$ca_dir" --token "$token"
 }
-# unpack TOKEN: the signed text in $tmp/text, the signature in $tmp/sig
+# unpack TOKEN: SAT's base64( base64(co) "#" base64( base64(sig) ) ); the
+# signed text in $tmp/text, the raw signature in $tmp/sig
 unpack() {
 	printf '%s' "$1" | openssl base64 -d -A > "$tmp/inner"
 	cut -d'#' -f1 "$tmp/inner" | tr -d '\n' | openssl base64 -d -A > "$tmp/text"
-	cut -d'#' -f2 "$tmp/inner" | tr -d '\n' | openssl base64 -d -A > "$tmp/sig"
+	cut -d'#' -f2 "$tmp/inner" | tr -d '\n' | openssl base64 -d -A > "$tmp/sig64"
+	openssl base64 -d -A < "$tmp/sig64" > "$tmp/sig"
+}
+# sat_token TEXT-FILE SIG-B64: a token in SAT's form from a text and a
+# signature already base64-encoded once
+sat_token() {
+	printf '%s#%s' "$(openssl base64 -A -in "$1")" "$(printf '%s' "$2" | openssl base64 -A)" |
+		openssl base64 -A
 }
 
 # ------------------------------------------------------------ accepted
@@ -38,11 +47,83 @@ check "... and answers with the RFC and the name" \
 	"$(printf '%s' "$out" | grep -q '^accepted: XOCHILT CASAS CHAVEZ (RFC CACX7605101P8)' &&
 	   printf '%s' "$out" | grep -q '^rfc: CACX7605101P8$' && printf '%s' "$out" | grep -q '^name: XOCHILT CASAS CHAVEZ$'; echo $?)" "$out"
 unpack "$token"
-check "the token is base64(base64(text)#base64(sig)), text = challenge|RFC|número" \
+check "the token unpacks to text = challenge|RFC|número" \
 	"$(is "$(cat "$tmp/text")" "$ch|CACX7605101P8|$fiel_numero")" "$(cat "$tmp/text")"
 pubkey_of "$fiel_cer" > "$tmp/fiel.pub"
 ok "OpenSSL verifies the inner SHA1withRSA signature with the .cer" \
 	openssl dgst -sha1 -verify "$tmp/fiel.pub" -signature "$tmp/sig" "$tmp/text"
+
+# ---------------------------------------- SAT's exact format, byte by byte
+# token = base64( base64(co) "#" base64( base64(signature) ) ), taken apart
+# step by step; $why names the first step that does not hold.
+why=""
+printf '%s' "$token" | openssl base64 -d -A > "$tmp/b.inner"
+co64=$(cut -d'#' -f1 "$tmp/b.inner") f2=$(cut -d'#' -f2 "$tmp/b.inner")
+printf '%s' "$f2" | openssl base64 -d -A > "$tmp/b.once"
+openssl base64 -d -A < "$tmp/b.once" > "$tmp/b.sig" 2>/dev/null
+if [ -z "$token" ] || [ "$(printf '%s' "$token" | LC_ALL=C tr -d 'A-Za-z0-9+/=' | wc -c)" != 0 ]; then
+	why="the token is not one line of base64"
+elif [ "$(LC_ALL=C tr -cd '#' < "$tmp/b.inner" | wc -c)" != 1 ]; then
+	why="outer base64 does not give two fields joined by one '#'"
+elif [ "$(printf '%s' "$co64" | openssl base64 -d -A)" != "$ch|CACX7605101P8|$fiel_numero" ]; then
+	why="field 1 is not base64(guid|RFC|número)"
+elif [ "$(wc -c < "$tmp/b.once")" != 344 ] ||
+     [ "$(LC_ALL=C tr -d 'A-Za-z0-9+/=' < "$tmp/b.once" | wc -c)" != 0 ]; then
+	why="field 2 decoded once is $(wc -c < "$tmp/b.once") bytes, not 344 characters of base64"
+elif [ "$(wc -c < "$tmp/b.sig")" != 256 ]; then
+	why="field 2 decoded twice is $(wc -c < "$tmp/b.sig") bytes, not a 256-byte signature"
+fi
+check "byte by byte: base64 -> base64(co) '#' F; co = guid|RFC|número; F -> 344 base64 characters -> 256 raw bytes" \
+	"$( [ -z "$why" ]; echo $?)" "$why"
+printf '%s' "$ch|CACX7605101P8|$fiel_numero" > "$tmp/b.co"
+ok "OpenSSL verifies those 256 raw bytes (SHA-1, PKCS#1 v1.5) over co with the .cer" \
+	openssl dgst -sha1 -verify "$tmp/fiel.pub" -signature "$tmp/b.sig" "$tmp/b.co"
+
+# The verifier against tokens built by OpenSSL alone, with the key taken
+# out of the .key: as SAT's page builds it, and with the signature field
+# encoded once and three times.
+ch2=$("$V" challenge)
+printf '%s|CACX7605101P8|%s' "$ch2" "$fiel_numero" > "$tmp/o.co"
+openssl pkcs8 -inform DER -in "$fiel_key" -passin env:PIN -out "$tmp/o.key" 2>/dev/null &&
+	openssl dgst -sha1 -sign "$tmp/o.key" -out "$tmp/o.sig" "$tmp/o.co"
+sig1=$(openssl base64 -A -in "$tmp/o.sig")
+run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$(sat_token "$tmp/o.co" "$sig1")"
+check "the verifier accepts a token OpenSSL built in SAT's form: exit 0" "$rc" "$rc $out"
+once=$(printf '%s#%s' "$(openssl base64 -A -in "$tmp/o.co")" "$sig1" | openssl base64 -A)
+run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$once"
+check "the signature field encoded once (the old form): malformed, exit 2" \
+	"$( [ $rc = 2 ] && printf '%s' "$out" | grep -q '^refused: .*base64(base64(signature))'; echo $?)" \
+	"$rc $out"
+thrice=$(sat_token "$tmp/o.co" "$(printf '%s' "$sig1" | openssl base64 -A)")
+run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$thrice"
+check "the signature field encoded three times: malformed, exit 2" "$(is "$rc" 2)" "$rc $out"
+rm -f "$tmp/o.key"
+
+# ------------------------------------------ --json: what the form posts
+# fert: the certificate's notAfter as YYMMDDhhmmssZ, from openssl's enddate
+fert_of() {
+	date -u -d "$(openssl x509 -inform DER -in "$1" -noout -enddate | cut -d= -f2)" +%y%m%d%H%M%SZ
+}
+jget() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
+ch3=$("$V" challenge)
+setsid -w "$T" login-token --challenge "$ch3" --token CACX7605101P8 --pin-env PIN --json \
+	</dev/null >"$tmp/j.json" 2>"$tmp/j.err"
+check "--json: exit 0, one JSON object" \
+	"$(python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/j.json" 2>&1; echo $?)" \
+	"$(cat "$tmp/j.json" "$tmp/j.err")"
+check "--json: guid as given, RFC, número" \
+	"$( [ "$(jget "$tmp/j.json" guid)" = "$ch3" ] && [ "$(jget "$tmp/j.json" rfc)" = CACX7605101P8 ] &&
+	    [ "$(jget "$tmp/j.json" numero)" = "$fiel_numero" ]; echo $?)" "$(cat "$tmp/j.json")"
+check "--json: fert is openssl's notAfter as YYMMDDhhmmssZ ($(fert_of "$fiel_cer"))" \
+	"$(is "$(jget "$tmp/j.json" fert 2>&1)" "$(fert_of "$fiel_cer")")" "$(cat "$tmp/j.json")"
+run "$V" verify --challenge "$ch3" --cert "$fiel_cer" --ca "$ca_dir" --token "$(jget "$tmp/j.json" token)"
+check "--json: its token is accepted by the verifier" "$rc" "$rc $out"
+setsid -w "$T" login-token --challenge "$ch3" --token IAÑL750210963 --pin-env PIN --json \
+	</dev/null >"$tmp/j2.json" 2>/dev/null
+check "--json: fert of the 2019 e.firma (notAfter 2023-06-13 21:58:00 UTC) is 230613215800Z" \
+	"$( [ "$(fert_of "$old_cer")" = 230613215800Z ] &&
+	    [ "$(jget "$tmp/j2.json" fert 2>&1)" = 230613215800Z ]; echo $?)" "$(cat "$tmp/j2.json")"
+
 run "$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token"
 check "the same token again (replay): refused, exit 3" \
 	"$( [ $rc = 3 ] && printf '%s' "$out" | grep -q '^refused: '; echo $?)" "$rc $out"
@@ -91,7 +172,7 @@ check "a token for another challenge: exit 3" "$(is "$rc" 3)" "$rc $out"
 # a valid signature over a text naming someone else
 printf '%s|XAXX010101000|%s' "$ch" "$fiel_numero" > "$tmp/forged.txt"
 "$T" sign "$tmp/forged.txt" --raw --token "e.firma CACX7605101P8" --pin-env PIN --out "$tmp/forged.b64" >/dev/null 2>&1
-forged=$(printf '%s#%s' "$(openssl base64 -A -in "$tmp/forged.txt")" "$(cat "$tmp/forged.b64")" | openssl base64 -A)
+forged=$(sat_token "$tmp/forged.txt" "$(cat "$tmp/forged.b64")")
 run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$forged" --hash sha256
 check "a signed text naming another RFC: exit 5" "$(is "$rc" 5)" "$rc $out"
 run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token 'not base64!'
@@ -99,7 +180,7 @@ check "garbage token: malformed, exit 2" "$(is "$rc" 2)" "$rc $out"
 run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$(printf 'no hash here' | openssl base64 -A)"
 check "a token without '#': malformed, exit 2" "$(is "$rc" 2)" "$rc $out"
 unpack "$token"
-flip=$(printf '%s#%s' "$(openssl base64 -A -in "$tmp/text")" "$(head -c 256 /dev/zero | openssl base64 -A)" | openssl base64 -A)
+flip=$(sat_token "$tmp/text" "$(head -c 256 /dev/zero | openssl base64 -A)")
 run "$V" verify --challenge "$ch" --cert "$old_cer" --ca "$ca_dir" --token "$flip" --at 1600000000
 check "a zeroed signature: exit 4" "$(is "$rc" 4)" "$rc $out"
 ch=$("$V" challenge --state "$st")
@@ -121,7 +202,7 @@ hd=$tmp/hostile
 if hostile_bundle "$hd"; then
 	printf 'x\naccepted: VICTIMA (RFC XAXX010101000)\n\033[2Jrfc: VICTIMA' > "$hd/text"
 	openssl dgst -sha1 -sign "$hd/h.p8.pem" -out "$hd/sig" "$hd/text"
-	evil=$(printf '%s#%s' "$(openssl base64 -A -in "$hd/text")" "$(openssl base64 -A -in "$hd/sig")" | openssl base64 -A)
+	evil=$(sat_token "$hd/text" "$(openssl base64 -A -in "$hd/sig")")
 	run "$V" verify --challenge "$ch" --cert "$hd/h.cer" --ca "$ca_dir" --token "$evil"
 	printf '%s' "$out" > "$tmp/v.out"
 	check "a self-signed certificate: refused as untrusted (exit 6)" "$(is "$rc" 6)" "$rc $out"
@@ -135,7 +216,7 @@ fi
 # line and terminal escapes: refused, and the text is not echoed.
 printf '%s|CACX7605101P8|%s\naccepted: VICTIMA\033[2J\033]0;x\007' "$ch" "$fiel_numero" > "$tmp/esc.txt"
 "$T" sign "$tmp/esc.txt" --raw --token "e.firma CACX7605101P8" --pin-env PIN --out "$tmp/esc.b64" >/dev/null 2>&1
-esc_tok=$(printf '%s#%s' "$(openssl base64 -A -in "$tmp/esc.txt")" "$(cat "$tmp/esc.b64")" | openssl base64 -A)
+esc_tok=$(sat_token "$tmp/esc.txt" "$(cat "$tmp/esc.b64")")
 run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$esc_tok" --hash sha256
 printf '%s\n' "$out" > "$tmp/v.out"
 check "a signed text with ESC and a line break: refused (5), no raw control byte, no forged line" \
@@ -145,11 +226,14 @@ check "a signed text with ESC and a line break: refused (5), no raw control byte
 # ----------------------------------------- a challenge is taken once
 ch=$("$V" challenge --state "$st")
 token=$("$T" login-token --challenge "$ch" --token CACX7605101P8 --pin-env PIN 2>/dev/null)
+# Each one's pid from $!: "jobs -p" leaves out those already finished.
+pids=()
 for i in 1 2 3 4 5 6 7 8; do
 	"$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" >"$tmp/par.$i" 2>&1 &
+	pids+=($!)
 done
 codes=""
-for j in $(jobs -p); do wait "$j"; codes="$codes $?"; done
+for j in "${pids[@]}"; do wait "$j"; codes="$codes $?"; done
 n_ok=$(printf '%s\n' $codes | grep -c '^0$')
 n_3=$(printf '%s\n' $codes | grep -c '^3$')
 check "8 verifications of one token at once: exactly one accepted, 7 refused (3)" \
