@@ -110,7 +110,9 @@ static const struct ef_command commands[] = {
 	  "register firefox|chromium|p11-kit",
 	  N_("Registers the module: with every Firefox profile (modutil), with the NSS\n"
 	     "database of Chromium and Chrome (~/.pki/nssdb), or with p11-kit\n"
-	     "(~/.config/pkcs11/modules).  Running it again is harmless.\n"),
+	     "(~/.config/pkcs11/modules).  For firefox and chromium (or chrome) it\n"
+	     "also installs the browser extension's native messaging host manifest.\n"
+	     "Running it again is harmless.\n"),
 	  false },
 	{ "native-host", ef_cmd_native_host, 0, 0, 2,
 	  "native-host",
