@@ -4,7 +4,8 @@
 #
 # The module lands in the PKCS#11 module folder without its libtool
 # archive and exports only the three C_Get* functions; the p11-kit module
-# file names the installed module by absolute path; the header, pkg-config
+# file names the installed module by absolute path; the browsers' native
+# messaging host manifests name the installed host; the header, pkg-config
 # file, SAT CA certificates and the manual pages are where the README says.
 # Finally p11-kit itself loads the installed module through that file.
 set -u
@@ -35,6 +36,33 @@ mf=$dest$confdir/efirma-pkcs11.module
 check "the p11-kit module file is installed ($confdir)" "$(test -f "$mf"; echo $?)"
 check "... and names the installed module by absolute path" \
 	"$(grep -qx "module: $moddir/efirma-pkcs11.so" "$mf"; echo $?)" "$(cat "$mf" 2>/dev/null)"
+bindir=$(var bindir)
+host=$dest$bindir/efirma-native-host
+check "the native messaging host is installed ($bindir/efirma-native-host)" \
+	"$(test -x "$host" && test "$(readlink -f "$host")" = "$(readlink -f "$dest$bindir/efirma-tool")"; echo $?)"
+# nmh DIR KEY VALUE: the browser's system-wide host manifest in DIR names
+# the installed host and allows VALUE
+nmh() {
+	python3 - "$dest$1/mx.efirma.pkcs11.json" "$2" "$3" "$bindir/efirma-native-host" <<'PY'
+import json, sys
+f, key, value, host = sys.argv[1:]
+try:
+    m = json.load(open(f))
+except (OSError, ValueError):
+    sys.exit(1)
+sys.exit(0 if m.get("name") == "mx.efirma.pkcs11" and m.get("path") == host and
+         m.get("type") == "stdio" and m.get(key) == [value] else 1)
+PY
+	echo $?
+}
+mozdir=$(var mozillanmhdir)
+crdir=$(var chromiumnmhdir)
+crid=$(openssl base64 -d -A < "$EF_TEST_SRCDIR/tools/webext/chromium-key.txt" | openssl dgst -sha256 -r |
+	cut -c1-32 | tr 0-9a-f a-p)
+check "Firefox's host manifest is installed ($mozdir) and allows the extension" \
+	"$(nmh "$mozdir" allowed_extensions efirma@efirma-pkcs11)" "$(cat "$dest$mozdir"/* 2>&1)"
+check "Chromium's host manifest is installed ($crdir) and allows the extension's origin" \
+	"$(nmh "$crdir" allowed_origins "chrome-extension://$crid/")" "$(cat "$dest$crdir"/* 2>&1)"
 prefix=$(var prefix)
 for f in include/efirma-pkcs11.h lib/pkgconfig/efirma-pkcs11.pc share/efirma-pkcs11/ca/AC5_SAT.cer \
 	share/efirma-pkcs11/ca/ARC5_IES.cer share/man/man5/efirma-pkcs11.conf.5; do

@@ -17,6 +17,8 @@ packages=(
 	strace
 	# real clients: the browser, the web server, their automation
 	firefox-esr nginx-light python3
+	# the browser extension: its packages (make webext), its logic tests
+	zip nodejs
 	# efirma-tool's translations
 	gettext locales
 	# fuzzing and sanitizers

@@ -110,7 +110,9 @@ static const struct ef_command commands[] = {
 	  "register firefox|chromium|p11-kit",
 	  N_("Registers the module: with every Firefox profile (modutil), with the NSS\n"
 	     "database of Chromium and Chrome (~/.pki/nssdb), or with p11-kit\n"
-	     "(~/.config/pkcs11/modules).  Running it again is harmless.\n"),
+	     "(~/.config/pkcs11/modules).  For firefox and chromium (or chrome) it\n"
+	     "also installs the browser extension's native messaging host manifest.\n"
+	     "Running it again is harmless.\n"),
 	  false },
 	{ "native-host", ef_cmd_native_host, 0, 0, 2,
 	  "native-host",
@@ -219,6 +221,12 @@ static void setup_i18n(void)
 	textdomain("efirma-tool");
 }
 
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash != NULL ? slash + 1 : path;
+}
+
 int main(int argc, char **argv)
 {
 	struct ef_opts o;
@@ -228,6 +236,14 @@ int main(int argc, char **argv)
 
 	setup_i18n();
 	memset(&o, 0, sizeof(o));
+	/* A browser starts its native messaging host by the path in the
+	 * host's manifest and cannot pass a subcommand; it passes arguments
+	 * of its own (Firefox the manifest and the extension id, Chromium the
+	 * extension's origin).  So under the name efirma-native-host (a link
+	 * made by "make install") this program is the host and reads no
+	 * arguments: one binary, the same module found the same way. */
+	if (argc > 0 && strcmp(base_name(argv[0]), EF_NATIVE_HOST_NAME) == 0)
+		return ef_cmd_native_host(&o);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":ho:", long_opts, NULL)) != -1) {
 		switch (c) {

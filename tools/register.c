@@ -8,7 +8,9 @@
  * entry first, so running it again, or after the module moved, leaves
  * exactly one entry.
  */
+#include "json.h"
 #include "tool.h"
+#include "webext-ids.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,10 +217,48 @@ out:
 	return rc;
 }
 
+/* Removes a registration file; none there is not an error. */
+static int remove_reg(const char *path, const char *dir)
+{
+	if (unlink(path) == 0)
+		printf(_("removed %s\n"), path);
+	else if (errno == ENOENT)
+		printf(_("not registered in %s\n"), dir);
+	else {
+		ef_err(_("cannot remove %s: %s"), path, strerror(errno));
+		return EF_EXIT_ERROR;
+	}
+	return EF_EXIT_OK;
+}
+
+/* Creates (replaces) path in dir, making dir first; NULL after saying why. */
+static FILE *create_reg(const char *path, const char *dir)
+{
+	FILE *f;
+	if (!make_dirs(dir)) {
+		ef_err(_("cannot create %s: %s"), dir, strerror(errno));
+		return NULL;
+	}
+	f = fopen(path, "w");
+	if (f == NULL)
+		ef_err(_("cannot create %s: %s"), path, strerror(errno));
+	return f;
+}
+
+static int close_reg(FILE *f, const char *path)
+{
+	if (fclose(f) != 0) {
+		ef_err(_("cannot write %s: %s"), path, strerror(errno));
+		return EF_EXIT_ERROR;
+	}
+	printf(_("registered in %s\n"), path);
+	return EF_EXIT_OK;
+}
+
 /* p11-kit's per-user module files live in ~/.config/pkcs11/modules. */
 static int p11kit(const char *module, bool add)
 {
-	char *dir = NULL, *path = NULL, *text = NULL;
+	char *dir = NULL, *path = NULL;
 	int rc = EF_EXIT_ERROR;
 	FILE *f;
 
@@ -226,38 +266,94 @@ static int p11kit(const char *module, bool add)
 	    asprintf(&path, "%s/efirma-pkcs11.module", dir) < 0)
 		goto out;
 	if (!add) {
-		if (unlink(path) == 0)
-			printf(_("removed %s\n"), path);
-		else if (errno == ENOENT)
-			printf(_("not registered in %s\n"), dir);
-		else {
-			ef_err(_("cannot remove %s: %s"), path, strerror(errno));
-			goto out;
-		}
-		rc = EF_EXIT_OK;
+		rc = remove_reg(path, dir);
 		goto out;
 	}
-	if (!make_dirs(dir)) {
-		ef_err(_("cannot create %s: %s"), dir, strerror(errno));
+	f = create_reg(path, dir);
+	if (f == NULL)
 		goto out;
-	}
-	f = fopen(path, "w");
-	if (f == NULL) {
-		ef_err(_("cannot create %s: %s"), path, strerror(errno));
-		goto out;
-	}
 	/* Not translated: a configuration file is read by programs. */
 	fprintf(f, "# written by efirma-tool register p11-kit\nmodule: %s\n", module);
-	if (fclose(f) != 0) {
-		ef_err(_("cannot write %s: %s"), path, strerror(errno));
-		goto out;
-	}
-	printf(_("registered in %s\n"), path);
-	rc = EF_EXIT_OK;
+	rc = close_reg(f, path);
 out:
 	free(dir);
 	free(path);
-	free(text);
+	return rc;
+}
+
+/* The host is efirma-tool under another name, installed beside it: the
+ * manifest names that link next to the running program, so a build tree's
+ * tool registers the build tree's host. */
+static char *host_path(void)
+{
+	char self[PATH_MAX], *slash, *path = NULL;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL || asprintf(&path, "%.*s/%s", (int)(slash - self), self,
+				     EF_NATIVE_HOST_NAME) < 0)
+		return NULL;
+	return path;
+}
+
+/* [WebExtensions native messaging] the host manifest: its name, the
+ * absolute path of the program, "stdio", and who may start it: Firefox
+ * lists extension ids (allowed_extensions), Chromium origins
+ * (allowed_origins).  dir is under HOME, or XDG_CONFIG_HOME (Chromium). */
+static int native_manifest(const char *browser, bool add)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	bool mozilla = strcmp(browser, "firefox") == 0;
+	char *dir = NULL, *path = NULL, *host = NULL, *origin = NULL;
+	int rc = EF_EXIT_ERROR, r;
+	FILE *f;
+
+	if (mozilla)
+		r = asprintf(&dir, "%s/.mozilla/native-messaging-hosts", home());
+	else if (xdg != NULL && xdg[0] == '/')
+		r = asprintf(&dir, "%s/%s/NativeMessagingHosts", xdg, browser);
+	else
+		r = asprintf(&dir, "%s/.config/%s/NativeMessagingHosts", home(), browser);
+	if (r < 0 || asprintf(&path, "%s/%s.json", dir, EF_NMH_NAME) < 0) {
+		dir = NULL;
+		goto out;
+	}
+	if (!add) {
+		rc = remove_reg(path, dir);
+		goto out;
+	}
+	host = host_path();
+	if (host == NULL || access(host, X_OK) != 0) {
+		ef_err(_("cannot find the native messaging host %s: is efirma-pkcs11 installed?"),
+		       host ? host : EF_NATIVE_HOST_NAME);
+		rc = EF_EXIT_NOTFOUND;
+		goto out;
+	}
+	if (!mozilla && asprintf(&origin, "chrome-extension://%s/", EF_WEBEXT_CHROMIUM_ID) < 0) {
+		origin = NULL;
+		goto out;
+	}
+	f = create_reg(path, dir);
+	if (f == NULL)
+		goto out;
+	fputs("{\n  \"name\": ", f);
+	ef_json_str(f, EF_NMH_NAME);
+	fputs(",\n  \"description\": \"efirma-pkcs11: log in to SAT with the e.firma token\",\n"
+	      "  \"path\": ", f);
+	ef_json_str(f, host);
+	fputs(",\n  \"type\": \"stdio\",\n", f);
+	fputs(mozilla ? "  \"allowed_extensions\": [" : "  \"allowed_origins\": [", f);
+	ef_json_str(f, mozilla ? EF_WEBEXT_GECKO_ID : origin);
+	fputs("]\n}\n", f);
+	rc = close_reg(f, path);
+out:
+	free(dir);
+	free(path);
+	free(host);
+	free(origin);
 	return rc;
 }
 
@@ -280,10 +376,17 @@ static int dispatch(struct ef_opts *o, bool add)
 		}
 		snprintf(module, sizeof(module), "%s", ef_module_path(o));
 	}
-	if (strcmp(what, "firefox") == 0)
-		return firefox(module, add);
-	if (strcmp(what, "chromium") == 0 || strcmp(what, "chrome") == 0)
-		return chromium(module, add);
+	/* The browser's native messaging host first: it needs no profile. */
+	if (strcmp(what, "firefox") == 0) {
+		int rc = native_manifest(what, add), r2 = firefox(module, add);
+		return rc != EF_EXIT_OK ? rc : r2;
+	}
+	if (strcmp(what, "chromium") == 0 || strcmp(what, "chrome") == 0) {
+		int rc = native_manifest(strcmp(what, "chrome") == 0 ? "google-chrome"
+											: "chromium", add),
+		    r2 = chromium(module, add);
+		return rc != EF_EXIT_OK ? rc : r2;
+	}
 	if (strcmp(what, "p11-kit") == 0)
 		return p11kit(module, add);
 	ef_err(_("unknown target \"%s\": use firefox, chromium or p11-kit"), what);

@@ -96,4 +96,8 @@ int ef_cmd_register(struct ef_opts *o);
 int ef_cmd_unregister(struct ef_opts *o);
 int ef_cmd_native_host(struct ef_opts *o);
 
+/* The host's program name, what its manifests name (register.c, main.c):
+ * efirma-tool linked under this name is the native host. */
+#define EF_NATIVE_HOST_NAME "efirma-native-host"
+
 #endif

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test-tool-register.sh - "register"/"unregister" with a throw-away HOME:
 # a Firefox profile and Chromium's NSS database checked with modutil,
-# p11-kit's user module file checked with p11-kit itself.
+# p11-kit's user module file checked with p11-kit itself, the browsers'
+# native messaging host manifests read as JSON and their host started.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 . "$(dirname "$0")/tool-lib.sh"
@@ -19,10 +20,42 @@ export EFIRMA_PKCS11_CONF=$tmp/c.conf
 # registered DBDIR: how many efirma-pkcs11 entries modutil lists
 registered() { modutil -dbdir "sql:$1" -list 2>/dev/null | grep -c "^ *[0-9]*\. efirma-pkcs11$"; }
 
+# The extension's ids, found here independently of the tool: Firefox's
+# is fixed, Chromium's follows from its public key (SHA-256 of the DER
+# SubjectPublicKeyInfo, 32 hex digits written as a-p).
+src=${EF_TEST_SRCDIR:?}
+gecko_id=efirma@efirma-pkcs11
+chromium_id=$(openssl base64 -d -A < "$src/tools/webext/chromium-key.txt" | openssl dgst -sha256 -r |
+	cut -c1-32 | tr 0-9a-f a-p)
+host=$(cd "$builddir/tools" && pwd -P)/efirma-native-host
+# manifest FILE KEY VALUE: 0 when FILE is the host manifest allowing VALUE
+manifest() {
+	python3 - "$@" "$host" <<'PY'
+import json, sys
+f, key, value, host = sys.argv[1:]
+m = json.load(open(f))
+ok = (m.get("name") == "mx.efirma.pkcs11" and m.get("path") == host and
+      m.get("type") == "stdio" and m.get(key) == [value])
+sys.exit(0 if ok else 1)
+PY
+	echo $?
+}
+ffm=$HOME/.mozilla/native-messaging-hosts/mx.efirma.pkcs11.json
+crm=$HOME/.config/chromium/NativeMessagingHosts/mx.efirma.pkcs11.json
+
 # ------------------------------------------------------------ Firefox
 run "$T" register firefox
 check "register firefox without a profile: exit 3, says to start Firefox" \
 	"$( [ $rc = 3 ] && printf '%s' "$err" | grep -q 'no Firefox profile'; echo $?)" "$rc $err"
+check "... the host manifest is written all the same (it needs no profile)" \
+	"$(manifest "$ffm" allowed_extensions "$gecko_id")" "$(cat "$ffm" 2>&1)"
+# The path in the manifest starts the host, which answers a list request
+# whatever arguments the browser adds (Firefox: manifest and extension id).
+hrc=$(perl "$here/tool/nh-frame.pl" frame '{"method":"list"}' |
+	setsid -w "$host" "$ffm" "$gecko_id" 2>"$tmp/h.err" | perl "$here/tool/nh-frame.pl" unframe > "$tmp/h.out"; echo "${PIPESTATUS[1]}")
+check "the manifest's host runs the native host (list answered, exit 0)" \
+	"$( [ "$hrc" = 0 ] && grep -q '^{"ok":true,"tokens":\[{.*"rfc":"CACX7605101P8"' "$tmp/h.out"; echo $?)" \
+	"$hrc $(cat "$tmp/h.out" "$tmp/h.err")"
 p1=$HOME/.mozilla/firefox/abcd1234.default-esr
 p2=$HOME/.mozilla/firefox/wxyz5678.trabajo
 mkdir -p "$p1" "$p2"
@@ -41,6 +74,7 @@ check "register again: harmless, still exactly one entry" \
 run "$T" unregister firefox
 check "unregister firefox: exit 0, gone from both" \
 	"$( [ $rc = 0 ] && [ "$(registered "$p1")" = 0 ] && [ "$(registered "$p2")" = 0 ]; echo $?)" "$rc $err"
+check "... and the host manifest is removed" "$(test ! -e "$ffm"; echo $?)"
 run "$T" unregister firefox
 check "unregister again: harmless (exit 0)" "$rc" "$err"
 
@@ -49,10 +83,18 @@ run "$T" register chromium
 nss=$HOME/.pki/nssdb
 check "register chromium creates ~/.pki/nssdb and registers" \
 	"$( [ $rc = 0 ] && [ -f "$nss/cert9.db" ] && [ "$(registered "$nss")" = 1 ]; echo $?)" "$rc $out $err"
+check "... and writes the host manifest allowing the extension's origin" \
+	"$(manifest "$crm" allowed_origins "chrome-extension://$chromium_id/")" "$(cat "$crm" 2>&1)"
 run "$T" register chromium
 check "register chromium again: one entry" "$( [ $rc = 0 ] && [ "$(registered "$nss")" = 1 ]; echo $?)" "$rc $err"
 run "$T" unregister chromium
 check "unregister chromium" "$( [ $rc = 0 ] && [ "$(registered "$nss")" = 0 ]; echo $?)" "$rc $err"
+check "... removes the host manifest" "$(test ! -e "$crm"; echo $?)"
+run "$T" register chrome
+check "register chrome: the manifest in Google Chrome's folder" \
+	"$(manifest "$HOME/.config/google-chrome/NativeMessagingHosts/mx.efirma.pkcs11.json" \
+		allowed_origins "chrome-extension://$chromium_id/")" "$rc $err"
+run "$T" unregister chrome
 
 # ------------------------------------------------------------ p11-kit
 mf=$HOME/.config/pkcs11/modules/efirma-pkcs11.module
