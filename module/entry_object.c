@@ -48,9 +48,8 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 		if (rv != CKR_OK)
 			goto out;
 	}
-	free(s->found);
+	ef_session_clear_found_inlock(s);
 	s->found = calloc(t->n_objects ? t->n_objects : 1, sizeof(*s->found));
-	s->n_found = s->pos = 0;
 	if (!s->found) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
@@ -99,9 +98,7 @@ CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 	if (!s->finding)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	s->finding = false;
-	free(s->found);
-	s->found = NULL;
-	s->n_found = s->pos = 0;
+	ef_session_clear_found_inlock(s);
 	ef_global_unlock();
 	EF_RETURN(rv);
 }

@@ -53,7 +53,10 @@ void ef_global_broadcast(void)
 
 /* In a forked child: the parent's keys are in our copy of its memory.  The
  * child has one thread, so the tables can be walked without the lock (which
- * another parent thread may have held at the moment of the fork). */
+ * another parent thread may have held at the moment of the fork).  For
+ * that, a change under the lock takes a pointer out of the tables before
+ * it frees what it points to: the child finds it whole or gone, and at
+ * worst leaks what the parent was freeing. */
 static void wipe_inherited_keys(void)
 {
 	if (atomic_exchange(&child_wiped, true))

@@ -144,10 +144,21 @@ bool ef_session_op_active(const struct ef_session *s, enum ef_op_kind kind)
 	return s->ops[kind] || s->out[kind];
 }
 
+void ef_session_clear_found_inlock(struct ef_session *s)
+{
+	/* Detached before freed: see ef_token_logout. */
+	CK_OBJECT_HANDLE *found = s->found;
+	s->found = NULL;
+	s->n_found = s->pos = 0;
+	free(found);
+}
+
 void ef_session_cancel_inlock(struct ef_session *s, enum ef_op_kind kind)
 {
-	ef_op_free(s->ops[kind]);
+	/* Detached before freed: see ef_token_logout. */
+	struct ef_op *op = s->ops[kind];
 	s->ops[kind] = NULL;
+	ef_op_free(op);
 	/* The thread working on a taken-out operation frees it on return. */
 	s->out[kind] = NULL;
 }

@@ -55,6 +55,9 @@ void ef_sessions_fini_inlock(void);
 struct ef_session *ef_session_get_inlock(CK_SESSION_HANDLE h);
 CK_STATE ef_session_state(const struct ef_session *s);
 
+/* Forgets the handles a search found. */
+void ef_session_clear_found_inlock(struct ef_session *s);
+
 /* True when an operation of this kind is active (attached or taken out). */
 bool ef_session_op_active(const struct ef_session *s, enum ef_op_kind kind);
 /* Ends an operation of this kind ([PKCS#11 3.0 C_SessionCancel]). */

@@ -267,15 +267,19 @@ out:
 
 void ef_token_logout(struct ef_token *t)
 {
+	/* Detached before freed: a child forked meanwhile walks the tables
+	 * without the lock (global.c) and must find the key whole or gone,
+	 * never half freed. */
+	struct ef_pkey *key = t->key;
+	char *key_path = t->key_path;
+	t->key = NULL;
+	t->key_path = NULL;
 	/* [PKCS#11 2.40 C_Logout] handles to private objects obtained
 	 * before stay invalid, even after a new login. */
-	if (t->key) {
-		ef_key_unref(t->key);
+	if (key)
 		t->epoch = ++stamps;
-	}
-	t->key = NULL;
-	free(t->key_path);
-	t->key_path = NULL;
+	ef_key_unref(key);
+	free(key_path);
 }
 
 bool ef_token_logged_in(const struct ef_token *t)
@@ -297,15 +301,18 @@ void ef_token_unload(struct ef_token *t)
 	/* A login that copied the token before must not install its key in
 	 * what the token becomes; private handles die with the old objects. */
 	t->generation = t->epoch = ++stamps;
-	for (size_t i = 0; i < t->n_objects; i++)
-		ef_object_clear(&t->objects[i]);
-	free(t->objects);
+	/* Detached before freed, as in ef_token_logout. */
+	struct ef_object *objects = t->objects;
+	size_t n_objects = t->n_objects;
+	struct ef_pkey *pubkey = t->pubkey;
 	t->objects = NULL;
 	t->n_objects = 0;
-	t->chain_added = false;
-	if (t->pubkey)
-		ef_key_unref(t->pubkey);
 	t->pubkey = NULL;
+	t->chain_added = false;
+	for (size_t i = 0; i < n_objects; i++)
+		ef_object_clear(&objects[i]);
+	free(objects);
+	ef_key_unref(pubkey);
 	ef_cert_clear(&t->cert);
 	memset(&t->cert, 0, sizeof(t->cert));
 	t->present = false;
