@@ -18,9 +18,7 @@
 
 /* ------------------------------------------------------------- UTF-8 */
 
-/* Writes the UTF-8 form of a code point the caller has already checked
- * (not a surrogate, at most U+10FFFF); returns the bytes written (1-4). */
-static size_t put_utf8(unsigned char *out, uint32_t cp)
+size_t ef_utf8_put(unsigned char *out, uint32_t cp)
 {
 	if (cp < 0x80) {
 		out[0] = (unsigned char)cp;
@@ -260,7 +258,7 @@ char *ef_sat_to_utf8(const struct ef_raw_str *s)
 			n = 1;
 			break;
 		}
-		o += put_utf8(o, sanitize_cp(cp));
+		o += ef_utf8_put(o, sanitize_cp(cp));
 		i += n;
 	}
 	*o = '\0';

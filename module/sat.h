@@ -98,6 +98,10 @@ void ef_sat_numero(const unsigned char *serial, size_t len, char *out, size_t ou
 /* "e.firma RFC" / "CSD RFC" (or "SAT RFC" for an unknown kind). */
 void ef_sat_token_label(const struct ef_sat_facts *f, char *out, size_t out_size);
 
+/* Writes the UTF-8 form of a code point the caller has already checked
+ * (not a surrogate, at most U+10FFFF); returns the bytes written (1-4). */
+size_t ef_utf8_put(unsigned char *out, uint32_t cp);
+
 /* Copies UTF-8 text into a fixed PKCS#11 field: blank padded, never NUL,
  * cut only on a character boundary, ':' replaced by '-' (NSS nicknames are
  * "token:label"). */

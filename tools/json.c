@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "json.h"
+#include "sat.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -110,30 +111,6 @@ static int hex4(const unsigned char *p)
 	return v;
 }
 
-static size_t put_cp(unsigned char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (unsigned char)(0xC0 | (cp >> 6));
-		o[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (unsigned char)(0xE0 | (cp >> 12));
-		o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		o[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (unsigned char)(0xF0 | (cp >> 18));
-	o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-	o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-	o[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 /* A string at r->p (its opening quote); *out (malloc'd) gets it decoded
  * when out is not NULL.  [RFC 8259 7] */
 static bool read_string(struct jr *r, char **out)
@@ -201,7 +178,7 @@ static bool read_string(struct jr *r, char **out)
 		}
 		r->p += 2;
 		if (buf)
-			n += put_cp(buf + n, cp);
+			n += ef_utf8_put(buf + n, cp);
 	}
 	if (r->p >= r->end)
 		goto bad;
