@@ -17,8 +17,9 @@ packages=(
 	strace
 	# real clients: the browser, the web server, their automation
 	firefox-esr nginx-light python3
-	# the browser extension: its packages (make webext), its logic tests
-	zip nodejs
+	# the browser extension: its packages (make webext), its logic tests,
+	# the second browser it is tested in (with its Spanish UI)
+	zip unzip nodejs chromium chromium-l10n
 	# efirma-tool's translations
 	gettext locales
 	# fuzzing and sanitizers

@@ -176,3 +176,37 @@ verify_sig() {
 	local sig=$1 data=$2; shift 2
 	openssl dgst -sha256 -verify "$tmp/fiel.pub" "$@" -signature "$sig" "$data"
 }
+
+# cl_firefox_prefs FILE: the user.js of a test profile: Marionette on a free
+# port, and none of the first-run pages, updates and network services a
+# closed test machine has no use for
+cl_firefox_prefs() {
+	cat > "$1" <<'EOF'
+// Marionette on any free port; Firefox writes it to MarionetteActivePort
+user_pref("marionette.port", 0);
+// no first-run pages, no network noise
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("browser.startup.page", 0);
+user_pref("browser.startup.homepage", "about:blank");
+user_pref("browser.startup.homepage_override.mstone", "ignore");
+user_pref("startup.homepage_welcome_url", "");
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("datareporting.healthreport.uploadEnabled", false);
+user_pref("toolkit.telemetry.enabled", false);
+user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
+user_pref("app.update.auto", false);
+user_pref("app.update.disabledForTesting", true);
+user_pref("extensions.update.enabled", false);
+user_pref("browser.safebrowsing.malware.enabled", false);
+user_pref("browser.safebrowsing.phishing.enabled", false);
+user_pref("browser.safebrowsing.downloads.enabled", false);
+user_pref("browser.safebrowsing.update.enabled", false);
+user_pref("network.captive-portal-service.enabled", false);
+user_pref("network.connectivity-service.enabled", false);
+user_pref("network.proxy.type", 0);
+user_pref("security.OCSP.enabled", 0);
+user_pref("security.enterprise_roots.enabled", false);
+user_pref("toolkit.startup.max_resumed_crashes", -1);
+EOF
+}

@@ -131,36 +131,11 @@ out=$(modutil -dbdir "sql:$prof" -list 2>&1)
 check "modutil -list shows the token (the -string reached C_Initialize)" \
 	"$(has "$out" "token: $token_label")" "$out"
 
-cat > "$prof/user.js" <<'EOF'
-// Marionette on any free port; Firefox writes it to MarionetteActivePort
-user_pref("marionette.port", 0);
+cl_firefox_prefs "$prof/user.js"
+cat >> "$prof/user.js" <<'EOF'
 // the client certificate is chosen without a dialog
 user_pref("security.default_personal_cert", "Select Automatically");
 user_pref("security.remember_cert_checkbox_default_setting", false);
-// no first-run pages, no network noise
-user_pref("browser.shell.checkDefaultBrowser", false);
-user_pref("browser.startup.page", 0);
-user_pref("browser.startup.homepage", "about:blank");
-user_pref("browser.startup.homepage_override.mstone", "ignore");
-user_pref("startup.homepage_welcome_url", "");
-user_pref("browser.aboutwelcome.enabled", false);
-user_pref("datareporting.policy.dataSubmissionEnabled", false);
-user_pref("datareporting.healthreport.uploadEnabled", false);
-user_pref("toolkit.telemetry.enabled", false);
-user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
-user_pref("app.update.auto", false);
-user_pref("app.update.disabledForTesting", true);
-user_pref("extensions.update.enabled", false);
-user_pref("browser.safebrowsing.malware.enabled", false);
-user_pref("browser.safebrowsing.phishing.enabled", false);
-user_pref("browser.safebrowsing.downloads.enabled", false);
-user_pref("browser.safebrowsing.update.enabled", false);
-user_pref("network.captive-portal-service.enabled", false);
-user_pref("network.connectivity-service.enabled", false);
-user_pref("network.proxy.type", 0);
-user_pref("security.OCSP.enabled", 0);
-user_pref("security.enterprise_roots.enabled", false);
-user_pref("toolkit.startup.max_resumed_crashes", -1);
 EOF
 
 # -------------------------------------------------------------- firefox
