@@ -119,8 +119,9 @@ static const struct ef_command commands[] = {
 	  N_("The native messaging host of the browser extension: speaks the\n"
 	     "WebExtensions native messaging protocol on standard input and output\n"
 	     "(methods \"list\" and \"sat-login\") and asks the password itself\n"
-	     "through pinentry.  Started by the browser, which may pass two arguments\n"
-	     "(its manifest and the extension); they are ignored.\n"),
+	     "through pinentry.  Started by the browser, whose arguments name the\n"
+	     "calling extension (Firefox: the manifest and the extension's id;\n"
+	     "Chromium: the extension's origin): any other extension is refused.\n"),
 	  false },
 	{ "unregister", ef_cmd_unregister, 0, 1, 1,
 	  "unregister firefox|chromium|p11-kit",
@@ -240,10 +241,14 @@ int main(int argc, char **argv)
 	 * host's manifest and cannot pass a subcommand; it passes arguments
 	 * of its own (Firefox the manifest and the extension id, Chromium the
 	 * extension's origin).  So under the name efirma-native-host (a link
-	 * made by "make install") this program is the host and reads no
-	 * arguments: one binary, the same module found the same way. */
-	if (argc > 0 && strcmp(base_name(argv[0]), EF_NATIVE_HOST_NAME) == 0)
-		return ef_cmd_native_host(&o);
+	 * made by "make install") this program is the host, and the
+	 * browser's arguments say which extension called it: one binary,
+	 * the same module found the same way. */
+	if (argc > 0 && strcmp(base_name(argv[0]), EF_NATIVE_HOST_NAME) == 0) {
+		o.argc = argc - 1;
+		o.argv = argv + 1;
+		return o.argc <= 3 ? ef_cmd_native_host(&o) : EF_EXIT_USAGE;
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":ho:", long_opts, NULL)) != -1) {
 		switch (c) {

@@ -23,6 +23,7 @@
 #include "pin.h"
 #include "pinentry.h"
 #include "tool.h"
+#include "webext-ids.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -357,9 +358,28 @@ out:
 
 /* ----------------------------------------------------------------- loop */
 
+/* Who started the host, from the arguments the browser passes: Chromium
+ * the calling extension's origin ("chrome-extension://ID/", then maybe
+ * --parent-window=N), Firefox the host manifest's path and the calling
+ * extension's id.  The host manifests allow only our extension, but a
+ * manifest can be edited and other extensions installed: anything but
+ * ours is refused, every request answered "caller".  No argument: started
+ * by hand (or by a test), which the manifest cannot make a browser do. */
+static bool caller_allowed(const struct ef_opts *o)
+{
+	static const char chromium_origin[] = "chrome-extension://" EF_WEBEXT_CHROMIUM_ID "/";
+
+	if (o->argc == 0)
+		return true;
+	if (strncmp(o->argv[0], "chrome-extension://", 19) == 0)
+		return strcmp(o->argv[0], chromium_origin) == 0;
+	return o->argc == 2 && strcmp(o->argv[1], EF_WEBEXT_GECKO_ID) == 0;
+}
+
 int ef_cmd_native_host(struct ef_opts *o)
 {
 	char *msg = NULL;
+	bool caller_ok;
 	int out;
 
 	/* The browser's pipe carries the protocol and nothing else: replies
@@ -376,6 +396,10 @@ int ef_cmd_native_host(struct ef_opts *o)
 	msg = malloc(EF_NH_MAX_REQUEST);
 	if (msg == NULL)
 		return EF_EXIT_ERROR;
+	caller_ok = caller_allowed(o);
+	if (!caller_ok)
+		ef_err(_("native-host: started for another extension (%s), refusing its requests"),
+		       o->argv[o->argc == 2 && strncmp(o->argv[0], "chrome-extension://", 19) != 0]);
 	for (;;) {
 		struct ef_nh_request req;
 		const char *err;
@@ -402,6 +426,11 @@ int ef_cmd_native_host(struct ef_opts *o)
 		if (!read_all(0, msg, len, &eof)) {
 			send_error(out, "bad-message", "the message is shorter than its length");
 			break;
+		}
+		if (!caller_ok) {
+			if (!send_error(out, "caller", "this host answers only the efirma-pkcs11 extension"))
+				break;
+			continue;
 		}
 		err = ef_nh_parse(msg, len, &req);
 		if (err != NULL)

@@ -19,12 +19,14 @@ origin=https://login.siat.sat.gob.mx
 # nh ANSWERS MESSAGE...: one host session; the replies in $tmp/r (one a
 # line, then "EXIT n"), its standard error in $tmp/nh.err, the pinentry's
 # commands in $PE_LOG; NH_PATH: the host's PATH
+# nh_cmd: the host's command line
+nh_cmd=("$T" native-host)
 nh() {
 	printf '%s' "$1" | tr ' ' '\n' > "$PE_ANSWERS"
 	shift
 	: > "$PE_LOG"
 	perl "$here/tool/nh-frame.pl" frame "$@" > "$tmp/in"
-	setsid -w env ${NH_PATH:+PATH="$NH_PATH"} "$T" native-host < "$tmp/in" > "$tmp/raw" 2>"$tmp/nh.err"
+	setsid -w env ${NH_PATH:+PATH="$NH_PATH"} "${nh_cmd[@]}" < "$tmp/in" > "$tmp/raw" 2>"$tmp/nh.err"
 	local hrc=$?
 	perl "$here/tool/nh-frame.pl" unframe < "$tmp/raw" > "$tmp/r"
 	echo "EXIT $hrc" >> "$tmp/r"
@@ -155,6 +157,38 @@ check "without EFIRMA_PINENTRY: pinentry-gnome3 found on PATH, ok" \
 	"$( [ "$(reply 1 ok)" = true ] && grep -q '^GETPIN$' "$PE_LOG"; echo $?)" "$(cat "$tmp/r" "$tmp/nh.err")"
 NH_PATH=$tmp/nobin EFIRMA_PINENTRY= nh 12345678a "$(login_msg CACX7605101P8 "$(new_guid)" "$origin")"
 check "no pinentry installed: error no-pinentry" "$(is "$(reply 1 error)" no-pinentry)" "$(cat "$tmp/r")"
+
+# ------------------------------------------------------------ the caller
+# Started by a browser, the host is efirma-native-host with the browser's
+# arguments: Firefox the manifest and the extension's id, Chromium the
+# extension's origin.  Only our extension is answered.
+ids=$builddir/tools/webext-ids.h
+gecko=$(sed -n 's/^#define EF_WEBEXT_GECKO_ID "\(.*\)"$/\1/p' "$ids")
+crid=$(sed -n 's/^#define EF_WEBEXT_CHROMIUM_ID "\(.*\)"$/\1/p' "$ids")
+nhp=$builddir/tools/efirma-native-host
+list2='{"method":"list"}'
+nh_cmd=("$nhp" /usr/lib/mozilla/native-messaging-hosts/mx.efirma.pkcs11.json "$gecko")
+nh 12345678a "$list2" "$(login_msg CACX7605101P8 "$(new_guid)" "$origin")"
+check "Firefox starts it for $gecko: list and sat-login answered" \
+	"$( [ "$(reply 1 ok)$(reply 2 ok)" = truetrue ]; echo $?)" "$(cat "$tmp/r" "$tmp/nh.err")"
+nh_cmd=("$nhp" "chrome-extension://$crid/")
+nh "" "$list2"
+check "Chromium starts it for chrome-extension://$crid/: answered" \
+	"$(is "$(reply 1 ok)" true)" "$(cat "$tmp/r" "$tmp/nh.err")"
+nh_cmd=("$nhp" "chrome-extension://$crid/" --parent-window=0)
+nh "" "$list2"
+check "... also with Chromium's --parent-window argument" \
+	"$(is "$(reply 1 ok)" true)" "$(cat "$tmp/r" "$tmp/nh.err")"
+for caller in "manifest.json other@example.org" "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/" \
+	"chrome-extension://$crid/x" "chrome-extension://$crid" "$gecko" "manifest.json $gecko extra"; do
+	read -r -a args <<< "$caller"
+	nh_cmd=("$nhp" "${args[@]}")
+	nh 12345678a "$list2" "$(login_msg CACX7605101P8 "$(new_guid)" "$origin")"
+	check "started for another caller ($caller): every request refused, the dialog never opens" \
+		"$( [ "$(reply 1 error)$(reply 2 error)" = callercaller ] && [ ! -s "$PE_LOG" ]; echo $?)" \
+		"$(cat "$tmp/r" "$tmp/nh.err")"
+done
+nh_cmd=("$T" native-host)
 
 # ------------------------------------------------------ malformed input
 deep=$(printf '%*s' 100000 '' | tr ' ' '[')

@@ -200,14 +200,18 @@ wx_assert() {
 	# the time from the click on the token to the form arriving at the
 	# portal, less the time the module spent in C_Login (the password's key
 	# derivation), which the test pinentry brackets: it answers, then the
-	# host closes it once C_Login has returned
-	local total kdf
-	total=$(fact click_to_post_ms)
-	kdf=$(awk '/^answer /{a=$2} /^close /{if (a) c=$2} END{if (a && c) printf "%d", (c - a) * 1000}' "$tmp/pe.times")
-	if [ -n "$total" ] && [ -n "$kdf" ]; then
-		diag "$b: click to submitted form $total ms, of which C_Login (KDF) $kdf ms:" \
-			"$((total - kdf)) ms without the KDF (target <= 300 ms)"
-	fi
+	# host closes it once C_Login has returned.  Printed, not asserted (the
+	# machines are shared); make bench has the module's own figures.
+	local times
+	times=$(awk -v click="$(fact click_t)" -v post="$(fact post_t)" '
+		/^answer /{a=$2} /^close /{if (a) c=$2}
+		END{
+			if (!(a && c && click && post)) exit
+			kdf = (c - a) * 1000
+			printf "click to submitted form %d ms, of which C_Login (the KDF) %d ms: %d ms without it (target <= 300 ms); ", (post - click) * 1000, kdf, (post - click) * 1000 - kdf
+			printf "click to the password dialog answered %d ms, dialog closed to form posted %d ms", (a - click) * 1000, (post - c) * 1000
+		}' "$tmp/pe.times")
+	[ -n "$times" ] && diag "$b: $times"
 
 	local leaks
 	leaks=$(grep -rlaF -- "$PIN" "$@" 2>/dev/null)

@@ -377,6 +377,8 @@ def scenario(b, a):
     with open(a.events, encoding="utf-8") as f:
         post = [json.loads(x) for x in f if '"event": "post"' in x]
     if post:
+        fact("click_t", "%.6f" % t0)
+        fact("post_t", "%.6f" % post[-1]["t"])
         fact("click_to_post_ms", int((post[-1]["t"] - t0) * 1000))
 
 
