@@ -35,9 +35,13 @@ wx_setup() {
 	mkdir -p "$wx_home/.config" "$tmp/out"
 	csd_cer=$sat/csd-pf-CACX7605101P8-2023/CACX7605101P8_csd.cer
 	csd_key=$sat/csd-pf-CACX7605101P8-2023/CACX7605101P8_csd.key
-	# the e.firma and the CSD of the same holder: the chooser lists both
-	printf '[bundle]\ncert = %s\nkey = %s\n\n[bundle]\ncert = %s\nkey = %s\n' \
-		"$fiel_cer" "$fiel_key" "$csd_cer" "$csd_key" > "$tmp/bundles.conf"
+	old=$sat/fiel-pf-IANL750210963-2019-expired
+	old_cer=$old/IANL750210963_fiel.cer old_key=$old/IANL750210963_fiel.key
+	old_holder="LUIS IAN ÑUZCO" old_end=2023-06-13
+	# the e.firma and the CSD of the same holder, and an expired e.firma:
+	# the chooser lists all three
+	printf '[bundle]\ncert = %s\nkey = %s\n\n' "$fiel_cer" "$fiel_key" "$csd_cer" "$csd_key" \
+		"$old_cer" "$old_key" > "$tmp/bundles.conf"
 	printf '%s\n' "$PIN" > "$tmp/pin"
 	chmod 600 "$tmp/pin"
 	: > "$tmp/pe.log"
@@ -45,7 +49,7 @@ wx_setup() {
 	: > "$tmp/answers"
 	# SAT's registry of certificates, for the replica
 	mkdir -p "$tmp/registry"
-	cp "$fiel_cer" "$csd_cer" "$tmp/registry/"
+	cp "$fiel_cer" "$csd_cer" "$old_cer" "$tmp/registry/"
 	cl_server_pki "$tmp/pki" || return 1
 	wx_portal
 }
@@ -135,14 +139,15 @@ wx_env() {
 		PE_LOG="$tmp/pe.log" PE_ANSWERS="$tmp/answers" PE_TIMES="$tmp/pe.times")
 }
 
-# wx_drive BROWSER ARGS...: runs the scenario (webext-login.py); facts in
-# $tmp/out/facts
+# wx_drive MANIFEST BROWSER ARGS...: runs the scenario (webext-login.py)
+# with the host manifest at MANIFEST; facts in $tmp/out/facts
 wx_drive() {
+	local manifest=$1; shift
 	timeout 300 python3 -B "$here/webext/webext-login.py" \
 		--outdir "$tmp/out" --portal "$portal" --unlisted "$unlisted" \
 		--answers "$tmp/answers" --pin-file "$tmp/pin" --events "$tmp/events" \
 		--pe-log "$tmp/pe.log" --locales "$EF_TEST_SRCDIR/tools/webext/_locales" \
-		"$@" > "$tmp/driver.log" 2>&1
+		--host-manifest "$manifest" "$@" > "$tmp/driver.log" 2>&1
 	facts=$(cat "$tmp/out/facts" 2>/dev/null)
 }
 
@@ -170,20 +175,26 @@ wx_assert() {
 
 	check "$b: the chooser names the origin it logs in to" \
 		"$([ "$(fact chooser_origin)" = "chooserOrigin|https://127.0.0.1:$port" ]; echo $?)" "$d"
-	check "$b: the chooser lists exactly the two tokens" \
-		"$([ "$(fact chooser_tokens | grep -c .)" = 2 ]; echo $?)" "$d"
+	check "$b: the chooser lists exactly the three tokens" \
+		"$([ "$(fact chooser_tokens | grep -c .)" = 3 ]; echo $?)" "$d"
 	check "$b: the chooser lists the e.firma with RFC, holder and validity" \
 		"$(fact chooser_tokens | grep -qxF "enabled CACX7605101P8 — XOCHILT CASAS CHAVEZ (tokenValid|2027-05-08)"; echo $?)" "$d"
 	check "$b: the CSD is listed but cannot be chosen" \
 		"$(fact chooser_tokens | grep -qxF "disabled CACX7605101P8 — XOCHILT CASAS CHAVEZ (tokenCsd)"; echo $?)" "$d"
 
+	check "$b: the expired e.firma is listed as expired and cannot be chosen" \
+		"$(fact chooser_tokens | grep -qxF "disabled IAÑL750210963 — $old_holder (tokenExpired|$old_end)"; echo $?)" "$d"
 	check "$b: cancel: the chooser says so" \
 		"$([ "$(fact error_cancel)" = errCancelled ]; echo $?)" "$d"
 	check "$b: wrong password 3 times: the chooser says so" \
 		"$([ "$(fact error_wrong)" = errWrongPassword ]; echo $?)" "$d"
 	check "$b: the CSD forced through the chooser: the host refuses it" \
 		"$([ "$(fact error_csd)" = errCsd ]; echo $?)" "$d"
-	check "$b: the dialog asked 1 (cancel) + 3 (wrong) + 1 (login) times, never for the CSD" \
+	check "$b: the expired e.firma forced through the chooser: the host refuses it" \
+		"$([ "$(fact error_expired)" = errExpired ]; echo $?)" "$d"
+	check "$b: the host not installed: the chooser says so" \
+		"$([ "$(fact error_nohost)" = errHostMissing ]; echo $?)" "$d"
+	check "$b: the dialog asked 1 (cancel) + 3 (wrong) + 1 (login) times, never for the CSD or the expired one" \
 		"$([ "$(grep -c '^GETPIN' "$tmp/pe.log")" = 5 ]; echo $?)" "$(cat "$tmp/pe.log")"
 	check "$b: the dialog named the origin and the holder" \
 		"$(grep -q "^SETDESC .*https://127.0.0.1:$port.*XOCHILT CASAS CHAVEZ.*CACX7605101P8" "$tmp/pe.log"; echo $?)" \

@@ -41,7 +41,7 @@ check "the host manifest allows the extension chrome-extension://$wx_ext_id/" \
 
 wx_env
 # Chromium on Linux takes its language from the environment, not --lang
-wx_drive chromium --ext-dir "$tmp/ext" -- "${wx_browser_env[@]}" LANGUAGE=es_MX LC_ALL=es_MX.UTF-8 \
+wx_drive "$manifest" chromium --ext-dir "$tmp/ext" -- "${wx_browser_env[@]}" LANGUAGE=es_MX LC_ALL=es_MX.UTF-8 \
 	timeout 300 "$chromium" --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
 	--remote-debugging-pipe --user-data-dir="$wx_home/.config/chromium" \
 	--load-extension="$tmp/ext" --disable-extensions-except="$tmp/ext" \

@@ -42,7 +42,7 @@ cl_spawn "$tmp/firefox.log" "${wx_browser_env[@]}" MOZ_CRASHREPORTER_DISABLE=1 M
 	timeout 300 "$firefox" --headless --marionette -remote-allow-system-access \
 		--no-remote --new-instance --profile "$prof"
 ff_pid=$cl_last_pid
-wx_drive firefox --profile "$prof" --xpi "$tmp/efirma.xpi"
+wx_drive "$manifest" firefox --profile "$prof" --xpi "$tmp/efirma.xpi"
 i=0; while kill -0 "$ff_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 cl_stop "$ff_pid"
 

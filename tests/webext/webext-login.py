@@ -272,13 +272,16 @@ def dialogs(pe_log):
         return sum(1 for line in f if line.startswith("GETPIN"))
 
 
-def chooser(b, msgs, seconds=20.0):
-    """Waits for the chooser and its token list; returns its handle."""
+def chooser(b, msgs, seconds=20.0, tokens=True):
+    """Waits for the chooser and (tokens) its token list; returns its
+    handle."""
     w = b.new_window(seconds)
     if w is None:
         raise DriverError("no chooser window")
     b.switch(w)
-    wait_for("the token list", lambda: ((b.js(CHOOSER_STATE) or {}).get("tokens") or None), 20)
+    if tokens:
+        wait_for("the token list",
+                 lambda: ((b.js(CHOOSER_STATE) or {}).get("tokens") or None), 20)
     return w
 
 
@@ -312,13 +315,16 @@ def answers(path, lines):
 
 
 def failed_login(b, a, msgs, name, lines, token, force=False):
+    """A login that must end in the chooser's error message; token None:
+    the chooser fails before it lists any."""
     answers(a.answers, lines)
     b.navigate(a.portal)
     wait_for("the control", lambda: b.js("return !!document.querySelector(arguments[0])",
                                          [CONTROL]), 15)
     b.click(CONTROL)
-    w = chooser(b, msgs)
-    pick(b, token, force)
+    w = chooser(b, msgs, tokens=token is not None)
+    if token is not None:
+        pick(b, token, force)
     fact("error_" + name, error_of(b, msgs))
     b.close_window(w)
 
@@ -356,8 +362,16 @@ def scenario(b, a):
     b.close_window(w)
 
     failed_login(b, a, msgs, "wrong", ["bad1", "bad2", "bad3"], ("CACX7605101P8", "e.firma"))
-    # the chooser does not offer the CSD; enabled by hand, the host refuses it
+    # the chooser does not offer the CSD or the expired e.firma; enabled by
+    # hand, the host refuses them
     failed_login(b, a, msgs, "csd", [], ("CACX7605101P8", "CSD"), force=True)
+    failed_login(b, a, msgs, "expired", [], ("IAÑL750210963", "e.firma"), force=True)
+    # the host not installed: its manifest gone
+    os.rename(a.host_manifest, a.host_manifest + ".away")
+    try:
+        failed_login(b, a, msgs, "nohost", [], None)
+    finally:
+        os.rename(a.host_manifest + ".away", a.host_manifest)
     fact("posts_before_login", posts(a.events))
 
     # the login
@@ -386,7 +400,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("browser", choices=["firefox", "chromium"])
     for opt in ("outdir", "portal", "unlisted", "answers", "pin-file", "events", "pe-log",
-                "locales"):
+                "locales", "host-manifest"):
         p.add_argument("--" + opt, required=True)
     p.add_argument("--profile")
     p.add_argument("--xpi")
