@@ -120,8 +120,50 @@ static inline void tap_alarm(const char *what, unsigned seconds)
 
 /* Ends the run: a test program that stopped early has no plan, which the
  * driver reports as an error rather than a silent pass. */
+/* The parts of a test program: main() runs each part through
+ * TAP_PART(call), and EF_TEST_ONLY, a comma-separated list of part names
+ * ("test_basic,test_fork", or without the "test_" prefix: "basic,fork"),
+ * runs only those (see HACKING.md, "Running one test").  The setup in
+ * main() around the parts always runs. */
+static int tap_parts_run;
+
+static inline int tap_part_named(const char *only, const char *name, size_t len)
+{
+	while (*only != '\0') {
+		size_t n = strcspn(only, ",");
+		if ((n == len && memcmp(only, name, n) == 0) ||
+		    (len > 5 && memcmp(name, "test_", 5) == 0 && n == len - 5 &&
+		     memcmp(only, name + 5, n) == 0))
+			return 1;
+		only += n + (only[n] == ',');
+	}
+	return 0;
+}
+
+static inline int tap_part(const char *call)
+{
+	const char *only = getenv("EF_TEST_ONLY");
+	size_t len = strcspn(call, "(");
+	if (only != NULL && only[0] != '\0' && !tap_part_named(only, call, len))
+		return 0;
+	tap_parts_run++;
+	printf("# %.*s\n", (int)len, call);
+	return 1;
+}
+
+#define TAP_PART(call)                  \
+	do {                            \
+		if (tap_part(#call)) {  \
+			call;           \
+		}                       \
+	} while (0)
+
 static inline int tap_done(void)
 {
+	const char *only = getenv("EF_TEST_ONLY");
+	/* A filter that names nothing here must not pass as "all green". */
+	if (only != NULL && only[0] != '\0' && tap_parts_run == 0)
+		ok(0, "EF_TEST_ONLY=%s names no part of this program", only);
 	printf("1..%d\n", tap_count);
 	fflush(stdout);
 	return tap_failed ? 1 : 0;

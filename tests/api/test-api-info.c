@@ -759,18 +759,18 @@ int main(void)
 	api_setup_env();
 	if (!ok(api_load(), "module loads: %s", api_module_path()))
 		return tap_done();
-	test_function_list();
-	test_interfaces();
-	test_not_initialized();
-	test_initialize_forms();
-	test_info_slots();
-	test_single_reserved();
-	test_broken();
-	test_t61("fiel-pm-HAN930228SM9-2019-expired", "e.firma HA\xc3\x91" "930228SM9");
-	test_t61("fiel-pf-IANL750210963-2019-expired", "e.firma IA\xc3\x91L750210963");
-	test_mechanisms("fiel-pf-CACX7605101P8-2023", LABEL_CACX, true);
-	test_mechanisms("csd-pm-EKU9003173C9-2023", LABEL_EKU_CSD, false);
-	test_wait_event();
-	test_directory();
+	TAP_PART(test_function_list());
+	TAP_PART(test_interfaces());
+	TAP_PART(test_not_initialized());
+	TAP_PART(test_initialize_forms());
+	TAP_PART(test_info_slots());
+	TAP_PART(test_single_reserved());
+	TAP_PART(test_broken());
+	TAP_PART(test_t61("fiel-pm-HAN930228SM9-2019-expired", "e.firma HA\xc3\x91" "930228SM9"));
+	TAP_PART(test_t61("fiel-pf-IANL750210963-2019-expired", "e.firma IA\xc3\x91L750210963"));
+	TAP_PART(test_mechanisms("fiel-pf-CACX7605101P8-2023", LABEL_CACX, true));
+	TAP_PART(test_mechanisms("csd-pm-EKU9003173C9-2023", LABEL_EKU_CSD, false));
+	TAP_PART(test_wait_event());
+	TAP_PART(test_directory());
 	return tap_done();
 }

@@ -713,13 +713,13 @@ int main(void)
 		return tap_done();
 	if (!ok(api_sat_bundle("fiel-pf-CACX7605101P8-2023", &b), "SAT bundle in %s", api_sat_dir()))
 		return tap_done();
-	test_basic(&b);
-	test_nonascii();
-	test_wrong_pair();
-	test_cross_token_oracle();
-	test_spec_answers(&b);
-	test_setpin();
-	test_init_and_loginuser(&b);
-	test_fork(&b);
+	TAP_PART(test_basic(&b));
+	TAP_PART(test_nonascii());
+	TAP_PART(test_wrong_pair());
+	TAP_PART(test_cross_token_oracle());
+	TAP_PART(test_spec_answers(&b));
+	TAP_PART(test_setpin());
+	TAP_PART(test_init_and_loginuser(&b));
+	TAP_PART(test_fork(&b));
 	return tap_done();
 }

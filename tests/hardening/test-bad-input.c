@@ -678,15 +678,15 @@ int main(void)
 	fiel_key = api_read_file(fiel.key, &fiel_key_len);
 	if (!ok(fiel_cer && fiel_key, "bundle files read"))
 		return tap_done();
-	test_truncated();
-	test_garbage();
-	test_key_types();
-	test_thousand();
-	test_links_fifos();
+	TAP_PART(test_truncated());
+	TAP_PART(test_garbage());
+	TAP_PART(test_key_types());
+	TAP_PART(test_thousand());
+	TAP_PART(test_links_fifos());
 	tap_alarm("test-bad-input", 600);
-	test_unreadable();
-	test_vanish();
-	test_config_errors();
+	TAP_PART(test_unreadable());
+	TAP_PART(test_vanish());
+	TAP_PART(test_config_errors());
 	free(fiel_cer);
 	free(fiel_key);
 	return tap_done();

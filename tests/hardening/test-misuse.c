@@ -561,13 +561,13 @@ int main(void)
 	is_ul(api_login(s, fiel.pin), CKR_OK, "C_Login");
 	priv = api_one(s, CKO_PRIVATE_KEY);
 
-	test_nulls(slot, s, priv, cert);
-	test_handles(slot, s, priv);
-	test_state(s, priv, pubk);
-	test_params(s, priv);
-	test_buffers(s, priv, pubk, cert);
-	test_lists(slot);
-	test_after_finalize(slot, s, priv);
+	TAP_PART(test_nulls(slot, s, priv, cert));
+	TAP_PART(test_handles(slot, s, priv));
+	TAP_PART(test_state(s, priv, pubk));
+	TAP_PART(test_params(s, priv));
+	TAP_PART(test_buffers(s, priv, pubk, cert));
+	TAP_PART(test_lists(slot));
+	TAP_PART(test_after_finalize(slot, s, priv));
 	EVP_PKEY_free(pub);
 	return tap_done();
 }

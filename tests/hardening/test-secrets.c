@@ -327,7 +327,7 @@ int main(int argc, char **argv)
 	   "SAT key re-encrypted under a random password");
 	unlink(pwfile);
 	if (ok(set_needles(b.key, b.pin, pw), "private exponent and prime read with OpenSSL"))
-		run_child("encrypted key", b.cer, key, pw);
+		TAP_PART(run_child("encrypted key", b.cer, key, pw));
 
 	/* An unencrypted key, named by a bundle: the file the module reads
 	 * is the key itself (DER: d and p as they are in memory). */
@@ -336,7 +336,7 @@ int main(int argc, char **argv)
 		  "-outform DER -out '%s' 2>/dev/null", api_sat_dir(), u.name, plain) == 0,
 	   "unencrypted PKCS#8 DER key");
 	if (ok(set_needles(u.key, u.pin, pw), "its private exponent and prime"))
-		run_child("unencrypted key", u.cer, plain, pw);
+		TAP_PART(run_child("unencrypted key", u.cer, plain, pw));
 
 	OPENSSL_cleanse(pw, sizeof pw);
 	OPENSSL_cleanse(needles, sizeof needles);

@@ -315,6 +315,6 @@ int main(int argc, char **argv)
 		for (int s = 1; s <= steps; s++)
 			one_fault(s, actions[a]);
 	}
-	test_stale_cleanup();
+	TAP_PART(test_stale_cleanup());
 	return tap_done();
 }

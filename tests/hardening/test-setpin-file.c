@@ -425,12 +425,12 @@ int main(void)
 	if (!ok(orig != NULL, "key read"))
 		return tap_done();
 	tap_alarm("C_SetPIN file tests", 120);
-	test_symlink(top);
-	test_hard_link(top);
-	test_attributes(top);
-	test_default_acl(top);
-	test_foreign_owner(top);
-	test_race(top);
+	TAP_PART(test_symlink(top));
+	TAP_PART(test_hard_link(top));
+	TAP_PART(test_attributes(top));
+	TAP_PART(test_default_acl(top));
+	TAP_PART(test_foreign_owner(top));
+	TAP_PART(test_race(top));
 	free(orig);
 	return tap_done();
 }

@@ -395,8 +395,8 @@ int main(void)
 		return tap_done();
 	pubs[0] = api_cert_pubkey(bundles[0].cer);
 	pubs[1] = api_cert_pubkey(bundles[1].cer);
-	test_random_ops();
-	test_finalize_race();
+	TAP_PART(test_random_ops());
+	TAP_PART(test_finalize_race());
 #ifdef __SANITIZE_ADDRESS__
 	/* gcc 12's AddressSanitizer has no fork handlers for its allocator's
 	 * locks: a child forked while another thread is inside malloc waits
@@ -406,7 +406,7 @@ int main(void)
 	 * runs in the plain build and under valgrind. */
 	ok(1, "# SKIP fork while signing: ASan's allocator is not fork-safe");
 #else
-	test_fork_while_signing();
+	TAP_PART(test_fork_while_signing());
 #endif
 	is_ul(P->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	EVP_PKEY_free(pubs[0]);

@@ -770,14 +770,14 @@ int main(void)
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	test_log_line();
-	test_file_syntax();
-	test_parse_file();
-	test_reserved();
-	test_precedence();
-	test_escapes();
-	test_secure();
-	test_fuzz();
+	TAP_PART(test_log_line());
+	TAP_PART(test_file_syntax());
+	TAP_PART(test_parse_file());
+	TAP_PART(test_reserved());
+	TAP_PART(test_precedence());
+	TAP_PART(test_escapes());
+	TAP_PART(test_secure());
+	TAP_PART(test_fuzz());
 	/* Leave nothing behind. */
 	{
 		char cmd[400];

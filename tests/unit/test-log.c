@@ -281,10 +281,10 @@ static void test_escaping(void)
 
 int main(void)
 {
-	test_names();
-	test_thread_buffer();
-	test_trace_switch();
-	test_lines();
-	test_escaping();
+	TAP_PART(test_names());
+	TAP_PART(test_thread_buffer());
+	TAP_PART(test_trace_switch());
+	TAP_PART(test_lines());
+	TAP_PART(test_escaping());
 	return tap_done();
 }

@@ -265,9 +265,9 @@ int main(int argc, char **argv)
 		return tap_done();
 	is_ul(ef_crypto_init(), CKR_OK, "crypto init");
 	is_ul(ef_cert_parse(der, len, &c), CKR_OK, "parse the SAT e.firma certificate");
-	test_cert(&c, der, len);
-	test_keys(&c);
-	test_mech();
+	TAP_PART(test_cert(&c, der, len));
+	TAP_PART(test_keys(&c));
+	TAP_PART(test_mech());
 	ef_cert_clear(&c);
 	free(der);
 	ef_crypto_fini();

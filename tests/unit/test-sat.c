@@ -691,14 +691,14 @@ int main(int argc, char **argv)
 	char *copy = strdup(keyonly);
 	const char *root = copy ? dirname(copy) : ".";
 
-	test_to_utf8();
-	test_t61_with_utf8();
-	test_facts();
-	test_numero();
-	test_labels();
-	test_rfc_valid();
-	test_cp1252(keyonly);
-	test_real(root);
+	TAP_PART(test_to_utf8());
+	TAP_PART(test_t61_with_utf8());
+	TAP_PART(test_facts());
+	TAP_PART(test_numero());
+	TAP_PART(test_labels());
+	TAP_PART(test_rfc_valid());
+	TAP_PART(test_cp1252(keyonly));
+	TAP_PART(test_real(root));
 	free(copy);
 	return tap_done();
 }
