@@ -90,6 +90,23 @@ if [ $build_ok = 1 ] && { [ "${CI:-}" = true ] || [ "${EF_HEAVY:-}" = 1 ]; }; th
 	stage helgrind make helgrind
 fi
 
+# What the build and the tests leave in a checkout is either cleaned up or
+# listed in .gitignore: "git status" after them must be empty (a file that
+# shows up there would be committed by the next "git add -A").
+tree_clean() {
+	local dirty
+	dirty=$(git status --porcelain --untracked-files=all) || return 1
+	if [ -z "$dirty" ]; then
+		echo "ok - git status --porcelain is empty after the build and the tests"
+	else
+		echo "not ok - git status --porcelain is not empty after the build and the tests"
+		printf '%s\n' "$dirty" | head -n 40 | sed 's/^/# /'
+	fi
+}
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	stage tree tree_clean
+fi
+
 # The logs of every test that failed (including failed assertions in an
 # otherwise passing program), before the summary.
 failed_logs=$(find tests -name '*.trs' -exec grep -lE '^:test-result: (FAIL|ERROR|XPASS)' {} + 2>/dev/null | sort)
