@@ -207,17 +207,37 @@ function loadSites(extra = {}) {
 // ------------------------------------------------------ the background
 (async () => {
 	const session = new Map();
-	const calls = { native: [], windows: [], tabs: [] };
+	const calls = { native: [], windows: [], tabs: [], ports: [] };
+	let removed = null, nextWindow = 100;
 	let listener = null, hostReply = null;
 	const EXT = "chrome-extension://hikmccjinamdbcljmadhaccgffgmcbmh/";
 	const api = {
 		runtime: {
 			getURL: (p) => EXT + p,
-			sendNativeMessage: async (host, m) => {
-				calls.native.push([host, m]);
+			// A host connection: each message answered in turn; "missing":
+			// the browser finds no host and disconnects.
+			connectNative: (host) => {
+				const port = {
+					host, sent: [], onMsg: [], onDisc: [], error: null, disconnected: false,
+					onMessage: { addListener: (f) => port.onMsg.push(f) },
+					onDisconnect: { addListener: (f) => port.onDisc.push(f) },
+					postMessage: (m) => {
+						calls.native.push([host, m]);
+						port.sent.push(m);
+						if (hostReply === "missing")
+							return;
+						const reply = m.method === "list" ? { ok: true, tokens: [] } : hostReply;
+						setTimeout(() => port.onMsg.forEach((f) => f(reply)), 0);
+					},
+					disconnect: () => { port.disconnected = true; },
+				};
+				calls.ports.push(port);
 				if (hostReply === "missing")
-					throw new Error("Specified native messaging host not found.");
-				return m.method === "list" ? { ok: true, tokens: [] } : hostReply;
+					setTimeout(() => {
+						port.error = { message: "Specified native messaging host not found." };
+						port.onDisc.forEach((f) => f(port));
+					}, 0);
+				return port;
 			},
 			onMessage: { addListener: (fn) => { listener = fn; } },
 			onInstalled: { addListener() {} },
@@ -229,7 +249,10 @@ function loadSites(extra = {}) {
 				remove: async (k) => { session.delete(k); },
 			},
 		},
-		windows: { create: async (o) => { calls.windows.push(o); } },
+		windows: {
+			create: async (o) => { calls.windows.push(o); return { id: nextWindow++ }; },
+			onRemoved: { addListener: (fn) => { removed = fn; } },
+		},
 		tabs: { sendMessage: async (...a) => { calls.tabs.push(a); } },
 	};
 	const ctx = vm.createContext({ chrome: api, crypto: require("crypto"), URL, console });
@@ -243,7 +266,7 @@ function loadSites(extra = {}) {
 	const url = calls.windows[0] && calls.windows[0].url;
 	check("start opens the extension's own page", r.ok && url && url.startsWith(EXT + "chooser.html#"), calls);
 	const id = url ? url.split("#")[1] : "";
-	r = await send({ type: "list" }, page);
+	r = await send({ type: "list", id }, page);
 	check("a content script cannot list the tokens", r.ok === false && calls.native.length === 0);
 	r = await send({ type: "login", id, token: "1" }, page);
 	check("a content script cannot log in", r.ok === false && calls.native.length === 0);
@@ -265,13 +288,30 @@ function loadSites(extra = {}) {
 	await send({ type: "start", site: "sat", challenge: guid }, page);
 	const id2 = calls.windows[1].url.split("#")[1];
 	hostReply = { ok: true, token: "dG9r", fert: "270527181205Z" };
+	const before = calls.ports.length;
+	r = await send({ type: "list", id: id2 }, ext);
+	check("the chooser lists the tokens through the host", r.ok === true && Array.isArray(r.tokens), r);
 	r = await send({ type: "login", id: id2, token: "30001000000500003282" }, ext);
 	check("the host's reply goes to that tab's content script",
 		r.ok && calls.tabs.length === 1 && calls.tabs[0][0] === 7 &&
 		calls.tabs[0][1].type === "complete" && calls.tabs[0][1].reply.token === "dG9r", calls.tabs);
+	const p2 = calls.ports[before];
+	check("list and sat-login go to one host process, closed after the login",
+		calls.ports.length === before + 1 && p2.sent.map((m) => m.method).join() === "list,sat-login" &&
+		p2.disconnected, calls.ports.slice(before).map((p) => p.sent));
 
 	await send({ type: "start", site: "sat", challenge: guid }, page);
-	const id3 = calls.windows[2].url.split("#")[1];
+	const idc = calls.windows[calls.windows.length - 1].url.split("#")[1];
+	await send({ type: "list", id: idc }, ext);
+	const pc = calls.ports[calls.ports.length - 1];
+	removed(nextWindow - 1);
+	await new Promise((res) => setTimeout(res, 10));
+	r = await send({ type: "login", id: idc, token: "30001000000500003282" }, ext);
+	check("the chooser closed without a login: its host connection and its request end",
+		pc.disconnected && r.error === "no-request" && pc.sent.length === 1, r);
+
+	await send({ type: "start", site: "sat", challenge: guid }, page);
+	const id3 = calls.windows[calls.windows.length - 1].url.split("#")[1];
 	hostReply = "missing";
 	r = await send({ type: "login", id: id3, token: "x" }, ext);
 	check("no host installed: its own error, nothing sent to the page",

@@ -95,8 +95,8 @@ class Firefox:
         except DriverError:
             return None
 
-    def switch(self, handle):
-        self.m.command("WebDriver:SwitchToWindow", {"handle": handle, "focus": True})
+    def switch(self, handle, focus=True):
+        self.m.command("WebDriver:SwitchToWindow", {"handle": handle, "focus": focus})
 
     def close_window(self, handle):
         if handle in self.windows():
@@ -105,7 +105,8 @@ class Firefox:
         self.switch(self.main)
 
     def back_to_page(self):
-        self.switch(self.main)
+        # without raising the window: the login is still on its way
+        self.switch(self.main, focus=False)
 
     def quit(self):
         self.m.quit()
@@ -294,14 +295,17 @@ for (const li of document.querySelectorAll("#tokens li")) {
   const b = li.querySelector("button"), v = li.querySelector(".validity").textContent;
   if (!b.textContent.startsWith(rfc) || v.startsWith("CSD") !== csd) continue;
   if (force) b.disabled = false;
+  const t = Date.now();
   b.click();
-  return true;
+  return t;
 }
-return false;
+return 0;
 """
     rfc, kind = rfc_type
-    if not b.js(script, [rfc, kind == "CSD", force]):
+    clicked = b.js(script, [rfc, kind == "CSD", force])
+    if not clicked:
         raise DriverError("no %s token %s in the chooser" % (kind, rfc))
+    return clicked / 1000.0     # the moment of the click, by the page's clock
 
 
 def error_of(b, msgs):
@@ -382,8 +386,7 @@ def scenario(b, a):
                                          [CONTROL]), 15)
     b.click(CONTROL)
     chooser(b, msgs)
-    t0 = time.time()
-    pick(b, ("CACX7605101P8", "e.firma"))
+    t0 = pick(b, ("CACX7605101P8", "e.firma"))
     b.back_to_page()
     rfc = wait_for("the portal's welcome page", lambda: b.js(
         "const e = document.getElementById('rfc'); return e && e.textContent;"), 60, 0.05)

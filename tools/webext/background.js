@@ -8,22 +8,90 @@
  * request is kept under a random id, with the origin the browser reports
  * for the sender (never one the page names) and the tab; the extension's
  * chooser page opens, lists the tokens ("list") and asks the host to log
- * in ("login"); the host asks the password itself; a good reply goes to
- * that tab's content script, which fills and submits the form.  Requests
- * live in storage.session: a service worker may be stopped in between.
+ * in ("login"), both over one connection to the host; the host asks the
+ * password itself; a good reply goes to that tab's content script, which
+ * fills and submits the form.  Requests live in storage.session: a
+ * service worker may be stopped in between (an open connection to the
+ * host keeps it running; without one, a new connection is made).
  */
 "use strict";
 const api = globalThis.browser || globalThis.chrome;
 const HOST = "mx.efirma.pkcs11";
 const USER_SCRIPTS = "user-origins";
 
-async function native(message) {
-	try {
-		return await api.runtime.sendNativeMessage(HOST, message);
-	} catch (e) {
-		// Not installed, not allowed for this extension, or it died.
-		return { ok: false, error: "host-missing", message: String((e && e.message) || e) };
+/* One connection to the host per login request: the chooser's "list"
+ * starts the host and its "login" goes to the same process, so the click
+ * on a token does not wait for the browser to start a program (Firefox
+ * takes about 100 ms to).  The host answers one message at a time, in
+ * order.  The connection ends with the login, or when the chooser closes. */
+class HostConnection {
+	constructor() {
+		this.waiting = [];
+		this.closed = null;
+		try {
+			this.port = api.runtime.connectNative(HOST);
+		} catch (e) {
+			this.closed = String((e && e.message) || e);
+			return;
+		}
+		this.port.onMessage.addListener((reply) => {
+			const w = this.waiting.shift();
+			if (w)
+				w(reply);
+		});
+		this.port.onDisconnect.addListener((port) => {
+			// Not installed, not allowed for this extension, or it died.
+			const why = (port && port.error) || (api.runtime.lastError) || {};
+			this.closed = String(why.message || "the host closed the connection");
+			for (const w of this.waiting.splice(0))
+				w(this.missing());
+		});
 	}
+
+	missing() {
+		return { ok: false, error: "host-missing", message: this.closed || "" };
+	}
+
+	ask(message) {
+		if (this.closed !== null)
+			return Promise.resolve(this.missing());
+		return new Promise((resolve) => {
+			this.waiting.push(resolve);
+			try {
+				this.port.postMessage(message);
+			} catch (e) {
+				this.closed = String((e && e.message) || e);
+				this.waiting.splice(this.waiting.indexOf(resolve), 1);
+				resolve(this.missing());
+			}
+		});
+	}
+
+	close() {
+		if (this.closed === null) {
+			this.closed = "closed";
+			this.port.disconnect();
+		}
+	}
+}
+
+const hosts = new Map();            // login request id -> HostConnection
+const chooserWindows = new Map();   // the chooser's window id -> login request id
+
+function hostFor(id) {
+	let h = hosts.get(id);
+	if (!h) {
+		h = new HostConnection();
+		hosts.set(id, h);
+	}
+	return h;
+}
+
+function closeHost(id) {
+	const h = hosts.get(id);
+	hosts.delete(id);
+	if (h)
+		h.close();
 }
 
 const fromExtension = (sender) =>
@@ -50,26 +118,31 @@ async function start(msg, sender) {
 			challenge: msg.challenge,
 		},
 	});
-	await api.windows.create({
+	const win = await api.windows.create({
 		url: api.runtime.getURL("chooser.html#" + id),
 		type: "popup",
 		width: 560,
 		height: 520,
 	});
+	if (win && typeof win.id === "number")
+		chooserWindows.set(win.id, id);
 	return { ok: true };
 }
 
 async function login(msg) {
 	// Single use: a request is gone once tried.
 	const req = await takeRequest(msg.id, true);
-	if (!req)
+	if (!req) {
+		closeHost(msg.id);
 		return { ok: false, error: "no-request" };
-	const reply = await native({
+	}
+	const reply = await hostFor(msg.id).ask({
 		method: "sat-login",
 		token: String(msg.token),
 		guid: req.challenge,
 		origin: req.origin,
 	});
+	closeHost(msg.id);
 	if (reply && reply.ok === true) {
 		await api.tabs.sendMessage(req.tabId, { type: "complete", reply },
 			{ frameId: req.frameId });
@@ -115,8 +188,12 @@ async function handle(msg, sender) {
 		const req = await takeRequest(msg.id, false);
 		return req ? { ok: true, origin: req.origin } : { ok: false, error: "no-request" };
 	}
-	case "list":
-		return native({ method: "list" });
+	case "list": {
+		// Only for a request that exists: the connection is the login's.
+		if (!(await takeRequest(msg.id, false)))
+			return { ok: false, error: "no-request" };
+		return hostFor(msg.id).ask({ method: "list" });
+	}
 	case "login":
 		return login(msg);
 	case "sync-origins":
@@ -132,3 +209,13 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
 	return true;
 });
 api.runtime.onInstalled.addListener(() => syncOrigins().catch(() => {}));
+
+/* The chooser closed without a login: its request and host go. */
+api.windows.onRemoved.addListener((windowId) => {
+	const id = chooserWindows.get(windowId);
+	if (id === undefined)
+		return;
+	chooserWindows.delete(windowId);
+	closeHost(id);
+	takeRequest(id, true).catch(() => {});
+});

@@ -69,7 +69,7 @@ async function main() {
 	if (!req || !req.ok)
 		return showError(req);
 	$("origin").textContent = t("chooserOrigin", req.origin);
-	const list = await api.runtime.sendMessage({ type: "list" });
+	const list = await api.runtime.sendMessage({ type: "list", id });
 	if (!list || !list.ok)
 		return showError(list);
 	$("status").textContent = list.tokens.length ? t("chooserPick") : t("errNoToken");
