@@ -8,8 +8,15 @@
  * back into this module) never takes part in our operations.  Digests,
  * ciphers and the KDF are fetched explicitly from our context, keys are
  * built in it, and the calls that fetch or decode behind our back (d2i of
- * certificates and keys, PEM_do_header, ...) are not used: see "DER
- * reading" below.
+ * certificates and keys, PEM_do_header, ...) are not used: see der.h.
+ *
+ * What no code here can prevent: OpenSSL 3.0 reads openssl.cnf into the
+ * *default* context on the first digest, cipher or RSA operation of the
+ * process, whatever context it runs in (ENGINE_get_digest_engine and
+ * OBJ_obj2nid call OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG)).  The
+ * guarantee is that nothing the host configuration activates there is
+ * ever used by this module; tests/unit/test-crypto.c checks it under a
+ * configuration whose default context can fetch nothing.
  *
  * Every public function brackets its work with ERR_set_mark() and
  * ERR_pop_to_mark(), so the calling thread's error queue is left exactly
@@ -49,6 +56,7 @@
 #include <openssl/x509.h>
 
 #include "crypto.h"
+#include "der.h"
 
 /* ------------------------------------------------------------ the context */
 
@@ -389,212 +397,45 @@ CK_RV ef_digest_oneshot(enum ef_hash h, const unsigned char *data, size_t len,
 	return rv;
 }
 
-/* ------------------------------------------------------------ DER reading */
-
-/*
- * Certificates, SubjectPublicKeyInfo and PKCS#8 containers are read with
- * the small DER reader below rather than OpenSSL's d2i functions.  Those
- * decode a certificate's public key and cache its SHA-1 in whatever
- * library context the object carries (the default one unless the caller
- * knows the X509_new_ex trick for each path), and d2i_X509_SIG plus
- * PKCS8_decrypt cannot be given the PIN's exact bytes and our context at
- * every step.  Reading the few fields we need ourselves keeps every
- * OpenSSL call on our context, on keys built from the numbers read here;
- * OpenSSL still does all the cryptography (hashes, PBKDF2, 3DES/AES, RSA).
- *
- * What no code here can prevent: OpenSSL 3.0 reads openssl.cnf into the
- * *default* context on the first digest, cipher or RSA operation of the
- * process, whatever context it runs in (ENGINE_get_digest_engine and
- * OBJ_obj2nid call OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG)).  The
- * guarantee is that nothing the host configuration activates there is
- * ever used by this module; tests/unit/test-crypto.c checks it under a
- * configuration whose default context can fetch nothing.
- */
-
-enum {
-	DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_BIT_STRING = 0x03,
-	DER_OCTET_STRING = 0x04, DER_NULL = 0x05, DER_OID = 0x06,
-	DER_UTF8 = 0x0c, DER_NUMERIC = 0x12, DER_PRINTABLE = 0x13, DER_T61 = 0x14,
-	DER_IA5 = 0x16, DER_UTCTIME = 0x17, DER_GENTIME = 0x18, DER_VISIBLE = 0x1a,
-	DER_UNIVERSAL = 0x1c, DER_BMP = 0x1e, DER_SEQUENCE = 0x30, DER_SET = 0x31,
-};
-
-/* A span of DER bytes; reading consumes it from the front. */
-struct der {
-	const unsigned char *p;
-	size_t n;
-};
-
-/* Splits off the next TLV: its tag, its contents (val) and the whole TLV
- * (tlv); either output may be NULL.  Definite lengths only (DER), and
- * single-octet tags: X.509 and PKCS#8 use nothing else. */
-static bool der_next(struct der *d, unsigned *tag, struct der *val, struct der *tlv)
-{
-	const unsigned char *p = d->p;
-	size_t n = d->n, len, hdr;
-
-	if (p == NULL || n < 2 || (p[0] & 0x1f) == 0x1f)
-		return false;
-	if (p[1] < 0x80) {
-		len = p[1];
-		hdr = 2;
-	} else {
-		size_t k = p[1] & 0x7f;
-
-		if (k == 0 || k > 4 || n < 2 + k)
-			return false;
-		len = 0;
-		for (size_t i = 0; i < k; i++)
-			len = (len << 8) | p[2 + i];
-		hdr = 2 + k;
-	}
-	if (len > n - hdr)
-		return false;
-	if (tag != NULL)
-		*tag = p[0];
-	if (val != NULL)
-		*val = (struct der){ p + hdr, len };
-	if (tlv != NULL)
-		*tlv = (struct der){ p, hdr + len };
-	d->p += hdr + len;
-	d->n -= hdr + len;
-	return true;
-}
-
-/* Takes the next TLV only if it has this tag. */
-static bool der_take(struct der *d, unsigned tag, struct der *val, struct der *tlv)
-{
-	struct der save = *d;
-	unsigned t = 0;
-
-	if (!der_next(d, &t, val, tlv) || t != tag) {
-		*d = save;
-		return false;
-	}
-	return true;
-}
-
-static bool der_peek(const struct der *d, unsigned tag)
-{
-	return d->n > 0 && d->p[0] == tag;
-}
-
-#define OID_BYTES(...) ((const unsigned char[]){ __VA_ARGS__ }), \
-	sizeof((const unsigned char[]){ __VA_ARGS__ })
-
-static bool oid_is(struct der oid, const unsigned char *b, size_t n)
-{
-	return oid.n == n && memcmp(oid.p, b, n) == 0;
-}
-
-#define OID_RSA_ENCRYPTION  OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01)
-#define OID_PBES2           OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d)
-#define OID_PBKDF2          OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c)
-#define OID_DES_EDE3_CBC    OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07)
+#define OID_RSA_ENCRYPTION  EF_OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01)
+#define OID_PBES2           EF_OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d)
+#define OID_PBKDF2          EF_OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c)
+#define OID_DES_EDE3_CBC    EF_OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07)
 /* Arcs of the password-based encryption schemes: PKCS#5 and PKCS#12. */
-#define ARC_PKCS5           OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05)
-#define ARC_PKCS12_PBE      OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01)
-
-static bool oid_under(struct der oid, const unsigned char *arc, size_t n)
-{
-	return oid.n > n && memcmp(oid.p, arc, n) == 0;
-}
-
-/* INTEGER contents as an unsigned big-endian magnitude without leading
- * zeros; false for a negative or empty value. */
-static bool der_uint(struct der v, struct der *mag)
-{
-	if (v.n == 0 || (v.p[0] & 0x80))
-		return false;
-	while (v.n > 1 && v.p[0] == 0) {
-		v.p++;
-		v.n--;
-	}
-	*mag = v;
-	return true;
-}
-
-static bool der_small_uint(struct der v, unsigned long max, unsigned long *out)
-{
-	struct der m;
-	unsigned long x = 0;
-
-	if (!der_uint(v, &m) || m.n > sizeof(unsigned long))
-		return false;
-	for (size_t i = 0; i < m.n; i++) {
-		if (x > (ULONG_MAX >> 8))
-			return false;
-		x = (x << 8) | m.p[i];
-	}
-	if (x > max)
-		return false;
-	*out = x;
-	return true;
-}
-
-/* ------------------------------------------------------------ DER writing */
-
-static size_t der_hdr_len(size_t len)
-{
-	return len < 0x80 ? 2 : len < 0x100 ? 3 : len < 0x10000 ? 4 : len < 0x1000000 ? 5 : 6;
-}
-
-/* Writes a tag and length at p; returns the header length. */
-static size_t der_put_hdr(unsigned char *p, unsigned tag, size_t len)
-{
-	size_t h = der_hdr_len(len);
-
-	p[0] = (unsigned char)tag;
-	if (h == 2) {
-		p[1] = (unsigned char)len;
-	} else {
-		p[1] = (unsigned char)(0x80 | (h - 2));
-		for (size_t i = 0; i < h - 2; i++)
-			p[h - 1 - i] = (unsigned char)(len >> (8 * i));
-	}
-	return h;
-}
-
-/* Appends a TLV whose contents are given. */
-static unsigned char *der_put(unsigned char *p, unsigned tag, const void *val, size_t len)
-{
-	p += der_put_hdr(p, tag, len);
-	if (len > 0)
-		memcpy(p, val, len);
-	return p + len;
-}
+#define ARC_PKCS5           EF_OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05)
+#define ARC_PKCS12_PBE      EF_OID_BYTES(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01)
 
 /* ---------------------------------------------------------- public keys */
 
 /* What a SubjectPublicKeyInfo holds (RFC 5280 §4.1.2.7). */
 struct spki_parts {
-	struct der alg_oid;
-	struct der key_bits;   /* subjectPublicKey value, unused-bits octet removed */
+	struct ef_der alg_oid;
+	struct ef_der key_bits;   /* subjectPublicKey value, unused-bits octet removed */
 	bool is_rsa;
-	struct der n, e;       /* RSA: magnitudes without leading zeros */
+	struct ef_der n, e;       /* RSA: magnitudes without leading zeros */
 };
 
 static bool spki_split(const unsigned char *p, size_t len, struct spki_parts *s)
 {
-	struct der d = { p, len }, spki, alg, bits, rsa;
+	struct ef_der d = { p, len }, spki, alg, bits, rsa;
 
 	memset(s, 0, sizeof(*s));
-	if (!der_take(&d, DER_SEQUENCE, &spki, NULL) ||
-	    !der_take(&spki, DER_SEQUENCE, &alg, NULL) ||
-	    !der_take(&alg, DER_OID, &s->alg_oid, NULL) ||
-	    !der_take(&spki, DER_BIT_STRING, &bits, NULL) || spki.n != 0)
+	if (!ef_der_take(&d, EF_DER_SEQUENCE, &spki, NULL) ||
+	    !ef_der_take(&spki, EF_DER_SEQUENCE, &alg, NULL) ||
+	    !ef_der_take(&alg, EF_DER_OID, &s->alg_oid, NULL) ||
+	    !ef_der_take(&spki, EF_DER_BIT_STRING, &bits, NULL) || spki.n != 0)
 		return false;
 	if (bits.n < 1 || bits.p[0] != 0)
 		return false;
-	s->key_bits = (struct der){ bits.p + 1, bits.n - 1 };
-	if (!oid_is(s->alg_oid, OID_RSA_ENCRYPTION))
+	s->key_bits = (struct ef_der){ bits.p + 1, bits.n - 1 };
+	if (!ef_der_oid_is(s->alg_oid, OID_RSA_ENCRYPTION))
 		return true;
 	/* RFC 8017 A.1.1: RSAPublicKey ::= SEQUENCE { modulus, publicExponent } */
 	d = s->key_bits;
-	if (!der_take(&d, DER_SEQUENCE, &rsa, NULL) ||
-	    !der_take(&rsa, DER_INTEGER, &s->n, NULL) ||
-	    !der_take(&rsa, DER_INTEGER, &s->e, NULL) ||
-	    !der_uint(s->n, &s->n) || !der_uint(s->e, &s->e) ||
+	if (!ef_der_take(&d, EF_DER_SEQUENCE, &rsa, NULL) ||
+	    !ef_der_take(&rsa, EF_DER_INTEGER, &s->n, NULL) ||
+	    !ef_der_take(&rsa, EF_DER_INTEGER, &s->e, NULL) ||
+	    !ef_der_uint(s->n, &s->n) || !ef_der_uint(s->e, &s->e) ||
 	    s->n.p[0] == 0 || s->e.p[0] == 0)
 		return false;
 	s->is_rsa = true;
@@ -602,7 +443,7 @@ static bool spki_split(const unsigned char *p, size_t len, struct spki_parts *s)
 }
 
 /* An RSA public key in our context, from n and e. */
-static EVP_PKEY *rsa_pub_from_ne(struct der n, struct der e)
+static EVP_PKEY *rsa_pub_from_ne(struct ef_der n, struct ef_der e)
 {
 	BIGNUM *bn = BN_bin2bn(n.p, (int)n.n, NULL), *be = BN_bin2bn(e.p, (int)e.n, NULL);
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -637,7 +478,7 @@ out:
 }
 
 /* True when the key's n and e equal these magnitudes. */
-static bool key_has_ne(EVP_PKEY *key, struct der n, struct der e)
+static bool key_has_ne(EVP_PKEY *key, struct ef_der n, struct ef_der e)
 {
 	BIGNUM *kn = NULL, *ke = NULL, *xn = NULL, *xe = NULL;
 	bool r = false;
@@ -660,45 +501,45 @@ out:
 
 /* The pieces of a Certificate (RFC 5280 §4.1) as spans into its DER. */
 struct cert_parts {
-	struct der whole, tbs, sig_oid, sig;
-	struct der serial_tlv, serial_val, issuer, subject, spki;
+	struct ef_der whole, tbs, sig_oid, sig;
+	struct ef_der serial_tlv, serial_val, issuer, subject, spki;
 	unsigned nb_tag, na_tag;
-	struct der nb, na;
-	struct der exts;    /* contents of the Extensions SEQUENCE, or empty */
+	struct ef_der nb, na;
+	struct ef_der exts;    /* contents of the Extensions SEQUENCE, or empty */
 };
 
 static bool cert_split(const unsigned char *p, size_t len, struct cert_parts *c)
 {
-	struct der d = { p, len }, cert, tbs, alg, val, x;
+	struct ef_der d = { p, len }, cert, tbs, alg, val, x;
 
 	memset(c, 0, sizeof(*c));
-	if (!der_take(&d, DER_SEQUENCE, &cert, &c->whole) ||
-	    !der_take(&cert, DER_SEQUENCE, &tbs, &c->tbs) ||
-	    !der_take(&cert, DER_SEQUENCE, &alg, NULL) ||
-	    !der_take(&alg, DER_OID, &c->sig_oid, NULL) ||
-	    !der_take(&cert, DER_BIT_STRING, &c->sig, NULL) || cert.n != 0)
+	if (!ef_der_take(&d, EF_DER_SEQUENCE, &cert, &c->whole) ||
+	    !ef_der_take(&cert, EF_DER_SEQUENCE, &tbs, &c->tbs) ||
+	    !ef_der_take(&cert, EF_DER_SEQUENCE, &alg, NULL) ||
+	    !ef_der_take(&alg, EF_DER_OID, &c->sig_oid, NULL) ||
+	    !ef_der_take(&cert, EF_DER_BIT_STRING, &c->sig, NULL) || cert.n != 0)
 		return false;
 	/* version [0] EXPLICIT, DEFAULT v1 */
-	if (der_peek(&tbs, 0xa0) && !der_take(&tbs, 0xa0, NULL, NULL))
+	if (ef_der_peek(&tbs, 0xa0) && !ef_der_take(&tbs, 0xa0, NULL, NULL))
 		return false;
-	if (!der_take(&tbs, DER_INTEGER, &c->serial_val, &c->serial_tlv) ||
+	if (!ef_der_take(&tbs, EF_DER_INTEGER, &c->serial_val, &c->serial_tlv) ||
 	    c->serial_val.n == 0 ||
-	    !der_take(&tbs, DER_SEQUENCE, NULL, NULL) ||          /* signature */
-	    !der_take(&tbs, DER_SEQUENCE, NULL, &c->issuer) ||
-	    !der_take(&tbs, DER_SEQUENCE, &val, NULL) ||          /* validity */
-	    !der_next(&val, &c->nb_tag, &c->nb, NULL) ||
-	    !der_next(&val, &c->na_tag, &c->na, NULL) || val.n != 0 ||
-	    !der_take(&tbs, DER_SEQUENCE, NULL, &c->subject) ||
-	    !der_take(&tbs, DER_SEQUENCE, NULL, &c->spki))
+	    !ef_der_take(&tbs, EF_DER_SEQUENCE, NULL, NULL) ||          /* signature */
+	    !ef_der_take(&tbs, EF_DER_SEQUENCE, NULL, &c->issuer) ||
+	    !ef_der_take(&tbs, EF_DER_SEQUENCE, &val, NULL) ||          /* validity */
+	    !ef_der_next(&val, &c->nb_tag, &c->nb, NULL) ||
+	    !ef_der_next(&val, &c->na_tag, &c->na, NULL) || val.n != 0 ||
+	    !ef_der_take(&tbs, EF_DER_SEQUENCE, NULL, &c->subject) ||
+	    !ef_der_take(&tbs, EF_DER_SEQUENCE, NULL, &c->spki))
 		return false;
 	/* issuerUniqueID [1], subjectUniqueID [2] (primitive or not) */
-	if (der_peek(&tbs, 0x81) || der_peek(&tbs, 0xa1))
-		der_next(&tbs, NULL, NULL, NULL);
-	if (der_peek(&tbs, 0x82) || der_peek(&tbs, 0xa2))
-		der_next(&tbs, NULL, NULL, NULL);
-	if (der_peek(&tbs, 0xa3)) {
-		if (!der_take(&tbs, 0xa3, &x, NULL) ||
-		    !der_take(&x, DER_SEQUENCE, &c->exts, NULL) || x.n != 0)
+	if (ef_der_peek(&tbs, 0x81) || ef_der_peek(&tbs, 0xa1))
+		ef_der_next(&tbs, NULL, NULL, NULL);
+	if (ef_der_peek(&tbs, 0x82) || ef_der_peek(&tbs, 0xa2))
+		ef_der_next(&tbs, NULL, NULL, NULL);
+	if (ef_der_peek(&tbs, 0xa3)) {
+		if (!ef_der_take(&tbs, 0xa3, &x, NULL) ||
+		    !ef_der_take(&x, EF_DER_SEQUENCE, &c->exts, NULL) || x.n != 0)
 			return false;
 	}
 	return tbs.n == 0;
@@ -707,15 +548,15 @@ static bool cert_split(const unsigned char *p, size_t len, struct cert_parts *c)
 static enum ef_str_type str_type_of(unsigned tag)
 {
 	switch (tag) {
-	case DER_UTF8:
+	case EF_DER_UTF8:
 		return EF_STR_UTF8;
-	case DER_T61:
+	case EF_DER_T61:
 		/* SAT writes Latin-1 bytes into T61Strings (the Ñ of
 		 * HAÑ930228SM9 is 0xD1), not T.61 code points. */
 		return EF_STR_LATIN1;
-	case DER_BMP:
+	case EF_DER_BMP:
 		return EF_STR_BMP;
-	case DER_UNIVERSAL:
+	case EF_DER_UNIVERSAL:
 		return EF_STR_UNIVERSAL;
 	default:
 		/* Printable, IA5, Visible, Numeric; anything stranger is
@@ -724,25 +565,25 @@ static enum ef_str_type str_type_of(unsigned tag)
 	}
 }
 
-#define OID_AT_CN       OID_BYTES(0x55, 0x04, 0x03)
-#define OID_AT_OU       OID_BYTES(0x55, 0x04, 0x0b)
-#define OID_AT_SERIAL   OID_BYTES(0x55, 0x04, 0x05)
-#define OID_AT_UNIQUE   OID_BYTES(0x55, 0x04, 0x2d)
+#define OID_AT_CN       EF_OID_BYTES(0x55, 0x04, 0x03)
+#define OID_AT_OU       EF_OID_BYTES(0x55, 0x04, 0x0b)
+#define OID_AT_SERIAL   EF_OID_BYTES(0x55, 0x04, 0x05)
+#define OID_AT_UNIQUE   EF_OID_BYTES(0x55, 0x04, 0x2d)
 
 /* The first attribute of this type in a Name (RFC 5280 §4.1.2.4:
  * SEQUENCE OF SET OF AttributeTypeAndValue), bytes borrowed. */
-static struct ef_raw_str name_attr(struct der name_tlv, const unsigned char *oid, size_t oid_len)
+static struct ef_raw_str name_attr(struct ef_der name_tlv, const unsigned char *oid, size_t oid_len)
 {
 	struct ef_raw_str s = { NULL, 0, EF_STR_ASCII };
-	struct der d = name_tlv, rdns, rdn, atv, type, val;
+	struct ef_der d = name_tlv, rdns, rdn, atv, type, val;
 	unsigned tag;
 
-	if (!der_take(&d, DER_SEQUENCE, &rdns, NULL))
+	if (!ef_der_take(&d, EF_DER_SEQUENCE, &rdns, NULL))
 		return s;
-	while (der_take(&rdns, DER_SET, &rdn, NULL)) {
-		while (der_take(&rdn, DER_SEQUENCE, &atv, NULL)) {
-			if (!der_take(&atv, DER_OID, &type, NULL) ||
-			    !oid_is(type, oid, oid_len) || !der_next(&atv, &tag, &val, NULL))
+	while (ef_der_take(&rdns, EF_DER_SET, &rdn, NULL)) {
+		while (ef_der_take(&rdn, EF_DER_SEQUENCE, &atv, NULL)) {
+			if (!ef_der_take(&atv, EF_DER_OID, &type, NULL) ||
+			    !ef_der_oid_is(type, oid, oid_len) || !ef_der_next(&atv, &tag, &val, NULL))
 				continue;
 			s.bytes = val.p;
 			s.len = val.n;
@@ -755,14 +596,14 @@ static struct ef_raw_str name_attr(struct der name_tlv, const unsigned char *oid
 
 /* UTCTime "YYMMDDHHMMSSZ" or GeneralizedTime "YYYYMMDDHHMMSSZ", the only
  * forms RFC 5280 §4.1.2.5 allows. */
-static bool parse_time(unsigned tag, struct der v, struct tm *tm, time_t *t)
+static bool parse_time(unsigned tag, struct ef_der v, struct tm *tm, time_t *t)
 {
 	int f[7] = { 0 }, i, nf, year;
 	size_t pos = 0;
 
-	if (tag == DER_UTCTIME && v.n == 13)
+	if (tag == EF_DER_UTCTIME && v.n == 13)
 		nf = 6;
-	else if (tag == DER_GENTIME && v.n == 15)
+	else if (tag == EF_DER_GENTIME && v.n == 15)
 		nf = 7;
 	else
 		return false;
@@ -794,33 +635,33 @@ static bool parse_time(unsigned tag, struct der v, struct tm *tm, time_t *t)
 	return true;
 }
 
-#define OID_CE_KEY_USAGE     OID_BYTES(0x55, 0x1d, 0x0f)
-#define OID_CE_BASIC_CONSTR  OID_BYTES(0x55, 0x1d, 0x13)
-#define OID_CE_EXT_KEY_USAGE OID_BYTES(0x55, 0x1d, 0x25)
-#define OID_KP_CLIENT_AUTH   OID_BYTES(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02)
-#define OID_KP_EMAIL_PROT    OID_BYTES(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04)
+#define OID_CE_KEY_USAGE     EF_OID_BYTES(0x55, 0x1d, 0x0f)
+#define OID_CE_BASIC_CONSTR  EF_OID_BYTES(0x55, 0x1d, 0x13)
+#define OID_CE_EXT_KEY_USAGE EF_OID_BYTES(0x55, 0x1d, 0x25)
+#define OID_KP_CLIENT_AUTH   EF_OID_BYTES(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02)
+#define OID_KP_EMAIL_PROT    EF_OID_BYTES(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04)
 
-static bool parse_extensions(struct der exts, struct ef_cert *out)
+static bool parse_extensions(struct ef_der exts, struct ef_cert *out)
 {
-	struct der ext, oid, val, v, s, o;
+	struct ef_der ext, oid, val, v, s, o;
 
 	while (exts.n > 0) {
-		if (!der_take(&exts, DER_SEQUENCE, &ext, NULL) ||
-		    !der_take(&ext, DER_OID, &oid, NULL))
+		if (!ef_der_take(&exts, EF_DER_SEQUENCE, &ext, NULL) ||
+		    !ef_der_take(&ext, EF_DER_OID, &oid, NULL))
 			return false;
-		if (der_peek(&ext, DER_BOOLEAN))
-			der_next(&ext, NULL, NULL, NULL);   /* critical */
-		if (!der_take(&ext, DER_OCTET_STRING, &val, NULL))
+		if (ef_der_peek(&ext, EF_DER_BOOLEAN))
+			ef_der_next(&ext, NULL, NULL, NULL);   /* critical */
+		if (!ef_der_take(&ext, EF_DER_OCTET_STRING, &val, NULL))
 			return false;
-		if (oid_is(oid, OID_CE_BASIC_CONSTR)) {
+		if (ef_der_oid_is(oid, OID_CE_BASIC_CONSTR)) {
 			/* BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, ... } */
-			if (!der_take(&val, DER_SEQUENCE, &s, NULL))
+			if (!ef_der_take(&val, EF_DER_SEQUENCE, &s, NULL))
 				return false;
-			out->is_ca = der_take(&s, DER_BOOLEAN, &v, NULL) && v.n == 1 && v.p[0] != 0;
-		} else if (oid_is(oid, OID_CE_KEY_USAGE)) {
+			out->is_ca = ef_der_take(&s, EF_DER_BOOLEAN, &v, NULL) && v.n == 1 && v.p[0] != 0;
+		} else if (ef_der_oid_is(oid, OID_CE_KEY_USAGE)) {
 			/* KeyUsage ::= BIT STRING, bit 0 = digitalSignature is
 			 * the most significant bit of the first octet. */
-			if (!der_take(&val, DER_BIT_STRING, &v, NULL) || v.n < 1)
+			if (!ef_der_take(&val, EF_DER_BIT_STRING, &v, NULL) || v.n < 1)
 				return false;
 			out->has_key_usage = true;
 			out->key_usage = 0;
@@ -830,13 +671,13 @@ static bool parse_extensions(struct der exts, struct ef_cert *out)
 				if (byte < v.n && (v.p[byte] & (0x80u >> (bit % 8))))
 					out->key_usage |= 1u << bit;
 			}
-		} else if (oid_is(oid, OID_CE_EXT_KEY_USAGE)) {
-			if (!der_take(&val, DER_SEQUENCE, &s, NULL))
+		} else if (ef_der_oid_is(oid, OID_CE_EXT_KEY_USAGE)) {
+			if (!ef_der_take(&val, EF_DER_SEQUENCE, &s, NULL))
 				return false;
-			while (der_take(&s, DER_OID, &o, NULL)) {
-				if (oid_is(o, OID_KP_CLIENT_AUTH))
+			while (ef_der_take(&s, EF_DER_OID, &o, NULL)) {
+				if (ef_der_oid_is(o, OID_KP_CLIENT_AUTH))
 					out->ext_key_usage |= EF_EKU_CLIENT_AUTH;
-				else if (oid_is(o, OID_KP_EMAIL_PROT))
+				else if (ef_der_oid_is(o, OID_KP_EMAIL_PROT))
 					out->ext_key_usage |= EF_EKU_EMAIL_PROTECTION;
 			}
 		}
@@ -844,7 +685,7 @@ static bool parse_extensions(struct der exts, struct ef_cert *out)
 	return true;
 }
 
-static void *memdup_span(struct der s, size_t *len)
+static void *memdup_span(struct ef_der s, size_t *len)
 {
 	*len = s.n;
 	return memdup_plain(s.p, s.n);
@@ -1079,7 +920,7 @@ void ef_cert_clear(struct ef_cert *c)
 }
 
 /* The hash of an RSA PKCS#1 v1.5 signature algorithm (RFC 8017 A.2.4). */
-static const char *sig_alg_md(struct der oid)
+static const char *sig_alg_md(struct ef_der oid)
 {
 	static const unsigned char pkcs1[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01 };
 
@@ -1160,7 +1001,7 @@ static EVP_PKEY *decode_rsa_private(const unsigned char *der, size_t len)
 		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
 		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
 	};
-	struct der d = { der, len }, seq, v, mag;
+	struct ef_der d = { der, len }, seq, v, mag;
 	BIGNUM *bn[8] = { NULL };
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
@@ -1171,11 +1012,11 @@ static EVP_PKEY *decode_rsa_private(const unsigned char *der, size_t len)
 
 	/* RSAPrivateKey ::= SEQUENCE { version (0: two primes), n, e, d,
 	 * p, q, dP, dQ, qInv }; multi-prime keys (version 1) are refused. */
-	if (!der_take(&d, DER_SEQUENCE, &seq, NULL) || d.n != 0 ||
-	    !der_take(&seq, DER_INTEGER, &v, NULL) || !der_small_uint(v, 0, &version))
+	if (!ef_der_take(&d, EF_DER_SEQUENCE, &seq, NULL) || d.n != 0 ||
+	    !ef_der_take(&seq, EF_DER_INTEGER, &v, NULL) || !ef_der_small_uint(v, 0, &version))
 		return NULL;
 	for (i = 0; i < 8; i++) {
-		if (!der_take(&seq, DER_INTEGER, &v, NULL) || !der_uint(v, &mag) ||
+		if (!ef_der_take(&seq, EF_DER_INTEGER, &v, NULL) || !ef_der_uint(v, &mag) ||
 		    mag.n > INT_MAX)
 			goto out;
 		bn[i] = BN_secure_new();
@@ -1215,17 +1056,17 @@ enum p8_kind { P8_NOT_PKCS8, P8_RSA, P8_OTHER };
 
 /* PrivateKeyInfo ::= SEQUENCE { version, privateKeyAlgorithm,
  * privateKey OCTET STRING, ... } (RFC 5208 §5 / RFC 5958 §2). */
-static enum p8_kind p8_split(const unsigned char *p, size_t len, struct der *rsakey)
+static enum p8_kind p8_split(const unsigned char *p, size_t len, struct ef_der *rsakey)
 {
-	struct der d = { p, len }, pki, alg, oid, ver;
+	struct ef_der d = { p, len }, pki, alg, oid, ver;
 
-	if (!der_take(&d, DER_SEQUENCE, &pki, NULL) || d.n != 0 ||
-	    !der_take(&pki, DER_INTEGER, &ver, NULL) || ver.n != 1 || ver.p[0] > 1 ||
-	    !der_take(&pki, DER_SEQUENCE, &alg, NULL) ||
-	    !der_take(&alg, DER_OID, &oid, NULL) ||
-	    !der_take(&pki, DER_OCTET_STRING, rsakey, NULL))
+	if (!ef_der_take(&d, EF_DER_SEQUENCE, &pki, NULL) || d.n != 0 ||
+	    !ef_der_take(&pki, EF_DER_INTEGER, &ver, NULL) || ver.n != 1 || ver.p[0] > 1 ||
+	    !ef_der_take(&pki, EF_DER_SEQUENCE, &alg, NULL) ||
+	    !ef_der_take(&alg, EF_DER_OID, &oid, NULL) ||
+	    !ef_der_take(&pki, EF_DER_OCTET_STRING, rsakey, NULL))
 		return P8_NOT_PKCS8;
-	return oid_is(oid, OID_RSA_ENCRYPTION) ? P8_RSA : P8_OTHER;
+	return ef_der_oid_is(oid, OID_RSA_ENCRYPTION) ? P8_RSA : P8_OTHER;
 }
 
 /* Takes ownership of key. */
@@ -1242,7 +1083,7 @@ static CK_RV accept_key(EVP_PKEY *key, struct ef_pkey **out)
 /* An unencrypted key: PKCS#8 PrivateKeyInfo or PKCS#1 RSAPrivateKey. */
 static CK_RV open_plain(const unsigned char *der, size_t len, struct ef_pkey **out)
 {
-	struct der rsakey;
+	struct ef_der rsakey;
 	EVP_PKEY *key;
 
 	switch (p8_split(der, len, &rsakey)) {
@@ -1265,34 +1106,34 @@ static CK_RV open_plain(const unsigned char *der, size_t len, struct ef_pkey **o
  * PKCS#5 or PKCS#12 password-based scheme: a DigestInfo has the same
  * shape and must not pass. */
 struct epki {
-	struct der alg_oid, params, data;
+	struct ef_der alg_oid, params, data;
 };
 
 static bool epki_split(const unsigned char *p, size_t len, struct epki *e)
 {
-	struct der d = { p, len }, seq, alg;
+	struct ef_der d = { p, len }, seq, alg;
 
 	memset(e, 0, sizeof(*e));
-	if (!der_take(&d, DER_SEQUENCE, &seq, NULL) || d.n != 0 ||
-	    !der_take(&seq, DER_SEQUENCE, &alg, NULL) ||
-	    !der_take(&alg, DER_OID, &e->alg_oid, NULL) ||
-	    !der_take(&seq, DER_OCTET_STRING, &e->data, NULL) || seq.n != 0)
+	if (!ef_der_take(&d, EF_DER_SEQUENCE, &seq, NULL) || d.n != 0 ||
+	    !ef_der_take(&seq, EF_DER_SEQUENCE, &alg, NULL) ||
+	    !ef_der_take(&alg, EF_DER_OID, &e->alg_oid, NULL) ||
+	    !ef_der_take(&seq, EF_DER_OCTET_STRING, &e->data, NULL) || seq.n != 0)
 		return false;
 	e->params = alg;
-	return oid_under(e->alg_oid, ARC_PKCS5) || oid_under(e->alg_oid, ARC_PKCS12_PBE);
+	return ef_der_oid_under(e->alg_oid, ARC_PKCS5) || ef_der_oid_under(e->alg_oid, ARC_PKCS12_PBE);
 }
 
 /* PBES2 with PBKDF2 (RFC 8018 §6.2, A.2, A.4), the scheme of every SAT key
  * and of OpenSSL's own `pkcs8 -topk8`. */
 struct pbes2 {
-	struct der salt, iv;
+	struct ef_der salt, iv;
 	unsigned long iter;
 	const char *prf;      /* digest name */
 	const char *cipher;   /* cipher name */
 	size_t key_len;
 };
 
-static bool pbes2_parse(struct der params, struct pbes2 *s)
+static bool pbes2_parse(struct ef_der params, struct pbes2 *s)
 {
 	static const struct { unsigned char last; const char *md; } prfs[] = {
 		{ 0x07, "SHA1" }, { 0x08, "SHA2-224" }, { 0x09, "SHA2-256" },
@@ -1300,32 +1141,32 @@ static bool pbes2_parse(struct der params, struct pbes2 *s)
 	};
 	static const unsigned char hmac_arc[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02 };
 	static const unsigned char aes_arc[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01 };
-	struct der seq, kdf, kdf_oid, kp, enc, enc_oid, v, prf, prf_oid;
+	struct ef_der seq, kdf, kdf_oid, kp, enc, enc_oid, v, prf, prf_oid;
 	unsigned long klen = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->prf = "SHA1";   /* prf DEFAULT algid-hmacWithSHA1 */
-	if (!der_take(&params, DER_SEQUENCE, &seq, NULL) ||
-	    !der_take(&seq, DER_SEQUENCE, &kdf, NULL) ||
-	    !der_take(&kdf, DER_OID, &kdf_oid, NULL) || !oid_is(kdf_oid, OID_PBKDF2) ||
-	    !der_take(&kdf, DER_SEQUENCE, &kp, NULL) ||
-	    !der_take(&seq, DER_SEQUENCE, &enc, NULL) ||
-	    !der_take(&enc, DER_OID, &enc_oid, NULL) ||
-	    !der_take(&enc, DER_OCTET_STRING, &s->iv, NULL))
+	if (!ef_der_take(&params, EF_DER_SEQUENCE, &seq, NULL) ||
+	    !ef_der_take(&seq, EF_DER_SEQUENCE, &kdf, NULL) ||
+	    !ef_der_take(&kdf, EF_DER_OID, &kdf_oid, NULL) || !ef_der_oid_is(kdf_oid, OID_PBKDF2) ||
+	    !ef_der_take(&kdf, EF_DER_SEQUENCE, &kp, NULL) ||
+	    !ef_der_take(&seq, EF_DER_SEQUENCE, &enc, NULL) ||
+	    !ef_der_take(&enc, EF_DER_OID, &enc_oid, NULL) ||
+	    !ef_der_take(&enc, EF_DER_OCTET_STRING, &s->iv, NULL))
 		return false;
 	/* PBKDF2-params: salt as an OCTET STRING (not otherSource), an
 	 * iteration count bounded so a hostile file cannot stall C_Login
 	 * for minutes, optional keyLength, optional prf. */
-	if (!der_take(&kp, DER_OCTET_STRING, &s->salt, NULL) ||
-	    !der_take(&kp, DER_INTEGER, &v, NULL) ||
-	    !der_small_uint(v, 10000000UL, &s->iter) || s->iter == 0)
+	if (!ef_der_take(&kp, EF_DER_OCTET_STRING, &s->salt, NULL) ||
+	    !ef_der_take(&kp, EF_DER_INTEGER, &v, NULL) ||
+	    !ef_der_small_uint(v, 10000000UL, &s->iter) || s->iter == 0)
 		return false;
-	if (der_take(&kp, DER_INTEGER, &v, NULL) && !der_small_uint(v, 64, &klen))
+	if (ef_der_take(&kp, EF_DER_INTEGER, &v, NULL) && !ef_der_small_uint(v, 64, &klen))
 		return false;
-	if (der_take(&kp, DER_SEQUENCE, &prf, NULL)) {
+	if (ef_der_take(&kp, EF_DER_SEQUENCE, &prf, NULL)) {
 		size_t i;
 
-		if (!der_take(&prf, DER_OID, &prf_oid, NULL) ||
+		if (!ef_der_take(&prf, EF_DER_OID, &prf_oid, NULL) ||
 		    prf_oid.n != sizeof(hmac_arc) + 1 ||
 		    memcmp(prf_oid.p, hmac_arc, sizeof(hmac_arc)) != 0)
 			return false;
@@ -1336,7 +1177,7 @@ static bool pbes2_parse(struct der params, struct pbes2 *s)
 			return false;
 		s->prf = prfs[i].md;
 	}
-	if (oid_is(enc_oid, OID_DES_EDE3_CBC)) {
+	if (ef_der_oid_is(enc_oid, OID_DES_EDE3_CBC)) {
 		s->cipher = "DES-EDE3-CBC";
 		s->key_len = 24;
 	} else if (enc_oid.n == sizeof(aes_arc) + 1 &&
@@ -1382,7 +1223,7 @@ static CK_RV pbkdf2(const struct pbes2 *s, const unsigned char *pin, size_t pin_
  * clear: ef_secret_alloc'd, for ef_secret_free).  CKR_PIN_INCORRECT when
  * the padding is wrong. */
 static CK_RV cbc_decrypt(const char *cipher_name, const unsigned char *key,
-			 struct der iv, struct der in, unsigned char **out, size_t *out_len)
+			 struct ef_der iv, struct ef_der in, unsigned char **out, size_t *out_len)
 {
 	EVP_CIPHER *cipher = EVP_CIPHER_fetch(g_ctx, cipher_name, NULL);
 	EVP_CIPHER_CTX *cctx = EVP_CIPHER_CTX_new();
@@ -1527,7 +1368,7 @@ static CK_RV open_epki(const unsigned char *der, size_t len, const struct epki *
 	struct pbes2 s;
 	CK_RV rv;
 
-	if (!oid_is(e->alg_oid, OID_PBES2) || !pbes2_parse(e->params, &s))
+	if (!ef_der_oid_is(e->alg_oid, OID_PBES2) || !pbes2_parse(e->params, &s))
 		return open_epki_openssl(der, len, pin, pin_len, out);
 	/* The PIN goes in as (bytes, length): no NUL termination, no
 	 * re-encoding, any byte allowed. */
@@ -1622,8 +1463,8 @@ static CK_RV pem_traditional_decrypt(const char *header, const unsigned char *bo
 	if (EVP_BytesToKey(cipher, md5, iv, pin_len > 0 ? pin : (const unsigned char *)"",
 			   (int)pin_len, 1, key, NULL) != klen)
 		goto out;
-	rv = cbc_decrypt(cname, key, (struct der){ iv, ivlen },
-			 (struct der){ body, body_len }, plain, plain_len);
+	rv = cbc_decrypt(cname, key, (struct ef_der){ iv, ivlen },
+			 (struct ef_der){ body, body_len }, plain, plain_len);
 out:
 	OPENSSL_cleanse(key, sizeof(key));
 	EVP_CIPHER_free(cipher);
@@ -1731,7 +1572,7 @@ static unsigned long epki_iterations(const unsigned char *der, size_t len)
 
 	if (!epki_split(der, len, &e))
 		return 0;
-	if (!oid_is(e.alg_oid, OID_PBES2) || !pbes2_parse(e.params, &s))
+	if (!ef_der_oid_is(e.alg_oid, OID_PBES2) || !pbes2_parse(e.params, &s))
 		return ULONG_MAX;
 	return s.iter;
 }
@@ -1899,8 +1740,8 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 					     "type-specific", NULL);
 	if (ectx == NULL || OSSL_ENCODER_to_data(ectx, &rsakey, &rsakey_len) != 1)
 		goto out;
-	kp_len = sizeof(v0) + sizeof(rsa_alg) + der_hdr_len(rsakey_len) + rsakey_len;
-	p8_cap = der_hdr_len(kp_len) + kp_len;
+	kp_len = sizeof(v0) + sizeof(rsa_alg) + ef_der_hdr_len(rsakey_len) + rsakey_len;
+	p8_cap = ef_der_hdr_len(kp_len) + kp_len;
 	p8 = ef_secret_alloc(p8_cap);
 	ct_cap = p8_cap + EVP_MAX_BLOCK_LENGTH;
 	ct = OPENSSL_malloc(ct_cap);
@@ -1908,12 +1749,12 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
-	w = p8 + der_put_hdr(p8, DER_SEQUENCE, kp_len);
+	w = p8 + ef_der_put_hdr(p8, EF_DER_SEQUENCE, kp_len);
 	memcpy(w, v0, sizeof(v0));
 	w += sizeof(v0);
 	memcpy(w, rsa_alg, sizeof(rsa_alg));
 	w += sizeof(rsa_alg);
-	w = der_put(w, DER_OCTET_STRING, rsakey, rsakey_len);
+	w = ef_der_put(w, EF_DER_OCTET_STRING, rsakey, rsakey_len);
 	p8_len = (size_t)(w - p8);
 
 	/* PBES2 (RFC 8018 §6.2) with PBKDF2: hmacWithSHA1 is the PRF's
@@ -1923,7 +1764,7 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 	    RAND_bytes_ex(g_ctx, iv, sizeof(iv), 0) != 1)
 		goto out;
 	memset(&s, 0, sizeof(s));
-	s.salt = (struct der){ salt, sizeof(salt) };
+	s.salt = (struct ef_der){ salt, sizeof(salt) };
 	s.iter = 2048;
 	s.prf = "SHA1";
 	s.cipher = "DES-EDE3-CBC";
@@ -1937,32 +1778,32 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 	/* EncryptedPrivateKeyInfo, inside out. */
 	{
 		size_t pbkdf2_params = 2 + sizeof(salt) + 2 + sizeof(iter2048);
-		size_t kdf_inner = 2 + 9 + der_hdr_len(pbkdf2_params) + pbkdf2_params;
+		size_t kdf_inner = 2 + 9 + ef_der_hdr_len(pbkdf2_params) + pbkdf2_params;
 		size_t enc_inner = 2 + 8 + 2 + sizeof(iv);
 
-		kdf_len = der_hdr_len(kdf_inner) + kdf_inner;
-		enc_len = der_hdr_len(enc_inner) + enc_inner;
+		kdf_len = ef_der_hdr_len(kdf_inner) + kdf_inner;
+		enc_len = ef_der_hdr_len(enc_inner) + enc_inner;
 		params_len = kdf_len + enc_len;
-		alg_len = 2 + 9 + der_hdr_len(params_len) + params_len;
-		total = der_hdr_len(alg_len) + alg_len + der_hdr_len(ct_len) + ct_len;
-		der = malloc(der_hdr_len(total) + total);
+		alg_len = 2 + 9 + ef_der_hdr_len(params_len) + params_len;
+		total = ef_der_hdr_len(alg_len) + alg_len + ef_der_hdr_len(ct_len) + ct_len;
+		der = malloc(ef_der_hdr_len(total) + total);
 		if (der == NULL) {
 			rv = CKR_HOST_MEMORY;
 			goto out;
 		}
-		w = der + der_put_hdr(der, DER_SEQUENCE, total);
-		w += der_put_hdr(w, DER_SEQUENCE, alg_len);
-		w = der_put(w, DER_OID, OID_PBES2);
-		w += der_put_hdr(w, DER_SEQUENCE, params_len);
-		w += der_put_hdr(w, DER_SEQUENCE, kdf_inner);
-		w = der_put(w, DER_OID, OID_PBKDF2);
-		w += der_put_hdr(w, DER_SEQUENCE, pbkdf2_params);
-		w = der_put(w, DER_OCTET_STRING, salt, sizeof(salt));
-		w = der_put(w, DER_INTEGER, iter2048, sizeof(iter2048));
-		w += der_put_hdr(w, DER_SEQUENCE, enc_inner);
-		w = der_put(w, DER_OID, OID_DES_EDE3_CBC);
-		w = der_put(w, DER_OCTET_STRING, iv, sizeof(iv));
-		w = der_put(w, DER_OCTET_STRING, ct, ct_len);
+		w = der + ef_der_put_hdr(der, EF_DER_SEQUENCE, total);
+		w += ef_der_put_hdr(w, EF_DER_SEQUENCE, alg_len);
+		w = ef_der_put(w, EF_DER_OID, OID_PBES2);
+		w += ef_der_put_hdr(w, EF_DER_SEQUENCE, params_len);
+		w += ef_der_put_hdr(w, EF_DER_SEQUENCE, kdf_inner);
+		w = ef_der_put(w, EF_DER_OID, OID_PBKDF2);
+		w += ef_der_put_hdr(w, EF_DER_SEQUENCE, pbkdf2_params);
+		w = ef_der_put(w, EF_DER_OCTET_STRING, salt, sizeof(salt));
+		w = ef_der_put(w, EF_DER_INTEGER, iter2048, sizeof(iter2048));
+		w += ef_der_put_hdr(w, EF_DER_SEQUENCE, enc_inner);
+		w = ef_der_put(w, EF_DER_OID, OID_DES_EDE3_CBC);
+		w = ef_der_put(w, EF_DER_OCTET_STRING, iv, sizeof(iv));
+		w = ef_der_put(w, EF_DER_OCTET_STRING, ct, ct_len);
 		*out = der;
 		*out_len = (size_t)(w - der);
 		der = NULL;
