@@ -46,20 +46,15 @@ bool ef_spki_split(const unsigned char *p, size_t len, struct ef_spki *s)
 	return true;
 }
 
-/* An RSA public key in our context, from n and e. */
-EVP_PKEY *ef_pkey_rsa_public(struct ef_der n, struct ef_der e)
+/* An RSA key in our context from the parameters in bld: the public half
+ * or the pair (selection).  The parameters are freed here (and wiped when
+ * they came from secure BIGNUMs: see ef_pkey_rsa_private). */
+static EVP_PKEY *rsa_from_params(OSSL_PARAM_BLD *bld, int selection)
 {
-	BIGNUM *bn = BN_bin2bn(n.p, (int)n.n, NULL), *be = BN_bin2bn(e.p, (int)e.n, NULL);
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+	EVP_PKEY_CTX *pctx;
 	EVP_PKEY *key = NULL;
 
-	if (bn == NULL || be == NULL || bld == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be))
-		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
 	/* WORKAROUND(OpenSSL 3.0, libp11 engine): a name OpenSSL maps to a
 	 * legacy NID ("RSA") makes EVP_PKEY_CTX_new_from_name consult the
 	 * ENGINE table first, even in our own library context; in a program
@@ -67,14 +62,27 @@ EVP_PKEY *ef_pkey_rsa_public(struct ef_der n, struct ef_der e)
 	 * context it returns cannot build keys.  The key management's OID
 	 * name has no legacy NID, so only our context's provider is asked. */
 	pctx = EVP_PKEY_CTX_new_from_name(ef_ossl_libctx(), "1.2.840.113549.1.1.1", NULL);
-	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
-	    EVP_PKEY_fromdata(pctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, &key, selection, params) != 1) {
 		EVP_PKEY_free(key);
 		key = NULL;
 	}
-out:
 	EVP_PKEY_CTX_free(pctx);
 	OSSL_PARAM_free(params);
+	return key;
+}
+
+/* An RSA public key in our context, from n and e. */
+EVP_PKEY *ef_pkey_rsa_public(struct ef_der n, struct ef_der e)
+{
+	BIGNUM *bn = BN_bin2bn(n.p, (int)n.n, NULL), *be = BN_bin2bn(e.p, (int)e.n, NULL);
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	EVP_PKEY *key = NULL;
+
+	if (bn != NULL && be != NULL && bld != NULL &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be))
+		key = rsa_from_params(bld, EVP_PKEY_PUBLIC_KEY);
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn);
 	BN_free(be);
@@ -129,8 +137,6 @@ EVP_PKEY *ef_pkey_rsa_private(const unsigned char *der, size_t len)
 	struct ef_der d = { der, len }, seq, v, mag;
 	BIGNUM *bn[8] = { NULL };
 	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	EVP_PKEY *key = NULL;
 	unsigned long version;
 	size_t i;
@@ -156,17 +162,8 @@ EVP_PKEY *ef_pkey_rsa_private(const unsigned char *der, size_t len)
 	for (i = 0; i < 8; i++)
 		if (!OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
 			goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	/* By OID, not "RSA": see ef_pkey_rsa_public (an engine's RSA method). */
-	pctx = EVP_PKEY_CTX_new_from_name(ef_ossl_libctx(), "1.2.840.113549.1.1.1", NULL);
-	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
-	    EVP_PKEY_fromdata(pctx, &key, EVP_PKEY_KEYPAIR, params) != 1) {
-		EVP_PKEY_free(key);
-		key = NULL;
-	}
+	key = rsa_from_params(bld, EVP_PKEY_KEYPAIR);
 out:
-	EVP_PKEY_CTX_free(pctx);
-	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	for (i = 0; i < 8; i++)
 		BN_clear_free(bn[i]);
