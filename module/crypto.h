@@ -1,5 +1,6 @@
 /*
- * crypto.h - the only door to OpenSSL.
+ * crypto.h - the crypto layer: the only door to OpenSSL for the rest of
+ * the module.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Everything here runs in a private OSSL_LIB_CTX with the default provider
@@ -7,6 +8,12 @@
  * PKCS#11 provider that calls back into this module), no global OpenSSL
  * init or cleanup is called, and every function leaves the calling thread's
  * OpenSSL error queue exactly as it found it.
+ *
+ * One file per concern: ossl_ctx.c (the context, secure heap, random),
+ * secret.c (wiped memory), digest.c, x509.c (certificates), key_open.c
+ * (opening a .key), key_export.c (writing one as SAT does), pkey.c (the
+ * key handle), rsa.c; beneath them, files only they include: der.h (the
+ * DER reader and writer, no OpenSSL), pem.h, pbes2.h, pkey.h, ossl_ctx.h.
  */
 #ifndef EF_CRYPTO_H
 #define EF_CRYPTO_H

@@ -3,11 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The module never registers pthread_atfork handlers (DESIGN §4): a fork is
- * noticed by the PID changing.  The lock is a plain pthread mutex; on Linux
- * it works for every thread an application can have, so the application's
- * mutex callbacks are accepted but not needed.
+ * noticed by the PID changing.  The lock itself is in lock.c.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -15,6 +12,7 @@
 #include "global.h"
 #include "config.h"
 #include "crypto.h"
+#include "lock.h"
 #include "log.h"
 #include "mech.h"
 #include "session.h"
@@ -24,31 +22,14 @@
 #define EF_SYSCONF_PATH "/etc/efirma-pkcs11.conf"
 #endif
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static atomic_bool initialized;
 static atomic_int init_pid;
 static atomic_bool child_wiped;
 
-void ef_global_lock(void)
-{
-	pthread_mutex_lock(&lock);
-}
-
-void ef_global_unlock(void)
-{
-	pthread_mutex_unlock(&lock);
-}
-
 CK_RV ef_global_wait_inlock(void)
 {
-	pthread_cond_wait(&changed, &lock);
+	ef_global_wait_changed_inlock();
 	return atomic_load(&initialized) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
-}
-
-void ef_global_broadcast(void)
-{
-	pthread_cond_broadcast(&changed);
 }
 
 /* In a forked child: the parent's keys are in our copy of its memory.  The
@@ -95,10 +76,7 @@ CK_RV ef_global_enter(void)
  * touching a lock that may be held forever. */
 static void forget_parent_state(void)
 {
-	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-	pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
-	lock = fresh;
-	changed = fresh_cond;
+	ef_global_lock_reinit();
 	wipe_inherited_keys();
 	ef_sessions_fini_inlock();
 	ef_slots_fini_inlock();

@@ -3,7 +3,7 @@
  * versus CSD, persona física versus moral, labels and text encodings.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Pure functions: no I/O, no OpenSSL, no PKCS#11 state.  crypto.c extracts
+ * Pure functions: no I/O, no OpenSSL, no PKCS#11 state.  x509.c extracts
  * the raw values from the certificate; this file interprets them.
  */
 #ifndef EF_SAT_H
@@ -72,7 +72,7 @@ struct ef_sat_facts {
 	enum ef_sat_persona persona;
 };
 
-/* What crypto.c reads from a certificate for ef_sat_facts_from. */
+/* What x509.c reads from a certificate for ef_sat_facts_from. */
 struct ef_sat_subject {
 	struct ef_raw_str cn;           /* 2.5.4.3 */
 	struct ef_raw_str ou;           /* 2.5.4.11 */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "session.h"
-#include "global.h"
+#include "lock.h"
 #include "log.h"
 
 /* Sorted by handle: handles only grow, so opening appends. */

@@ -11,6 +11,7 @@
  * CKM_SHA256_RSA_PKCS, and the result is put in the SignerInfo.
  */
 #include "cms.h"
+#include "der.h"
 #include "tool.h"
 
 #include <stdlib.h>
@@ -21,14 +22,14 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-struct ef_der {
+struct attr_der {
 	unsigned char *p;
 	int len;
 };
 
 static int der_cmp(const void *a, const void *b)
 {
-	const struct ef_der *x = a, *y = b;
+	const struct attr_der *x = a, *y = b;
 	int n = x->len < y->len ? x->len : y->len;
 	int c = memcmp(x->p, y->p, (size_t)n);
 	return c ? c : x->len - y->len;
@@ -42,8 +43,8 @@ static int der_cmp(const void *a, const void *b)
 static bool signed_attrs_der(CMS_SignerInfo *si, unsigned char **out, size_t *out_len)
 {
 	int n = CMS_signed_get_attr_count(si);
-	struct ef_der *parts = NULL;
-	size_t total = 0, hdr, o;
+	struct attr_der *parts = NULL;
+	size_t total = 0, o;
 	unsigned char *buf = NULL;
 	bool ok = false;
 
@@ -60,19 +61,12 @@ static bool signed_attrs_der(CMS_SignerInfo *si, unsigned char **out, size_t *ou
 		total += (size_t)parts[i].len;
 	}
 	qsort(parts, (size_t)n, sizeof(*parts), der_cmp);
-	hdr = total < 0x80 ? 2 : total < 0x100 ? 3 : total < 0x10000 ? 4 : 5;
-	buf = malloc(hdr + total);
-	if (buf == NULL || total >= 0x1000000)
+	if (total >= 0x1000000)
 		goto out;
-	buf[0] = 0x31;   /* SET OF */
-	if (hdr == 2) {
-		buf[1] = (unsigned char)total;
-	} else {
-		buf[1] = (unsigned char)(0x80 | (hdr - 2));
-		for (size_t k = 0; k < hdr - 2; k++)
-			buf[hdr - 1 - k] = (unsigned char)(total >> (8 * k));
-	}
-	o = hdr;
+	buf = malloc(ef_der_hdr_len(total) + total);
+	if (buf == NULL)
+		goto out;
+	o = ef_der_put_hdr(buf, EF_DER_SET, total);
 	for (int i = 0; i < n; i++) {
 		memcpy(buf + o, parts[i].p, (size_t)parts[i].len);
 		o += (size_t)parts[i].len;

@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 		.cold = 200,
 		.disc_reps = 7,
 		.disc_sizes = { 1, 100, 1000 },
-		/* The module's cap on PBKDF2 iterations (module/crypto.c). */
+		/* The module's cap on PBKDF2 iterations (module/pbes2.c). */
 		.cap_iter = 10000000,
 		.wait_logins = 2,
 		.wait_idle = 1.0,

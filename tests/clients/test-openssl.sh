@@ -16,7 +16,7 @@
 # Regression: OpenSSL 3.0 consulted the libp11 engine's RSA method even in
 # the module's private library context (EVP_PKEY_CTX_new_from_name with
 # "RSA"), so every command below once failed with "object not found"; the
-# module now names the RSA key management by OID (module/crypto.c).
+# module now names the RSA key management by OID (module/pkey.c).
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/tap.sh"

@@ -16,7 +16,7 @@
  * Not checked: whether the default context's configuration (openssl.cnf)
  * was loaded by the module, because every way to look at the default
  * context loads it (OpenSSL 3.0 does that on first use).  The module never
- * uses the default context (crypto.c passes its own everywhere).
+ * uses the default context (the module passes its own everywhere).
  */
 #include <dlfcn.h>
 #include <stdio.h>

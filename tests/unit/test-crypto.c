@@ -1,13 +1,14 @@
 /*
- * test-crypto.c - unit tests of module/crypto.c against the SAT test bundles.
+ * test-crypto.c - unit tests of the crypto layer (module/crypto.h)
+ * against the SAT test bundles.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Usage: test-crypto [TESTDATA_SAT_DIR]   (default tests/data/sat)
  *
  * Expected facts are hard-coded from the table in SOURCE.md and from the
  * openssl command line (`openssl x509 -ocspid -fingerprint -sha1`).  Every
- * signature made by crypto.c is also checked by code in this file that
- * uses OpenSSL's default library context (independent of crypto.c), and
+ * signature made by the crypto layer is also checked by code in this file that
+ * uses OpenSSL's default library context (independent of it), and
  * some by the openssl command line.
  */
 #include <dirent.h>
@@ -168,7 +169,7 @@ static const char *hash_name(enum ef_hash h)
 	return (unsigned)h < 6 ? n[h] : "?";
 }
 
-/* Verifies with the default context what crypto.c signed. */
+/* Verifies with the default context what the crypto layer signed. */
 static bool indep_verify(EVP_PKEY *pub, const struct ef_rsa_params *p,
 			 const unsigned char *in, size_t in_len,
 			 const unsigned char *sig, size_t sig_len)
@@ -337,8 +338,8 @@ static CK_RV open_key(const char *rel, const void *pin, size_t pin_len, struct e
 /*
  * A host whose openssl.cnf activates only the "null" provider: every fetch
  * from OpenSSL's default library context fails there.  A child process
- * runs crypto.c under such a configuration; everything must still work,
- * which shows crypto.c fetches nothing from the default context.  The
+ * runs the crypto layer under such a configuration; everything must still work,
+ * which shows it fetches nothing from the default context.  The
  * control at the end shows the configuration was really in force.
  *
  * (OpenSSL 3.0 itself reads openssl.cnf on the first digest, cipher or RSA
@@ -519,7 +520,7 @@ static void test_no_default_context(void)
 		return;
 	}
 	is_ul(WEXITSTATUS(st), 0, "with a host openssl.cnf that disables the default context, "
-	      "crypto.c still parses, opens, signs, verifies, encrypts, decrypts, exports "
+	      "the crypto layer still parses, opens, signs, verifies, encrypts, decrypts, exports "
 	      "(exit code 30 = the host config was not in force)");
 }
 
@@ -1326,7 +1327,7 @@ static void test_cipher(struct pair *P)
 		   EVP_PKEY_encrypt(c, ct, &olen, in, 50) > 0, "OpenSSL encrypts OAEP-SHA256/MGF1-SHA1");
 		EVP_PKEY_CTX_free(c);
 		ok(ef_rsa_decrypt(P->k, &p, ct, olen, pt, &ptl) == CKR_OK && ptl == 50 &&
-		   memcmp(pt, in, 50) == 0, "... crypto.c decrypts it");
+		   memcmp(pt, in, 50) == 0, "... the crypto layer decrypts it");
 	}
 	/* No raw RSA (DESIGN.md §8). */
 	p = (struct ef_rsa_params){ EF_PAD_NONE, EF_HASH_NONE, EF_HASH_NONE, 0, NULL, 0 };

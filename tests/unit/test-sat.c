@@ -2,7 +2,7 @@
  * test-sat.c - unit tests for module/sat.c: text encodings, RFC/CURP
  * splitting, persona and kind, número, labels, padding, RFC syntax and the
  * Windows-1252 PIN form.  The last part reads the real SAT test
- * certificates with OpenSSL (the test's own extraction, not crypto.c) and
+ * certificates with OpenSSL (the test's own extraction, not x509.c) and
  * checks the facts against SOURCE.md.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
