@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
+#include <openssl/provider.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
@@ -169,12 +170,13 @@ static const char *hash_name(enum ef_hash h)
 	return (unsigned)h < 6 ? n[h] : "?";
 }
 
-/* Verifies with the default context what the crypto layer signed. */
-static bool indep_verify(EVP_PKEY *pub, const struct ef_rsa_params *p,
-			 const unsigned char *in, size_t in_len,
-			 const unsigned char *sig, size_t sig_len)
+/* Verifies what the crypto layer signed with OpenSSL itself, in library
+ * context libctx (NULL: the default one), never with the module. */
+static bool indep_verify_in(OSSL_LIB_CTX *libctx, EVP_PKEY *pub, const struct ef_rsa_params *p,
+			    const unsigned char *in, size_t in_len,
+			    const unsigned char *sig, size_t sig_len)
 {
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pub, NULL);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(libctx, pub, NULL);
 	bool r = false;
 
 	if (c == NULL || EVP_PKEY_verify_init(c) <= 0)
@@ -198,6 +200,32 @@ static bool indep_verify(EVP_PKEY *pub, const struct ef_rsa_params *p,
 out:
 	EVP_PKEY_CTX_free(c);
 	ERR_clear_error();
+	return r;
+}
+
+static bool indep_verify(EVP_PKEY *pub, const struct ef_rsa_params *p,
+			 const unsigned char *in, size_t in_len,
+			 const unsigned char *sig, size_t sig_len)
+{
+	return indep_verify_in(NULL, pub, p, in, in_len, sig, sig_len);
+}
+
+/* The same in a library context of the test's own (the child's default
+ * context has only the null provider): the certificate's public key, and
+ * the signature checked there. */
+static bool own_verify(const struct ef_cert *c, const struct ef_rsa_params *p,
+		       const unsigned char *in, size_t in_len,
+		       const unsigned char *sig, size_t sig_len)
+{
+	OSSL_LIB_CTX *own = OSSL_LIB_CTX_new();
+	OSSL_PROVIDER *prov = own ? OSSL_PROVIDER_load(own, "default") : NULL;
+	const unsigned char *der = c->spki;
+	EVP_PKEY *pub = prov ? d2i_PUBKEY_ex(NULL, &der, (long)c->spki_len, own, NULL) : NULL;
+	bool r = pub != NULL && indep_verify_in(own, pub, p, in, in_len, sig, sig_len);
+
+	EVP_PKEY_free(pub);
+	OSSL_PROVIDER_unload(prov);
+	OSSL_LIB_CTX_free(own);
 	return r;
 }
 
@@ -411,9 +439,9 @@ static int child_work(const char *dir)
 		return 18;
 	ef_digest_free(d);
 	if (ef_rsa_sign(k, &pss, h, 32, sig, &sl) != CKR_OK ||
-	    ef_rsa_verify(k, &pss, h, 32, sig, sl) != CKR_OK ||
+	    !own_verify(&c, &pss, h, 32, sig, sl) ||
 	    ef_rsa_sign(k, &pkcs, h, 32, sig, &sl) != CKR_OK ||
-	    ef_rsa_verify(k, &pkcs, h, 32, sig, sl) != CKR_OK)
+	    !own_verify(&c, &pkcs, h, 32, sig, sl))
 		return 19;
 	if (ef_rsa_encrypt(k, &oaep, h, 32, sig, &sl) != CKR_OK ||
 	    ef_rsa_decrypt(k, &oaep, sig, sl, out, &ol) != CKR_OK || ol != 32)

@@ -197,13 +197,13 @@ static void test_round_trip(void)
 
 int main(void)
 {
-	test_next_short();
-	test_next_long();
-	test_next_refuses();
-	test_take_peek();
-	test_integers();
-	test_oids();
-	test_header_boundaries();
-	test_round_trip();
+	TAP_PART(test_next_short());
+	TAP_PART(test_next_long());
+	TAP_PART(test_next_refuses());
+	TAP_PART(test_take_peek());
+	TAP_PART(test_integers());
+	TAP_PART(test_oids());
+	TAP_PART(test_header_boundaries());
+	TAP_PART(test_round_trip());
 	return tap_done();
 }
