@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file.h"
 #include "log.h"
 
 /* Configuration files are a few lines; anything bigger is not one (and a
@@ -551,54 +552,23 @@ out:
  * reason is logged). */
 static CK_RV read_file(const char *path, char **text, size_t *len)
 {
-	struct stat sb;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd;
-	CK_RV rv = CKR_OK;
+	unsigned char *buf = NULL;
 
 	*text = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		ef_log_warn("%s: cannot open: %s", path, strerror(errno));
+	if (ef_file_read(path, false, EF_CONF_MAX_SIZE, &ef_file_heap, &buf, len)) {
+		*text = (char *)buf;
 		return CKR_OK;
 	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	if (errno == ENOMEM)
+		return CKR_HOST_MEMORY;
+	if (errno == EINVAL)
 		ef_log_warn("%s: not a regular file, ignored", path);
-		goto out;
-	}
-	if (sb.st_size > EF_CONF_MAX_SIZE) {
+	else if (errno == EFBIG)
 		ef_log_warn("%s: larger than %d bytes, ignored", path, EF_CONF_MAX_SIZE);
-		goto out;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (buf == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	/* The size may change under us: read what is there, up to the cap. */
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ef_log_warn("%s: read error: %s", path, strerror(errno));
-			free(buf);
-			buf = NULL;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*text = buf;
-	*len = got;
-out:
-	close(fd);
-	return rv;
+	else
+		ef_log_warn("%s: cannot open: %s", path, strerror(errno));
+	return CKR_OK;
 }
 
 CK_RV ef_config_parse_file(const char *path, struct ef_config *cfg)

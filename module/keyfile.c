@@ -31,36 +31,7 @@
  * process; more than a few in a row is a file that never holds still. */
 #define EF_LOCK_TRIES 8
 
-bool ef_read_fd(int fd, bool secret, unsigned char **out, size_t *out_len,
-		struct stat *st_out)
-{
-	unsigned char *buf;
-	size_t len = 0;
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return false;
-	if (!S_ISREG(st.st_mode) || st.st_size > EF_MAX_FILE) {
-		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		return false;
-	}
-	buf = secret ? ef_secret_alloc((size_t)st.st_size + 1) : malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return false;
-	while (len < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	if (st_out)
-		*st_out = st;
-	*out = buf;
-	*out_len = len;
-	return true;
-}
+const struct ef_file_mem ef_file_secret = { ef_secret_alloc, ef_secret_free };
 
 /* flock() rather than a POSIX record lock: it needs no write access (a
  * .key is often read-only, and rename replaces it anyway), and it is not
@@ -152,7 +123,7 @@ CK_RV ef_keyfile_lock(const char *path, struct ef_keyfile *kf)
 			    kf->path, (uintmax_t)kf->st.st_nlink);
 		goto out;
 	}
-	if (!ef_read_fd(kf->fd, true, &kf->data, &kf->len, NULL)) {
+	if (!ef_file_read_fd(kf->fd, EF_MAX_FILE, &ef_file_secret, &kf->data, &kf->len, NULL)) {
 		rv = errno == ENOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
 		ef_log_warn("%s: cannot read the key (%s)", kf->path, strerror(errno));
 		goto out;
@@ -392,7 +363,8 @@ CK_RV ef_keyfile_replace(struct ef_keyfile *kf, const unsigned char *data, size_
 		ef_log_warn("%s: cannot write the new key (%s)", tmp, strerror(errno));
 		goto out;
 	}
-	if (lseek(fd, 0, SEEK_SET) != 0 || !ef_read_fd(fd, true, &back, &back_len, NULL) ||
+	if (lseek(fd, 0, SEEK_SET) != 0 ||
+	    !ef_file_read_fd(fd, EF_MAX_FILE, &ef_file_secret, &back, &back_len, NULL) ||
 	    check(back, back_len, arg) != CKR_OK) {
 		ef_log_warn("%s: the new key did not read back; the old one is kept", tmp);
 		goto out;

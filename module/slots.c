@@ -13,6 +13,7 @@
 
 #include "slots.h"
 #include "crypto.h"
+#include "file.h"
 #include "folder.h"
 #include "log.h"
 
@@ -104,35 +105,19 @@ static bool is_key_name(const char *name)
 
 static CK_RV add_ca_file(const char *path)
 {
-	/* Not fopen: a FIFO in a CA folder must not block C_Initialize
-	 * (O_NONBLOCK), and only regular files are read. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	struct stat st;
-	FILE *f = NULL;
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	struct ef_cert *certs = NULL;
 	size_t n = 0;
 	CK_RV rv = CKR_OK;
 
-	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		fd = -1;
-		errno = EINVAL;
-	}
-	if (fd >= 0 && !(f = fdopen(fd, "rb")))
-		close(fd);
-	if (!f) {
+	/* CA files are small: a larger one is a wrong path. */
+	if (!ef_file_read(path, false, EF_MAX_FILE, &ef_file_heap, &buf, &len)) {
+		if (errno == ENOMEM)
+			return CKR_HOST_MEMORY;
 		ef_log_warn("%s: cannot read CA certificates (%s)", path, strerror(errno));
 		return CKR_OK;
 	}
-	/* CA files are small; cap what is read from a wrong path. */
-	buf = malloc(1024 * 1024);
-	if (!buf) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	len = fread(buf, 1, 1024 * 1024, f);
 	rv = ef_cert_parse_all(buf, len, &certs, &n);
 	if (rv == CKR_HOST_MEMORY)
 		goto out;
@@ -159,7 +144,6 @@ static CK_RV add_ca_file(const char *path)
 out:
 	free(certs);
 	free(buf);
-	fclose(f);
 	return rv;
 }
 
