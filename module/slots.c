@@ -85,22 +85,6 @@ void ef_slots_forget_ids(void)
 	n_ids = cap_ids = 0;
 }
 
-static bool has_ext(const char *name, const char *ext)
-{
-	size_t n = strlen(name), e = strlen(ext);
-	return n > e && strcasecmp(name + n - e, ext) == 0;
-}
-
-static bool is_cert_name(const char *name)
-{
-	return has_ext(name, ".cer") || has_ext(name, ".crt");
-}
-
-static bool is_key_name(const char *name)
-{
-	return has_ext(name, ".key");
-}
-
 /* ----------------------------------------------------------- CA pool */
 
 static CK_RV add_ca_file(const char *path)
@@ -310,14 +294,14 @@ static CK_RV scan_dir(const char *dir, struct ef_keydir **last)
 	/* A symlink in the folder is no bundle file, wherever it points (the
 	 * folder is what the user named; a [bundle] may name a symlink).  The
 	 * certificates' ids tell which changed since the last scan. */
-	rv = ef_folder_list(dir, is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
+	rv = ef_folder_list(dir, ef_is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
 	if (rv == CKR_DEVICE_ERROR) {
 		ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
 		n_certs = 0;
 	} else if (rv != CKR_OK) {
 		return rv;
 	}
-	rv = ef_folder_list(dir, is_key_name, EF_LIST_FILES, &keys, &n_keys);
+	rv = ef_folder_list(dir, ef_is_key_name, EF_LIST_FILES, &keys, &n_keys);
 	if (rv == CKR_HOST_MEMORY)
 		goto out;
 	rv = CKR_OK;
