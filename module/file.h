@@ -1,6 +1,6 @@
 /*
- * file.h - reading a whole file: the one reader of the module (and of the
- * parts of it efirma-tool links).
+ * file.h - reading a whole file and replacing one: the one reader and the
+ * one atomic writer of the module and of efirma-tool (which links this).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Nothing here logs or depends on the rest of the module: each caller
@@ -39,5 +39,45 @@ bool ef_file_read_fd(int fd, size_t max, const struct ef_file_mem *mem, unsigned
  * must not be a symlink (a file found by a folder scan). */
 bool ef_file_read(const char *path, bool nofollow, size_t max, const struct ef_file_mem *mem,
 		  unsigned char **out, size_t *out_len);
+
+/* Writes all of buf to fd, through short writes and EINTR.  False with
+ * errno set (EIO when write returned 0). */
+bool ef_file_write_all(int fd, const void *buf, size_t len);
+
+/* A file's new contents, written beside it and renamed over it, so that
+ * a reader (the module reading its configuration, a login reading a key)
+ * sees the old file or the new one, whole, even after a crash:
+ *
+ *	struct ef_atomic a;
+ *	if (!ef_atomic_begin(&a, path) ||            (a.tmp exists, mode 0600)
+ *	    !ef_file_write_all(a.fd, data, len) ||   (and fchmod, attributes...)
+ *	    !ef_atomic_commit(&a, NULL, NULL))
+ *		say why, from errno, a.tmp and a.failed;
+ *	ef_atomic_end(&a);                           (always) */
+struct ef_atomic {
+	const char *path;   /* the file replaced (the caller's string) */
+	char *tmp;          /* PATH.new-XXXXXX, for messages; NULL without memory */
+	int fd;             /* open on tmp, -1 once closed */
+	bool created, renamed;
+	/* What ef_atomic_commit failed at: writing (fsync, close), the
+	 * caller's check, or the rename. */
+	enum { EF_ATOMIC_WRITE, EF_ATOMIC_CHECK, EF_ATOMIC_RENAME } failed;
+};
+/* What follows the path in a temporary file's name: a process killed
+ * before its rename leaves one, and only the owner of the file knows when
+ * no other change is writing one (keyfile.c removes them under its lock). */
+#define EF_ATOMIC_SUFFIX ".new-XXXXXX"
+
+/* Creates the temporary file beside path (mode 0600, close-on-exec).
+ * False with errno set (ENOMEM when a.tmp is NULL). */
+bool ef_atomic_begin(struct ef_atomic *a, const char *path);
+/* Forces the data to the disk, lets check (may be NULL) read the file
+ * back through fd and refuse it, closes it, renames it over the path and
+ * forces the folder to the disk.  False with errno set and a->failed
+ * saying where (after a refusing check errno means nothing). */
+bool ef_atomic_commit(struct ef_atomic *a, bool (*check)(int fd, void *arg), void *arg);
+/* Closes and removes the temporary file unless it was renamed, and
+ * frees its name.  Keeps errno. */
+void ef_atomic_end(struct ef_atomic *a);
 
 #endif

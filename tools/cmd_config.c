@@ -219,51 +219,11 @@ static bool make_dirs(const char *path)
 /* Write beside, then rename: the module never reads half a file. */
 static int write_conf(const char *path, const char *text)
 {
-	char *tmp = NULL;
-	int fd = -1, rc = EF_EXIT_ERROR;
-	size_t len = strlen(text), off = 0;
-
-	if (!make_dirs(path) || asprintf(&tmp, "%s.new-XXXXXX", path) < 0) {
-		tmp = NULL;
+	if (!make_dirs(path)) {
 		ef_err(_("cannot create the folder of %s: %s"), path, strerror(errno));
-		goto out;
+		return EF_EXIT_ERROR;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		ef_err(_("cannot create %s: %s"), tmp, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (off != len || fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		ef_err(_("cannot write %s: %s"), tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		ef_err(_("cannot replace %s: %s"), path, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	rc = EF_EXIT_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	return rc;
+	return ef_replace_file(path, text, strlen(text), 0600);
 }
 
 /* The text without the sections marked in drop[]. */

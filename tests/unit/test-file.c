@@ -1,9 +1,10 @@
 /*
- * test-file.c - unit tests for module/file.c: the module's one whole-file
- * reader.
+ * test-file.c - unit tests for module/file.c: the one whole-file reader
+ * and the one atomic writer of the module and efirma-tool.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,94 @@ static void test_read_fd(void)
 	close(fd);
 }
 
+/* Files in the folder besides the ones named, i.e. temporaries left. */
+static int leftovers(void)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += strstr(e->d_name, ".new-") != NULL;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static char *slurp(const char *name)
+{
+	unsigned char *d = NULL;
+	size_t n = 0;
+
+	return ef_file_read(at(name), false, EF_MAX_FILE, &ef_file_heap, &d, &n) ? (char *)d : NULL;
+}
+
+static bool refuse(int fd, void *arg)
+{
+	(void)fd;
+	(void)arg;
+	return false;
+}
+
+static bool reads_new(int fd, void *arg)
+{
+	unsigned char *d = NULL;
+	size_t n = 0;
+	bool same = lseek(fd, 0, SEEK_SET) == 0 &&
+		    ef_file_read_fd(fd, EF_MAX_FILE, &ef_file_heap, &d, &n, NULL) &&
+		    strcmp((char *)d, arg) == 0;
+
+	free(d);
+	return same;
+}
+
+static void test_atomic(void)
+{
+	struct ef_atomic a;
+	struct stat st;
+	char *text;
+	bool ok1;
+
+	put("conf", "old\n", 4);
+	ok1 = ef_atomic_begin(&a, at("conf"));
+	ok(ok1 && strncmp(a.tmp, at("conf.new-"), strlen(at("conf.new-"))) == 0 &&
+	   fstat(a.fd, &st) == 0 && (st.st_mode & 07777) == 0600,
+	   "atomic: the new file is PATH.new-XXXXXX beside it, mode 0600");
+	ok(ok1 && ef_file_write_all(a.fd, "new\n", 4) && ef_atomic_commit(&a, reads_new, "new\n"),
+	   "atomic: written, read back by the check, committed");
+	ef_atomic_end(&a);
+	text = slurp("conf");
+	ok(text && strcmp(text, "new\n") == 0 && leftovers() == 0,
+	   "atomic: the file has the new text, no temporary is left");
+	free(text);
+
+	ef_atomic_begin(&a, at("conf"));
+	ef_file_write_all(a.fd, "bad\n", 4);
+	ok(!ef_atomic_commit(&a, refuse, NULL) && a.failed == EF_ATOMIC_CHECK,
+	   "atomic: a check that refuses -> EF_ATOMIC_CHECK");
+	ef_atomic_end(&a);
+	text = slurp("conf");
+	ok(text && strcmp(text, "new\n") == 0 && leftovers() == 0,
+	   "atomic: ... the file is as it was, the temporary removed");
+	free(text);
+
+	mkdir(at("dir"), 0700);
+	put("dir/x", "", 0);
+	ef_atomic_begin(&a, at("dir"));
+	ok(!ef_atomic_commit(&a, NULL, NULL) && a.failed == EF_ATOMIC_RENAME,
+	   "atomic: a rename that fails (a folder in the way) -> EF_ATOMIC_RENAME");
+	ef_atomic_end(&a);
+	ok(leftovers() == 0, "atomic: ... the temporary removed");
+	unlink(at("dir/x"));
+	rmdir(at("dir"));
+
+	errno = 0;
+	ok(!ef_atomic_begin(&a, at("missing/conf")) && errno == ENOENT && a.tmp != NULL,
+	   "atomic: a folder that does not exist -> ENOENT, the name kept for the message");
+	ef_atomic_end(&a);
+	unlink(at("conf"));
+}
+
 int main(void)
 {
 	if (!mkdtemp(root)) {
@@ -103,6 +192,7 @@ int main(void)
 	}
 	test_read();
 	test_read_fd();
+	test_atomic();
 	unlink(at("a.txt"));
 	unlink(at("b.txt"));
 	unlink(at("empty"));
