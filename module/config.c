@@ -453,6 +453,24 @@ static void warn_unsafe_path(const char *origin, unsigned lineno)
 			    "word ignored", origin);
 }
 
+/* The path a file's value names; *path NULL (after a warning) when the
+ * line is not used. */
+static CK_RV file_path(const struct file_state *st, struct ef_conf_span value, unsigned lineno,
+		       char **path)
+{
+	CK_RV rv;
+
+	*path = NULL;
+	if (value.len == 0) {
+		ef_log_warn("%s:%u: empty path, line ignored", st->origin, lineno);
+		return CKR_OK;
+	}
+	rv = resolve_path(value, st->base_dir, path);
+	if (rv == CKR_OK && *path == NULL)
+		warn_unsafe_path(st->origin, lineno);
+	return rv;
+}
+
 static CK_RV file_assignment(struct file_state *st, const struct ef_conf_line *l)
 {
 	struct ef_conf_span key = l->key, value = l->value;
@@ -486,17 +504,9 @@ static CK_RV file_assignment(struct file_state *st, const struct ef_conf_line *l
 		break;
 	case SEC_BUNDLE:
 		if (span_eq(key, "cert") || span_eq(key, "key")) {
-			if (value.len == 0) {
-				ef_log_warn("%s:%u: empty path, line ignored", st->origin, lineno);
+			rv = file_path(st, value, lineno, &s);
+			if (rv != CKR_OK || s == NULL)
 				goto out;
-			}
-			rv = resolve_path(value, st->base_dir, &s);
-			if (rv != CKR_OK)
-				goto out;
-			if (s == NULL) {
-				warn_unsafe_path(st->origin, lineno);
-				goto out;
-			}
 			rv = set_slot(span_eq(key, "cert") ? &st->bundle.cert : &st->bundle.key,
 				      s, st->origin, lineno, span_eq(key, "cert") ? "cert" : "key");
 			goto out;
@@ -514,17 +524,9 @@ static CK_RV file_assignment(struct file_state *st, const struct ef_conf_line *l
 	case SEC_DIRECTORY:
 	case SEC_CA:
 		if (span_eq(key, "path")) {
-			if (value.len == 0) {
-				ef_log_warn("%s:%u: empty path, line ignored", st->origin, lineno);
+			rv = file_path(st, value, lineno, &s);
+			if (rv != CKR_OK || s == NULL)
 				goto out;
-			}
-			rv = resolve_path(value, st->base_dir, &s);
-			if (rv != CKR_OK)
-				goto out;
-			if (s == NULL) {
-				warn_unsafe_path(st->origin, lineno);
-				goto out;
-			}
 			if (st->sec == SEC_DIRECTORY)
 				rv = push_str(&st->cfg->dirs, &st->cfg->n_dirs, s);
 			else
