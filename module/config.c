@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file.h"
 #include "log.h"
 
 /* Configuration files are a few lines; anything bigger is not one (and a
@@ -65,11 +66,6 @@ static const char *env(const char *name)
 
 /* ---------------------------------------------------------------- text */
 
-struct span {
-	const char *p;
-	size_t len;
-};
-
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
@@ -88,7 +84,7 @@ static size_t quoted_char(const char *p, size_t left, char *c)
 	return 1;
 }
 
-static struct span trim(struct span s)
+static struct ef_conf_span trim(struct ef_conf_span s)
 {
 	while (s.len > 0 && is_blank(s.p[0])) {
 		s.p++;
@@ -99,7 +95,7 @@ static struct span trim(struct span s)
 	return s;
 }
 
-static bool span_eq(struct span s, const char *word)
+static bool span_eq(struct ef_conf_span s, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -108,7 +104,7 @@ static bool span_eq(struct span s, const char *word)
 
 /* For warnings: echo a key only when it is short printable ASCII, so a
  * garbage file cannot spray control characters over the user's terminal. */
-static bool printable(struct span s)
+static bool printable(struct ef_conf_span s)
 {
 	if (s.len == 0 || s.len > 40)
 		return false;
@@ -119,7 +115,7 @@ static bool printable(struct span s)
 	return true;
 }
 
-static bool truthy(struct span v, bool *value)
+static bool truthy(struct ef_conf_span v, bool *value)
 {
 	if (span_eq(v, "1") || span_eq(v, "true") || span_eq(v, "yes") || span_eq(v, "on")) {
 		*value = true;
@@ -134,7 +130,7 @@ static bool truthy(struct span v, bool *value)
 
 /* The [module] switches, in the file and as pReserved words.  Each turns
  * something on, never off, whichever source says so. */
-static bool *module_switch(struct ef_config *cfg, struct span key)
+static bool *module_switch(struct ef_config *cfg, struct ef_conf_span key)
 {
 	if (span_eq(key, "debug"))
 		return &cfg->debug;
@@ -235,7 +231,7 @@ static char *join(const char *a, size_t alen, const char *b, size_t blen)
  * In an AT_SECURE process, a path that would depend on the invoking user
  * (its home, its working directory) is not used: CKR_OK with *path NULL,
  * for the caller to warn. */
-static CK_RV resolve_path(struct span v, const char *base_dir, char **path)
+static CK_RV resolve_path(struct ef_conf_span v, const char *base_dir, char **path)
 {
 	*path = NULL;
 	if (ef_config_secure() &&
@@ -262,6 +258,133 @@ static CK_RV resolve_path(struct span v, const char *base_dir, char **path)
 	return *path ? CKR_OK : CKR_HOST_MEMORY;
 }
 
+/* ---------------------------------------------------------------- walk */
+
+/* The header line of a section: its name, or why it is no section. */
+static void walk_header(struct ef_conf_span line, struct ef_conf_line *l)
+{
+	const char *close = memchr(line.p, ']', line.len);
+	struct ef_conf_span rest;
+
+	l->kind = EF_CONF_SECTION;
+	if (close == NULL) {
+		l->problem = "section header without ']', section ignored";
+		return;
+	}
+	rest.p = close + 1;
+	rest.len = (size_t)(line.p + line.len - rest.p);
+	rest = trim(rest);
+	if (rest.len > 0 && rest.p[0] != '#') {
+		l->problem = "text after the section header, section ignored";
+		return;
+	}
+	l->name.p = line.p + 1;
+	l->name.len = (size_t)(close - line.p - 1);
+	l->name = trim(l->name);
+}
+
+/* Splits "key = value" with an optional quoted value and trailing comment,
+ * or says why the line is not usable.  A quoted value with escapes is
+ * decoded into *owned (malloc'd; the caller frees it). */
+static CK_RV walk_assignment(struct ef_conf_span line, struct ef_conf_line *l, char **owned)
+{
+	const char *eq = memchr(line.p, '=', line.len);
+	struct ef_conf_span v;
+
+	l->kind = EF_CONF_ASSIGN;
+	*owned = NULL;
+	if (eq == NULL) {
+		l->problem = "expected 'key = value', line ignored";
+		return CKR_OK;
+	}
+	l->key.p = line.p;
+	l->key.len = (size_t)(eq - line.p);
+	l->key = trim(l->key);
+	v.p = eq + 1;
+	v.len = (size_t)(line.p + line.len - v.p);
+	v = trim(v);
+	if (l->key.len == 0) {
+		l->problem = "missing key before '=', line ignored";
+		return CKR_OK;
+	}
+	if (v.len > 0 && v.p[0] == '"') {
+		struct ef_conf_span rest;
+		size_t i = 1, n = 0;
+		char *buf = malloc(v.len);
+
+		if (buf == NULL)
+			return CKR_HOST_MEMORY;
+		while (i < v.len && v.p[i] != '"')
+			i += quoted_char(v.p + i, v.len - i, &buf[n++]);
+		if (i >= v.len) {
+			l->problem = "unterminated quote, line ignored";
+			free(buf);
+			return CKR_OK;
+		}
+		rest.p = v.p + i + 1;
+		rest.len = v.len - i - 1;
+		rest = trim(rest);
+		if (rest.len > 0 && rest.p[0] != '#') {
+			l->problem = "text after the closing quote, line ignored";
+			free(buf);
+			return CKR_OK;
+		}
+		buf[n] = '\0';
+		*owned = buf;
+		l->value.p = buf;
+		l->value.len = n;
+		return CKR_OK;
+	}
+	/* Unquoted: a '#' after a blank starts a comment; a '#' inside a word
+	 * (a path like "a#b") is kept. */
+	for (size_t i = 1; i < v.len; i++) {
+		if (v.p[i] == '#' && is_blank(v.p[i - 1])) {
+			v.len = i;
+			break;
+		}
+	}
+	l->value = trim(v);
+	return CKR_OK;
+}
+
+CK_RV ef_config_walk(const char *text, size_t len,
+		     CK_RV (*visit)(const struct ef_conf_line *l, void *arg), void *arg)
+{
+	unsigned lineno = 0;
+	size_t pos = 0;
+	CK_RV rv = CKR_OK;
+
+	if (text == NULL)
+		len = 0;
+	while (pos < len && rv == CKR_OK) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		struct ef_conf_line l;
+		struct ef_conf_span line;
+		char *owned = NULL;
+
+		memset(&l, 0, sizeof(l));
+		line.p = text + pos;
+		line.len = nl != NULL ? (size_t)(nl - line.p) : len - pos;
+		l.start = pos;
+		pos += line.len + (nl != NULL);
+		l.end = pos;
+		if (lineno < UINT_MAX)
+			lineno++;
+		l.lineno = lineno;
+		line = trim(line);
+		if (line.len == 0 || line.p[0] == '#')
+			l.kind = EF_CONF_BLANK;
+		else if (line.p[0] == '[')
+			walk_header(line, &l);
+		else
+			rv = walk_assignment(line, &l, &owned);
+		if (rv == CKR_OK)
+			rv = visit(&l, arg);
+		free(owned);
+	}
+	return rv;
+}
+
 /* --------------------------------------------------------- file syntax */
 
 enum section { SEC_TOP, SEC_MODULE, SEC_BUNDLE, SEC_DIRECTORY, SEC_CA, SEC_UNKNOWN };
@@ -274,79 +397,9 @@ struct file_state {
 	struct ef_config *cfg;
 };
 
-/* Splits "key = value" with an optional quoted value and trailing comment.
- * *usable is false (after a warning) when the line is not usable.  A quoted
- * value with escapes is decoded into *owned (malloc'd; the caller frees
- * it) and *value points there. */
-static CK_RV split_assignment(struct span line, const char *origin, unsigned lineno,
-			      struct span *key, struct span *value, char **owned, bool *usable)
+static CK_RV file_section(struct file_state *st, const struct ef_conf_line *l)
 {
-	const char *eq = memchr(line.p, '=', line.len);
-	struct span v;
-
-	*usable = false;
-	*owned = NULL;
-	if (eq == NULL) {
-		ef_log_warn("%s:%u: expected 'key = value', line ignored", origin, lineno);
-		return CKR_OK;
-	}
-	key->p = line.p;
-	key->len = (size_t)(eq - line.p);
-	*key = trim(*key);
-	v.p = eq + 1;
-	v.len = (size_t)(line.p + line.len - v.p);
-	v = trim(v);
-	if (key->len == 0) {
-		ef_log_warn("%s:%u: missing key before '=', line ignored", origin, lineno);
-		return CKR_OK;
-	}
-	if (v.len > 0 && v.p[0] == '"') {
-		struct span rest;
-		size_t i = 1, n = 0;
-		char *buf = malloc(v.len);
-
-		if (buf == NULL)
-			return CKR_HOST_MEMORY;
-		while (i < v.len && v.p[i] != '"')
-			i += quoted_char(v.p + i, v.len - i, &buf[n++]);
-		if (i >= v.len) {
-			ef_log_warn("%s:%u: unterminated quote, line ignored", origin, lineno);
-			free(buf);
-			return CKR_OK;
-		}
-		rest.p = v.p + i + 1;
-		rest.len = v.len - i - 1;
-		rest = trim(rest);
-		if (rest.len > 0 && rest.p[0] != '#') {
-			ef_log_warn("%s:%u: text after the closing quote, line ignored",
-				    origin, lineno);
-			free(buf);
-			return CKR_OK;
-		}
-		buf[n] = '\0';
-		*owned = buf;
-		value->p = buf;
-		value->len = n;
-		*usable = true;
-		return CKR_OK;
-	}
-	/* Unquoted: a '#' after a blank starts a comment; a '#' inside a word
-	 * (a path like "a#b") is kept. */
-	for (size_t i = 1; i < v.len; i++) {
-		if (v.p[i] == '#' && is_blank(v.p[i - 1])) {
-			v.len = i;
-			break;
-		}
-	}
-	*value = trim(v);
-	*usable = true;
-	return CKR_OK;
-}
-
-static CK_RV file_section(struct file_state *st, struct span line, unsigned lineno)
-{
-	const char *close = memchr(line.p, ']', line.len);
-	struct span name, rest;
+	struct ef_conf_span name = l->name;
 	CK_RV rv;
 
 	/* Whatever section comes next, the bundle being read is complete. */
@@ -354,26 +407,14 @@ static CK_RV file_section(struct file_state *st, struct span line, unsigned line
 	if (rv != CKR_OK)
 		return rv;
 	st->sec = SEC_UNKNOWN;
-	if (close == NULL) {
-		ef_log_warn("%s:%u: section header without ']', section ignored",
-			    st->origin, lineno);
+	if (l->problem) {
+		ef_log_warn("%s:%u: %s", st->origin, l->lineno, l->problem);
 		return CKR_OK;
 	}
-	rest.p = close + 1;
-	rest.len = (size_t)(line.p + line.len - rest.p);
-	rest = trim(rest);
-	if (rest.len > 0 && rest.p[0] != '#') {
-		ef_log_warn("%s:%u: text after the section header, section ignored",
-			    st->origin, lineno);
-		return CKR_OK;
-	}
-	name.p = line.p + 1;
-	name.len = (size_t)(close - line.p - 1);
-	name = trim(name);
 	if (span_eq(name, "bundle")) {
 		st->sec = SEC_BUNDLE;
 		st->bundle.open = true;
-		st->bundle.line = lineno;
+		st->bundle.line = l->lineno;
 	} else if (span_eq(name, "directory")) {
 		st->sec = SEC_DIRECTORY;
 	} else if (span_eq(name, "ca")) {
@@ -381,10 +422,10 @@ static CK_RV file_section(struct file_state *st, struct span line, unsigned line
 	} else if (span_eq(name, "module")) {
 		st->sec = SEC_MODULE;
 	} else if (printable(name)) {
-		ef_log_warn("%s:%u: unknown section [%.*s], ignored", st->origin, lineno,
+		ef_log_warn("%s:%u: unknown section [%.*s], ignored", st->origin, l->lineno,
 			    (int)name.len, name.p);
 	} else {
-		ef_log_warn("%s:%u: unknown section, ignored", st->origin, lineno);
+		ef_log_warn("%s:%u: unknown section, ignored", st->origin, l->lineno);
 	}
 	return CKR_OK;
 }
@@ -412,16 +453,36 @@ static void warn_unsafe_path(const char *origin, unsigned lineno)
 			    "word ignored", origin);
 }
 
-static CK_RV file_assignment(struct file_state *st, struct span line, unsigned lineno)
+/* The path a file's value names; *path NULL (after a warning) when the
+ * line is not used. */
+static CK_RV file_path(const struct file_state *st, struct ef_conf_span value, unsigned lineno,
+		       char **path)
 {
-	struct span key, value;
-	char *s = NULL, *owned = NULL;
-	bool flag, usable, *sw;
 	CK_RV rv;
 
-	rv = split_assignment(line, st->origin, lineno, &key, &value, &owned, &usable);
-	if (rv != CKR_OK || !usable)
-		goto out;
+	*path = NULL;
+	if (value.len == 0) {
+		ef_log_warn("%s:%u: empty path, line ignored", st->origin, lineno);
+		return CKR_OK;
+	}
+	rv = resolve_path(value, st->base_dir, path);
+	if (rv == CKR_OK && *path == NULL)
+		warn_unsafe_path(st->origin, lineno);
+	return rv;
+}
+
+static CK_RV file_assignment(struct file_state *st, const struct ef_conf_line *l)
+{
+	struct ef_conf_span key = l->key, value = l->value;
+	unsigned lineno = l->lineno;
+	char *s = NULL;
+	bool flag, *sw;
+	CK_RV rv = CKR_OK;
+
+	if (l->problem) {
+		ef_log_warn("%s:%u: %s", st->origin, lineno, l->problem);
+		return CKR_OK;
+	}
 	if (st->sec == SEC_UNKNOWN)
 		goto out;           /* already warned at the section header */
 	if (memchr(value.p, '\0', value.len) != NULL) {
@@ -443,17 +504,9 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 		break;
 	case SEC_BUNDLE:
 		if (span_eq(key, "cert") || span_eq(key, "key")) {
-			if (value.len == 0) {
-				ef_log_warn("%s:%u: empty path, line ignored", st->origin, lineno);
+			rv = file_path(st, value, lineno, &s);
+			if (rv != CKR_OK || s == NULL)
 				goto out;
-			}
-			rv = resolve_path(value, st->base_dir, &s);
-			if (rv != CKR_OK)
-				goto out;
-			if (s == NULL) {
-				warn_unsafe_path(st->origin, lineno);
-				goto out;
-			}
 			rv = set_slot(span_eq(key, "cert") ? &st->bundle.cert : &st->bundle.key,
 				      s, st->origin, lineno, span_eq(key, "cert") ? "cert" : "key");
 			goto out;
@@ -471,17 +524,9 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 	case SEC_DIRECTORY:
 	case SEC_CA:
 		if (span_eq(key, "path")) {
-			if (value.len == 0) {
-				ef_log_warn("%s:%u: empty path, line ignored", st->origin, lineno);
+			rv = file_path(st, value, lineno, &s);
+			if (rv != CKR_OK || s == NULL)
 				goto out;
-			}
-			rv = resolve_path(value, st->base_dir, &s);
-			if (rv != CKR_OK)
-				goto out;
-			if (s == NULL) {
-				warn_unsafe_path(st->origin, lineno);
-				goto out;
-			}
 			if (st->sec == SEC_DIRECTORY)
 				rv = push_str(&st->cfg->dirs, &st->cfg->n_dirs, s);
 			else
@@ -500,49 +545,36 @@ static CK_RV file_assignment(struct file_state *st, struct span line, unsigned l
 	else
 		ef_log_warn("%s:%u: unknown key, line ignored", st->origin, lineno);
 out:
-	free(owned);
 	return rv;
+}
+
+static CK_RV file_line(const struct ef_conf_line *l, void *arg)
+{
+	struct file_state *st = arg;
+
+	if (l->kind == EF_CONF_SECTION)
+		return file_section(st, l);
+	if (l->kind == EF_CONF_ASSIGN)
+		return file_assignment(st, l);
+	return CKR_OK;
 }
 
 CK_RV ef_config_parse_text(const char *text, size_t len, const char *origin,
 			   const char *base_dir, struct ef_config *cfg)
 {
 	struct file_state st;
-	unsigned lineno = 0;
-	size_t pos = 0;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
 	if (cfg == NULL)
 		return CKR_ARGUMENTS_BAD;
-	if (text == NULL)
-		len = 0;
 	memset(&st, 0, sizeof(st));
 	st.origin = origin != NULL ? origin : "(config)";
 	st.base_dir = base_dir;
 	st.sec = SEC_TOP;
 	st.cfg = cfg;
-
-	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		struct span line;
-
-		line.p = text + pos;
-		line.len = nl != NULL ? (size_t)(nl - line.p) : len - pos;
-		pos += line.len + (nl != NULL);
-		if (lineno < UINT_MAX)
-			lineno++;
-		line = trim(line);
-		if (line.len == 0 || line.p[0] == '#')
-			continue;
-		if (line.p[0] == '[')
-			rv = file_section(&st, line, lineno);
-		else
-			rv = file_assignment(&st, line, lineno);
-		if (rv != CKR_OK)
-			goto out;
-	}
-	rv = pending_close(&st.bundle, st.origin, cfg);
-out:
+	rv = ef_config_walk(text, len, file_line, &st);
+	if (rv == CKR_OK)
+		rv = pending_close(&st.bundle, st.origin, cfg);
 	pending_reset(&st.bundle);
 	return rv;
 }
@@ -551,60 +583,54 @@ out:
  * reason is logged). */
 static CK_RV read_file(const char *path, char **text, size_t *len)
 {
-	struct stat sb;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd;
-	CK_RV rv = CKR_OK;
+	unsigned char *buf = NULL;
 
 	*text = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		ef_log_warn("%s: cannot open: %s", path, strerror(errno));
+	if (ef_file_read(path, false, EF_CONF_MAX_SIZE, &ef_file_heap, &buf, len)) {
+		*text = (char *)buf;
 		return CKR_OK;
 	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	if (errno == ENOMEM)
+		return CKR_HOST_MEMORY;
+	if (errno == EINVAL)
 		ef_log_warn("%s: not a regular file, ignored", path);
-		goto out;
-	}
-	if (sb.st_size > EF_CONF_MAX_SIZE) {
+	else if (errno == EFBIG)
 		ef_log_warn("%s: larger than %d bytes, ignored", path, EF_CONF_MAX_SIZE);
-		goto out;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (buf == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	/* The size may change under us: read what is there, up to the cap. */
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+	else
+		ef_log_warn("%s: cannot open: %s", path, strerror(errno));
+	return CKR_OK;
+}
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ef_log_warn("%s: read error: %s", path, strerror(errno));
-			free(buf);
-			buf = NULL;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*text = buf;
-	*len = got;
-out:
-	close(fd);
+/* Relative paths inside a file are relative to its folder: *base is it
+ * (malloc'd), NULL for a file named without a folder. */
+static CK_RV folder_of(const char *path, char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	*base = NULL;
+	if (slash == NULL)
+		return CKR_OK;
+	*base = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	return *base ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+CK_RV ef_config_value_path(const char *conf, const char *value, size_t len, char **path)
+{
+	struct ef_conf_span v = { value, len };
+	char *base = NULL;
+	CK_RV rv = folder_of(conf, &base);
+
+	*path = NULL;
+	if (rv == CKR_OK)
+		rv = resolve_path(v, base, path);
+	free(base);
 	return rv;
 }
 
 CK_RV ef_config_parse_file(const char *path, struct ef_config *cfg)
 {
 	char *text = NULL, *base = NULL;
-	const char *slash;
 	size_t len = 0;
 	CK_RV rv;
 
@@ -613,15 +639,9 @@ CK_RV ef_config_parse_file(const char *path, struct ef_config *cfg)
 	rv = read_file(path, &text, &len);
 	if (rv != CKR_OK || text == NULL)
 		return rv;
-	/* Relative paths inside the file are relative to its folder. */
-	slash = strrchr(path, '/');
-	if (slash != NULL) {
-		base = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-		if (base == NULL) {
-			rv = CKR_HOST_MEMORY;
-			goto out;
-		}
-	}
+	rv = folder_of(path, &base);
+	if (rv != CKR_OK)
+		goto out;
 	rv = ef_config_parse_text(text, len, path, base, cfg);
 out:
 	free(base);
@@ -685,7 +705,7 @@ static CK_RV reserved_word(const char *word, struct pending *b, bool *source,
 {
 	static const char origin[] = "pReserved";
 	const char *eq = strchr(word, '=');
-	struct span key, value;
+	struct ef_conf_span key, value;
 	char *s = NULL, **slot = NULL;
 	bool flag, *sw;
 	CK_RV rv;
@@ -886,6 +906,17 @@ static CK_RV user_conf_path(char **path)
 	*path = join(base, strlen(base), EF_CONF_USER_PATH, strlen(EF_CONF_USER_PATH));
 	free(base);
 	return *path ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+CK_RV ef_config_user_file(char **path)
+{
+	const char *named = env("EFIRMA_PKCS11_CONF");
+
+	if (named != NULL && named[0] != '\0') {
+		*path = strdup(named);
+		return *path ? CKR_OK : CKR_HOST_MEMORY;
+	}
+	return user_conf_path(path);
 }
 
 CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_config *cfg)

@@ -71,6 +71,54 @@ CK_RV ef_config_parse_text(const char *text, size_t len, const char *origin,
 			   const char *base_dir, struct ef_config *cfg);
 CK_RV ef_config_parse_file(const char *path, struct ef_config *cfg);
 
+/* ------------------------------------------------------------- editing
+ * efirma-tool edits the user's file (add, remove a [bundle]) through the
+ * parser the module reads it with, so the two cannot disagree on what the
+ * file says: ef_config_walk is the file syntax, ef_config_parse_text its
+ * meaning. */
+
+struct ef_conf_span {
+	const char *p;
+	size_t len;
+};
+
+enum ef_conf_kind {
+	EF_CONF_BLANK,     /* blank or a comment */
+	EF_CONF_SECTION,   /* [name] */
+	EF_CONF_ASSIGN,    /* key = value */
+};
+
+/* One line of the file, as the parser reads it. */
+struct ef_conf_line {
+	enum ef_conf_kind kind;
+	size_t start, end;       /* offsets of the line in the text, its '\n' included */
+	unsigned lineno;
+	/* Why the parser ignores this line (a section: it and its lines), as
+	 * the module's warning says it; NULL when it does not. */
+	const char *problem;
+	struct ef_conf_span name;    /* EF_CONF_SECTION: between the brackets, trimmed */
+	struct ef_conf_span key;     /* EF_CONF_ASSIGN, trimmed */
+	/* EF_CONF_ASSIGN: quotes and escapes undone, the comment cut; may
+	 * hold NUL bytes; valid during the visit only. */
+	struct ef_conf_span value;
+};
+
+/* Calls visit for each line of text (need not be NUL-terminated) in
+ * order, until it returns other than CKR_OK; logs nothing.  CKR_OK,
+ * CKR_HOST_MEMORY, or what visit returned. */
+CK_RV ef_config_walk(const char *text, size_t len,
+		     CK_RV (*visit)(const struct ef_conf_line *l, void *arg), void *arg);
+
+/* The file a user edits: the one EFIRMA_PKCS11_CONF names, else the
+ * user's file of the search above (whether it exists or not).  *path
+ * malloc'd, NULL when there is none (no usable HOME; AT_SECURE). */
+CK_RV ef_config_user_file(char **path);
+
+/* The path a value (value, len) of the file conf names, as the module
+ * reads it: "~/" is $HOME, a relative path is relative to conf's folder.
+ * *path malloc'd, NULL when an AT_SECURE process would not use it. */
+CK_RV ef_config_value_path(const char *conf, const char *value, size_t len, char **path);
+
 void ef_config_free(struct ef_config *cfg);
 
 /* True in an AT_SECURE process: the environment and the working directory

@@ -114,7 +114,27 @@ CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list w
 	return CKR_OK;
 }
 
-/* ------------------------------------------------------------- stems */
+/* ------------------------------------------------------- the name rule */
+
+/* Case does not count anywhere in a name: SAT's own names differ from
+ * what reaches the folder (a FAT stick or a Windows copy shows
+ * 00001000000500003282.CER, a user types rfc.key for RFC.cer), and an RFC
+ * inside a key's name is matched the same way. */
+static bool has_ext(const char *name, const char *ext)
+{
+	size_t n = strlen(name), e = strlen(ext);
+	return n > e && strcasecmp(name + n - e, ext) == 0;
+}
+
+bool ef_is_cert_name(const char *name)
+{
+	return has_ext(name, ".cer") || has_ext(name, ".crt");
+}
+
+bool ef_is_key_name(const char *name)
+{
+	return has_ext(name, ".key");
+}
 
 static size_t stem_len(const char *name)
 {
@@ -124,12 +144,20 @@ static size_t stem_len(const char *name)
 
 /* Comparing every certificate with every key, and every key with every
  * certificate, made a scan of n bundles cost up to n^3 comparisons: the
- * names are sorted by stem once per scan and searched. */
+ * names are sorted by stem once per scan and searched.  This order is the
+ * rule: two names pair when it finds them equal. */
 static int cmp_stem(const void *a, const void *b)
 {
 	const struct ef_stem *x = a, *y = b;
 	int c = strncasecmp(x->name, y->name, x->len < y->len ? x->len : y->len);
 	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+bool ef_names_pair(const char *cert_name, const char *key_name)
+{
+	struct ef_stem c = { cert_name, stem_len(cert_name), 0 };
+	struct ef_stem k = { key_name, stem_len(key_name), 0 };
+	return cmp_stem(&c, &k) == 0;
 }
 
 /* Equal stems stay in listing order, so the first such name wins. */

@@ -52,7 +52,20 @@ CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list w
 		     struct ef_dir_entry **out, size_t *n_out);
 void ef_folder_free_list(struct ef_dir_entry *e, size_t n);
 
-/* Names indexed by stem (the name up to its last dot), case-insensitive. */
+/* What a scan takes for a certificate (.cer, .crt) and a key (.key), in
+ * any case. */
+bool ef_is_cert_name(const char *name);
+bool ef_is_key_name(const char *name);
+
+/* The one rule that pairs a key file with a certificate file by name: the
+ * same stem (the name up to its last dot), in any ASCII case.  So
+ * "00001000000500003282.cer" pairs with "00001000000500003282.KEY" and
+ * "a.b.cer" with "A.B.key", but "a.cer" not with "a.b.key".  The stem
+ * index below and the search for an RFC among the words of key names
+ * (ef_keydir_pick) compare by the same order. */
+bool ef_names_pair(const char *cert_name, const char *key_name);
+
+/* Names indexed by stem, under ef_names_pair's rule. */
 struct ef_stem {
 	const char *name;
 	size_t len;      /* of the stem */

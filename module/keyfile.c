@@ -31,36 +31,7 @@
  * process; more than a few in a row is a file that never holds still. */
 #define EF_LOCK_TRIES 8
 
-bool ef_read_fd(int fd, bool secret, unsigned char **out, size_t *out_len,
-		struct stat *st_out)
-{
-	unsigned char *buf;
-	size_t len = 0;
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return false;
-	if (!S_ISREG(st.st_mode) || st.st_size > EF_MAX_FILE) {
-		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		return false;
-	}
-	buf = secret ? ef_secret_alloc((size_t)st.st_size + 1) : malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return false;
-	while (len < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	if (st_out)
-		*st_out = st;
-	*out = buf;
-	*out_len = len;
-	return true;
-}
+const struct ef_file_mem ef_file_secret = { ef_secret_alloc, ef_secret_free };
 
 /* flock() rather than a POSIX record lock: it needs no write access (a
  * .key is often read-only, and rename replaces it anyway), and it is not
@@ -152,7 +123,7 @@ CK_RV ef_keyfile_lock(const char *path, struct ef_keyfile *kf)
 			    kf->path, (uintmax_t)kf->st.st_nlink);
 		goto out;
 	}
-	if (!ef_read_fd(kf->fd, true, &kf->data, &kf->len, NULL)) {
+	if (!ef_file_read_fd(kf->fd, EF_MAX_FILE, &ef_file_secret, &kf->data, &kf->len, NULL)) {
 		rv = errno == ENOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
 		ef_log_warn("%s: cannot read the key (%s)", kf->path, strerror(errno));
 		goto out;
@@ -178,33 +149,6 @@ void ef_keyfile_unlock(struct ef_keyfile *kf)
 	kf->len = 0;
 }
 
-static bool write_all(int fd, const unsigned char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
-
-static void sync_dir_of(const char *path)
-{
-	char *copy = strdup(path);
-	if (!copy)
-		return;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
 /* A process killed between creating its temporary file and the rename
  * (SIGKILL, a power cut) leaves KEY.new-XXXXXX beside the key: no rename
  * replaces a file without a second name.  The name is ours alone, so the
@@ -227,9 +171,9 @@ static void remove_stale_temps(const char *key_path)
 		return;
 	while ((e = readdir(d))) {
 		struct stat st;
-		if (strlen(e->d_name) != blen + sizeof(".new-XXXXXX") - 1 ||
+		if (strlen(e->d_name) != blen + sizeof(EF_ATOMIC_SUFFIX) - 1 ||
 		    strncmp(e->d_name, base, blen) != 0 ||
-		    strncmp(e->d_name + blen, ".new-", 5) != 0)
+		    strncmp(e->d_name + blen, EF_ATOMIC_SUFFIX, strcspn(EF_ATOMIC_SUFFIX, "X")) != 0)
 			continue;
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISREG(st.st_mode))
@@ -357,67 +301,60 @@ static bool copy_attributes(const struct ef_keyfile *kf, int fd, const char *tmp
 	return true;
 }
 
+struct read_back {
+	CK_RV (*check)(const unsigned char *data, size_t len, void *arg);
+	void *arg;
+};
+
+static bool reads_back(int fd, void *arg)
+{
+	const struct read_back *rb = arg;
+	unsigned char *back = NULL;
+	size_t back_len = 0;
+	bool ok = lseek(fd, 0, SEEK_SET) == 0 &&
+		  ef_file_read_fd(fd, EF_MAX_FILE, &ef_file_secret, &back, &back_len, NULL) &&
+		  rb->check(back, back_len, rb->arg) == CKR_OK;
+
+	ef_secret_free(back);
+	return ok;
+}
+
 CK_RV ef_keyfile_replace(struct ef_keyfile *kf, const unsigned char *data, size_t len,
 			 CK_RV (*check)(const unsigned char *data, size_t len, void *arg),
 			 void *arg)
 {
-	char *tmp = NULL;
-	unsigned char *back = NULL;
-	size_t back_len = 0;
-	int fd = -1;
+	struct read_back rb = { check, arg };
+	struct ef_atomic a;
 	CK_RV rv = CKR_DEVICE_ERROR;
 
 	/* write, fsync, read back, rename: a crash at any point leaves the
 	 * old file or the new one, each complete. */
 	remove_stale_temps(kf->path);
-	if (asprintf(&tmp, "%s.new-XXXXXX", kf->path) < 0) {
-		tmp = NULL;
-		rv = CKR_HOST_MEMORY;
+	if (!ef_atomic_begin(&a, kf->path)) {
+		if (!a.tmp)
+			rv = CKR_HOST_MEMORY;
+		else
+			ef_log_warn("%s: cannot create a file beside it (%s)", kf->path,
+				    strerror(errno));
 		goto out;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		ef_log_warn("%s: cannot create a file beside it (%s)", kf->path, strerror(errno));
-		free(tmp);
-		tmp = NULL;
+	if (!ef_file_write_all(a.fd, data, len)) {
+		ef_log_warn("%s: cannot write the new key (%s)", a.tmp, strerror(errno));
 		goto out;
 	}
-	if (!write_all(fd, data, len)) {
-		ef_log_warn("%s: cannot write the new key (%s)", tmp, strerror(errno));
+	if (!copy_attributes(kf, a.fd, a.tmp))
+		goto out;
+	if (!ef_atomic_commit(&a, reads_back, &rb)) {
+		if (a.failed == EF_ATOMIC_CHECK)
+			ef_log_warn("%s: the new key did not read back; the old one is kept", a.tmp);
+		else if (a.failed == EF_ATOMIC_RENAME)
+			ef_log_warn("%s: cannot replace the key (%s)", kf->path, strerror(errno));
+		else
+			ef_log_warn("%s: cannot write the new key (%s)", a.tmp, strerror(errno));
 		goto out;
 	}
-	if (!copy_attributes(kf, fd, tmp))
-		goto out;
-	if (fsync(fd) != 0) {
-		ef_log_warn("%s: cannot write the new key (%s)", tmp, strerror(errno));
-		goto out;
-	}
-	if (lseek(fd, 0, SEEK_SET) != 0 || !ef_read_fd(fd, true, &back, &back_len, NULL) ||
-	    check(back, back_len, arg) != CKR_OK) {
-		ef_log_warn("%s: the new key did not read back; the old one is kept", tmp);
-		goto out;
-	}
-	int r = close(fd);
-	fd = -1;
-	if (r != 0) {
-		ef_log_warn("%s: cannot write the new key (%s)", tmp, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, kf->path) != 0) {
-		ef_log_warn("%s: cannot replace the key (%s)", kf->path, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	sync_dir_of(kf->path);
 	rv = CKR_OK;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	ef_secret_free(back);
+	ef_atomic_end(&a);
 	return rv;
 }

@@ -26,9 +26,10 @@
 #include <sys/stat.h>
 #include "efirma-pkcs11.h"
 
-/* Certificates are a few KiB and SAT keys 1.3 KiB: anything larger than
- * this is not a bundle file, and reading it would only cost memory. */
-#define EF_MAX_FILE (1024 * 1024)
+#include "file.h"
+
+/* ef_file_read's memory for a key: wiped when freed (ef_secret_alloc). */
+extern const struct ef_file_mem ef_file_secret;
 
 /* A locked key file: ef_keyfile_lock fills it, ef_keyfile_unlock empties
  * it (and accepts one that ef_keyfile_lock failed to fill). */
@@ -39,13 +40,6 @@ struct ef_keyfile {
 	unsigned char *data;   /* its contents, read under the lock */
 	size_t len;
 };
-
-/* Reads the whole of a regular file of at most EF_MAX_FILE bytes from fd
- * (from its current offset) into a malloc'd buffer, or for a secret one
- * (a key) an ef_secret_alloc one; *st_out (may be NULL) receives its
- * fstat.  False with errno set on failure. */
-bool ef_read_fd(int fd, bool secret, unsigned char **out, size_t *out_len,
-		struct stat *st_out);
 
 /* Opens path, following symlinks, takes the file's lock (waiting a few
  * seconds at most for another password change to end) and reads it.

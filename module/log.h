@@ -13,7 +13,7 @@
 #define EF_LOG_H
 
 #include <stdbool.h>
-#include "efirma-pkcs11.h"
+#include "ckr_names.h"	/* ef_rv_name, for the trace */
 
 /* Reads EFIRMA_PKCS11_DEBUG; called at C_Initialize before anything logs. */
 void ef_log_init_from_env(void);
@@ -24,9 +24,5 @@ bool ef_log_trace_enabled(void);
 
 void ef_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ef_log_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* "CKR_PIN_INCORRECT" for CKR_PIN_INCORRECT; a hex string for unknown
- * values (in a static buffer per thread). */
-const char *ef_rv_name(CK_RV rv);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "slots.h"
 #include "crypto.h"
+#include "file.h"
 #include "folder.h"
 #include "log.h"
 
@@ -84,55 +85,23 @@ void ef_slots_forget_ids(void)
 	n_ids = cap_ids = 0;
 }
 
-static bool has_ext(const char *name, const char *ext)
-{
-	size_t n = strlen(name), e = strlen(ext);
-	return n > e && strcasecmp(name + n - e, ext) == 0;
-}
-
-static bool is_cert_name(const char *name)
-{
-	return has_ext(name, ".cer") || has_ext(name, ".crt");
-}
-
-static bool is_key_name(const char *name)
-{
-	return has_ext(name, ".key");
-}
-
 /* ----------------------------------------------------------- CA pool */
 
 static CK_RV add_ca_file(const char *path)
 {
-	/* Not fopen: a FIFO in a CA folder must not block C_Initialize
-	 * (O_NONBLOCK), and only regular files are read. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	struct stat st;
-	FILE *f = NULL;
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	struct ef_cert *certs = NULL;
 	size_t n = 0;
 	CK_RV rv = CKR_OK;
 
-	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		fd = -1;
-		errno = EINVAL;
-	}
-	if (fd >= 0 && !(f = fdopen(fd, "rb")))
-		close(fd);
-	if (!f) {
+	/* CA files are small: a larger one is a wrong path. */
+	if (!ef_file_read(path, false, EF_MAX_FILE, &ef_file_heap, &buf, &len)) {
+		if (errno == ENOMEM)
+			return CKR_HOST_MEMORY;
 		ef_log_warn("%s: cannot read CA certificates (%s)", path, strerror(errno));
 		return CKR_OK;
 	}
-	/* CA files are small; cap what is read from a wrong path. */
-	buf = malloc(1024 * 1024);
-	if (!buf) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	len = fread(buf, 1, 1024 * 1024, f);
 	rv = ef_cert_parse_all(buf, len, &certs, &n);
 	if (rv == CKR_HOST_MEMORY)
 		goto out;
@@ -159,7 +128,6 @@ static CK_RV add_ca_file(const char *path)
 out:
 	free(certs);
 	free(buf);
-	fclose(f);
 	return rv;
 }
 
@@ -326,14 +294,14 @@ static CK_RV scan_dir(const char *dir, struct ef_keydir **last)
 	/* A symlink in the folder is no bundle file, wherever it points (the
 	 * folder is what the user named; a [bundle] may name a symlink).  The
 	 * certificates' ids tell which changed since the last scan. */
-	rv = ef_folder_list(dir, is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
+	rv = ef_folder_list(dir, ef_is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
 	if (rv == CKR_DEVICE_ERROR) {
 		ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
 		n_certs = 0;
 	} else if (rv != CKR_OK) {
 		return rv;
 	}
-	rv = ef_folder_list(dir, is_key_name, EF_LIST_FILES, &keys, &n_keys);
+	rv = ef_folder_list(dir, ef_is_key_name, EF_LIST_FILES, &keys, &n_keys);
 	if (rv == CKR_HOST_MEMORY)
 		goto out;
 	rv = CKR_OK;

@@ -28,27 +28,6 @@
  * C_Initialize make anew for the same slot.  Under the global lock. */
 static unsigned long stamps;
 
-/* Reads a whole file; errno tells why it failed.  nofollow: the path's
- * last component must not be a symlink (a file found by a folder scan).
- * A secret one (a .key: for an unencrypted key the buffer is the key)
- * goes into an ef_secret_alloc buffer: free it with ef_secret_free. */
-static bool read_file(const char *path, bool nofollow, bool secret, unsigned char **out,
-		      size_t *out_len)
-{
-	/* O_NONBLOCK: a FIFO named like a bundle file must not hang
-	 * C_Initialize waiting for a writer (it is refused as not regular);
-	 * reads of a regular file ignore the flag. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
-			  (nofollow ? O_NOFOLLOW : 0));
-	if (fd < 0)
-		return false;
-	bool ok = ef_read_fd(fd, secret, out, out_len, NULL);
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return ok;
-}
-
 static void build_infos(struct ef_token *t)
 {
 	const struct ef_sat_facts *f = &t->cert.sat;
@@ -217,7 +196,7 @@ CK_RV ef_token_load(struct ef_token *t)
 	CK_RV rv;
 
 	ef_token_unload(t);
-	if (!read_file(t->cert_path, t->from_dir, false, &data, &len)) {
+	if (!ef_file_read(t->cert_path, t->from_dir, EF_MAX_FILE, &ef_file_heap, &data, &len)) {
 		if (errno == ENOMEM) {
 			rv = CKR_HOST_MEMORY;
 			goto out;
@@ -375,7 +354,7 @@ static CK_RV open_one(const struct ef_key_candidate *c, const unsigned char *pin
 	unsigned long iter;
 	CK_RV rv;
 
-	if (!read_file(c->path, c->scanned, true, &data, &len)) {
+	if (!ef_file_read(c->path, c->scanned, EF_MAX_FILE, &ef_file_secret, &data, &len)) {
 		if (errno == ENOMEM)
 			return CKR_HOST_MEMORY;
 		ef_log_warn("%s: cannot read the key (%s)", c->path, strerror(errno));

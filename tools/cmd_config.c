@@ -10,10 +10,10 @@
  */
 #include "info.h"
 #include "open_token.h"
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,27 +26,13 @@
 
 #define EF_CONF_MAX (1024 * 1024)
 
-/* The same search the module makes (module/config.c), minus pReserved and
- * the system file, which are not the user's to edit. */
+/* The file the module reads (module/config.c), minus pReserved and the
+ * system file, which are not the user's to edit. */
 static char *conf_path(void)
 {
-	const char *named = getenv("EFIRMA_PKCS11_CONF");
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	char *p = NULL;
-	if (named != NULL && named[0] != '\0')
-		return strdup(named);
-	if (xdg != NULL && xdg[0] == '/') {
-		if (asprintf(&p, "%s/efirma-pkcs11/efirma-pkcs11.conf", xdg) < 0)
-			return NULL;
-		return p;
-	}
-	if (home != NULL && home[0] == '/') {
-		if (asprintf(&p, "%s/.config/efirma-pkcs11/efirma-pkcs11.conf", home) < 0)
-			return NULL;
-		return p;
-	}
-	return NULL;
+	char *path = NULL;
+
+	return ef_config_user_file(&path) == CKR_OK ? path : NULL;
 }
 
 struct ef_section {
@@ -55,69 +41,6 @@ struct ef_section {
 	char *cert;          /* resolved path of cert = */
 	char *label;
 };
-
-static char *trim(char *s)
-{
-	char *e;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-/* "key = value" (value maybe in double quotes); false for other lines. */
-static bool key_value(char *line, char **key, char **value)
-{
-	char *eq = strchr(line, '=');
-	if (eq == NULL || line[0] == '#' || line[0] == ';')
-		return false;
-	*eq = '\0';
-	*key = trim(line);
-	*value = trim(eq + 1);
-	if ((*value)[0] == '"') {
-		/* \" and \\ inside quotes, as module/config.c reads them. */
-		char *r = *value + 1, *w = *value;
-		while (*r && *r != '"') {
-			if (r[0] == '\\' && (r[1] == '"' || r[1] == '\\'))
-				r++;
-			*w++ = *r++;
-		}
-		*w = '\0';
-	} else {
-		/* an unquoted value ends at " #" (module/config.c) */
-		char *hash = strstr(*value, " #");
-		if (hash)
-			*hash = '\0';
-		*value = trim(*value);
-	}
-	return true;
-}
-
-/* A path as the module reads it: "~/" is $HOME, a relative path is
- * relative to the file's folder; then made canonical when it exists. */
-static char *resolve(const char *value, const char *conf)
-{
-	char *joined = NULL, *copy, buf[PATH_MAX];
-	const char *home = getenv("HOME");
-	if (value[0] == '~' && (value[1] == '/' || value[1] == '\0') && home != NULL) {
-		if (asprintf(&joined, "%s%s", home, value + 1) < 0)
-			return NULL;
-	} else if (value[0] != '/') {
-		copy = strdup(conf);
-		if (copy == NULL || asprintf(&joined, "%s/%s", dirname(copy), value) < 0)
-			joined = NULL;
-		free(copy);
-	} else {
-		joined = strdup(value);
-	}
-	if (joined != NULL && realpath(joined, buf) != NULL) {
-		free(joined);
-		joined = strdup(buf);
-	}
-	return joined;
-}
 
 static void sections_free(struct ef_section *s, size_t n)
 {
@@ -128,58 +51,94 @@ static void sections_free(struct ef_section *s, size_t n)
 	free(s);
 }
 
+struct sections {
+	const char *conf;
+	struct ef_section *s;
+	size_t n, cap;
+};
+
+static bool is_word(struct ef_conf_span w, const char *word)
+{
+	return w.len == strlen(word) && strncasecmp(w.p, word, w.len) == 0;
+}
+
+/* A path of the file as the module reads it, then made canonical when it
+ * exists (the user may name the same file by another path). */
+static CK_RV cert_path(const char *conf, struct ef_conf_span v, char **out)
+{
+	char buf[PATH_MAX], *path = NULL;
+	CK_RV rv = ef_config_value_path(conf, v.p, v.len, &path);
+
+	*out = path;
+	if (path != NULL && realpath(path, buf) != NULL) {
+		*out = strdup(buf);
+		free(path);
+		if (*out == NULL)
+			return CKR_HOST_MEMORY;
+	}
+	return rv;
+}
+
+/* What each [bundle] section means to the module: the last cert = and
+ * label = count, a line the module ignores is ignored. */
+static CK_RV section_line(const struct ef_conf_line *l, void *arg)
+{
+	struct sections *w = arg;
+	struct ef_section *cur = &w->s[w->n - 1];
+	char *v = NULL;
+	CK_RV rv = CKR_OK;
+
+	if (l->kind == EF_CONF_SECTION) {
+		if (w->n == w->cap) {
+			struct ef_section *grown = realloc(w->s, 2 * w->cap * sizeof(*grown));
+			if (grown == NULL)
+				return CKR_HOST_MEMORY;
+			w->s = grown;
+			w->cap *= 2;
+		}
+		w->s[w->n - 1].end = l->start;
+		cur = &w->s[w->n++];
+		memset(cur, 0, sizeof(*cur));
+		cur->start = l->start;
+		cur->bundle = l->problem == NULL && is_word(l->name, "bundle");
+		return CKR_OK;
+	}
+	if (l->kind != EF_CONF_ASSIGN || l->problem != NULL || !cur->bundle ||
+	    memchr(l->value.p, '\0', l->value.len) != NULL)
+		return CKR_OK;
+	if (is_word(l->key, "cert") && l->value.len > 0) {
+		rv = cert_path(w->conf, l->value, &v);
+		if (v != NULL) {
+			free(cur->cert);
+			cur->cert = v;
+		}
+	} else if (is_word(l->key, "label")) {
+		if ((v = strndup(l->value.p, l->value.len)) == NULL)
+			return CKR_HOST_MEMORY;
+		free(cur->label);
+		cur->label = v;
+	}
+	return rv;
+}
+
 /* Splits the text into sections; the lines before the first header are
  * section 0 (not a bundle). */
 static bool sections(const char *text, const char *conf, struct ef_section **out, size_t *n)
 {
-	size_t cap = 8, len = strlen(text), pos = 0;
-	struct ef_section *s = calloc(cap, sizeof(*s));
+	size_t len = strlen(text);
+	struct sections w = { conf, calloc(8, sizeof(struct ef_section)), 1, 8 };
+
 	*n = 0;
-	if (s == NULL)
+	if (w.s == NULL)
 		return false;
-	s[0].start = 0;
-	*n = 1;
-	while (pos < len) {
-		const char *nl = strchr(text + pos, '\n');
-		size_t end = nl ? (size_t)(nl - text) + 1 : len;
-		char *line = strndup(text + pos, end - pos);
-		char *t, *k, *v;
-		if (line == NULL)
-			goto fail;
-		if (end - pos > 0 && line[end - pos - 1] == '\n')
-			line[end - pos - 1] = '\0';
-		t = trim(line);
-		if (t[0] == '[') {
-			if (*n == cap) {
-				struct ef_section *ns = realloc(s, 2 * cap * sizeof(*s));
-				if (ns == NULL) {
-					free(line);
-					goto fail;
-				}
-				s = ns;
-				cap *= 2;
-			}
-			s[*n - 1].end = pos;
-			memset(&s[*n], 0, sizeof(s[*n]));
-			s[*n].start = pos;
-			s[*n].bundle = strncasecmp(t, "[bundle]", 8) == 0;
-			(*n)++;
-		} else if (s[*n - 1].bundle && key_value(t, &k, &v)) {
-			if (strcasecmp(k, "cert") == 0 && s[*n - 1].cert == NULL)
-				s[*n - 1].cert = resolve(v, conf);
-			else if (strcasecmp(k, "label") == 0 && s[*n - 1].label == NULL)
-				s[*n - 1].label = strdup(v);
-		}
-		free(line);
-		pos = end;
+	if (ef_config_walk(text, len, section_line, &w) != CKR_OK) {
+		sections_free(w.s, w.n);
+		return false;
 	}
-	s[*n - 1].end = len;
-	*out = s;
+	w.s[w.n - 1].end = len;
+	*out = w.s;
+	*n = w.n;
 	return true;
-fail:
-	sections_free(s, *n);
-	*n = 0;
-	return false;
 }
 
 static int read_conf(const char *path, char **text)
@@ -219,51 +178,11 @@ static bool make_dirs(const char *path)
 /* Write beside, then rename: the module never reads half a file. */
 static int write_conf(const char *path, const char *text)
 {
-	char *tmp = NULL;
-	int fd = -1, rc = EF_EXIT_ERROR;
-	size_t len = strlen(text), off = 0;
-
-	if (!make_dirs(path) || asprintf(&tmp, "%s.new-XXXXXX", path) < 0) {
-		tmp = NULL;
+	if (!make_dirs(path)) {
 		ef_err(_("cannot create the folder of %s: %s"), path, strerror(errno));
-		goto out;
+		return EF_EXIT_ERROR;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		ef_err(_("cannot create %s: %s"), tmp, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (off != len || fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		ef_err(_("cannot write %s: %s"), tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		ef_err(_("cannot replace %s: %s"), path, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	rc = EF_EXIT_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	return rc;
+	return ef_replace_file(path, text, strlen(text), 0600);
 }
 
 /* The text without the sections marked in drop[]. */

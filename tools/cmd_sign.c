@@ -7,6 +7,7 @@
 #include "cms.h"
 #include "info.h"
 #include "open_token.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,20 +20,6 @@
 
 /* CMS content goes into an ASN1_STRING, whose length is an int. */
 #define EF_SIGN_MAX ((size_t)1 << 30)
-
-static bool write_all(int fd, const unsigned char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, data, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		data += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
 
 /* The mode of what is written from input: 0600, or the input's mode when
  * that is stricter (a signed document is as private as the document). */
@@ -50,8 +37,7 @@ static mode_t out_mode(const char *input)
 static int write_out(const char *path, const unsigned char *data, size_t len, bool force,
 		     mode_t mode)
 {
-	char *tmp = NULL;
-	int fd, rc = EF_EXIT_ERROR;
+	int fd;
 
 	if (strcmp(path, "-") == 0) {
 		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
@@ -60,49 +46,24 @@ static int write_out(const char *path, const unsigned char *data, size_t len, bo
 		}
 		return EF_EXIT_OK;
 	}
-	if (force) {
-		if (asprintf(&tmp, "%s.new-XXXXXX", path) < 0) {
-			ef_err(_("out of memory"));
-			return EF_EXIT_ERROR;
-		}
-		fd = mkostemp(tmp, O_CLOEXEC);
-		if (fd >= 0 && fchmod(fd, mode) != 0) {
-			close(fd);
-			unlink(tmp);
-			fd = -1;
-		}
-	} else {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-		if (fd < 0 && errno == EEXIST) {
-			ef_err(_("%s exists already: nothing was written (--force replaces it)"),
-			       path);
-			return EF_EXIT_REFUSED;
-		}
+	if (force)
+		return ef_replace_file(path, data, len, mode);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST) {
+		ef_err(_("%s exists already: nothing was written (--force replaces it)"), path);
+		return EF_EXIT_REFUSED;
 	}
 	if (fd < 0) {
-		ef_err(_("cannot create %s: %s"), tmp ? tmp : path, strerror(errno));
-		goto out;
+		ef_err(_("cannot create %s: %s"), path, strerror(errno));
+		return EF_EXIT_ERROR;
 	}
-	if (!write_all(fd, data, len) || (tmp && fsync(fd) != 0)) {
-		ef_err(_("cannot write %s: %s"), tmp ? tmp : path, strerror(errno));
-		close(fd);
-		unlink(tmp ? tmp : path);
-		goto out;
+	bool written = ef_file_write_all(fd, data, len);
+	if (close(fd) != 0 || !written) {
+		ef_err(_("cannot write %s: %s"), path, strerror(errno));
+		unlink(path);
+		return EF_EXIT_ERROR;
 	}
-	if (close(fd) != 0) {
-		ef_err(_("cannot write %s: %s"), tmp ? tmp : path, strerror(errno));
-		unlink(tmp ? tmp : path);
-		goto out;
-	}
-	if (tmp && rename(tmp, path) != 0) {
-		ef_err(_("cannot replace %s: %s"), path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = EF_EXIT_OK;
-out:
-	free(tmp);
-	return rc;
+	return EF_EXIT_OK;
 }
 
 static int sign_raw(struct ef_use *u, const char *path, const char *out, bool force)

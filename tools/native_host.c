@@ -16,6 +16,7 @@
  * and every failure as {"ok":false,"error":CODE,"message":TEXT}.
  */
 #include "certinfo.h"
+#include "file.h"
 #include "json.h"
 #include "login_token.h"
 #include "native_msg.h"
@@ -55,21 +56,6 @@ static bool read_all(int fd, void *buf, size_t len, bool *eof)
 	return true;
 }
 
-static bool write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
-
 /* A reply is built in memory, so its length is known before it is sent
  * and one too big for the browser is replaced by an error. */
 struct nh_reply {
@@ -97,7 +83,7 @@ static void member(struct nh_reply *r, const char *name, const char *value, bool
 static bool send_bytes(int fd, const char *body, size_t len)
 {
 	uint32_t n = (uint32_t)len;
-	return write_all(fd, &n, sizeof(n)) && write_all(fd, body, len);
+	return ef_file_write_all(fd, &n, sizeof(n)) && ef_file_write_all(fd, body, len);
 }
 
 static bool send_error(int fd, const char *code, const char *message)

@@ -14,33 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-const char *ef_p11_rv_name(CK_RV rv)
-{
-	switch (rv) {
-	case CKR_OK: return "CKR_OK";
-	case CKR_HOST_MEMORY: return "CKR_HOST_MEMORY";
-	case CKR_GENERAL_ERROR: return "CKR_GENERAL_ERROR";
-	case CKR_FUNCTION_FAILED: return "CKR_FUNCTION_FAILED";
-	case CKR_ARGUMENTS_BAD: return "CKR_ARGUMENTS_BAD";
-	case CKR_DEVICE_ERROR: return "CKR_DEVICE_ERROR";
-	case CKR_TOKEN_NOT_PRESENT: return "CKR_TOKEN_NOT_PRESENT";
-	case CKR_PIN_INCORRECT: return "CKR_PIN_INCORRECT";
-	case CKR_PIN_LEN_RANGE: return "CKR_PIN_LEN_RANGE";
-	case CKR_PIN_INVALID: return "CKR_PIN_INVALID";
-	case CKR_PIN_LOCKED: return "CKR_PIN_LOCKED";
-	case CKR_MECHANISM_INVALID: return "CKR_MECHANISM_INVALID";
-	case CKR_KEY_HANDLE_INVALID: return "CKR_KEY_HANDLE_INVALID";
-	case CKR_SESSION_READ_ONLY: return "CKR_SESSION_READ_ONLY";
-	case CKR_USER_NOT_LOGGED_IN: return "CKR_USER_NOT_LOGGED_IN";
-	case CKR_CRYPTOKI_ALREADY_INITIALIZED: return "CKR_CRYPTOKI_ALREADY_INITIALIZED";
-	default: return "CKR_?";
-	}
-}
-
 static int fail(CK_RV rv, const char *call)
 {
 	/* TRANSLATORS: %s is a PKCS#11 function, then its CKR_ result */
-	ef_err(_("the module failed: %s returned %s (0x%lx)"), call, ef_p11_rv_name(rv),
+	ef_err(_("the module failed: %s returned %s (0x%lx)"), call, ef_rv_name(rv),
 	       (unsigned long)rv);
 	return rv == CKR_HOST_MEMORY ? EF_EXIT_ERROR :
 	       rv == CKR_TOKEN_NOT_PRESENT ? EF_EXIT_NOTFOUND : EF_EXIT_ERROR;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "efirma-pkcs11.h"
+#include "ckr_names.h"
 
 struct ef_p11 {
 	void *dl;
@@ -72,8 +73,5 @@ int ef_p11_sign_stream(struct ef_p11 *p, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k
 int ef_p11_set_pin(struct ef_p11 *p, CK_SESSION_HANDLE s,
 		   const unsigned char *old_pin, size_t old_len,
 		   const unsigned char *new_pin, size_t new_len);
-
-/* CKR_* name, for messages. */
-const char *ef_p11_rv_name(CK_RV rv);
 
 #endif

@@ -11,6 +11,7 @@
  * GPG_ERR_CANCELED (99) from source pinentry (5): "ERR 83886179".
  */
 #include "pinentry.h"
+#include "file.h"
 #include "pin.h"
 #include "tool.h"
 
@@ -78,20 +79,6 @@ static bool read_line(struct ef_pinentry *pe, char *line)
 	return true;
 }
 
-static bool write_all(int fd, const char *s, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, s, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		s += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
-
 /* "CMD arg\n" with the argument percent-escaped as Assuan requires; text
  * from a certificate or the browser can never start a second command. */
 static bool send_cmd(struct ef_pinentry *pe, const char *cmd, const char *arg)
@@ -111,7 +98,7 @@ static bool send_cmd(struct ef_pinentry *pe, const char *cmd, const char *arg)
 		}
 	}
 	buf[n++] = '\n';
-	return write_all(pe->to, buf, n);
+	return ef_file_write_all(pe->to, buf, n);
 }
 
 static int hexval(char c)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <libintl.h>
 
 #define _(s) gettext(s)
@@ -68,6 +69,11 @@ void ef_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file (at most max bytes).  0, or an EF_EXIT_* code after
  * a message naming the file. */
 int ef_read_file(const char *path, size_t max, unsigned char **data, size_t *len);
+
+/* Replaces path whole with data in a file of this mode (module/file.c: a
+ * reader sees the old file or the new one, never half).  0, or an
+ * EF_EXIT_* code after a message naming the file. */
+int ef_replace_file(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Base64 without line breaks; malloc'd, NUL-terminated, NULL on failure. */
 char *ef_base64(const unsigned char *in, size_t len);

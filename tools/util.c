@@ -1,16 +1,18 @@
 /*
  * util.c - small helpers of efirma-tool and efirma-portal-verify:
- * messages, whole-file reads, base64, dates.
+ * messages, whole-file reads and replacements, base64, dates.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tool.h"
 #include "sat.h"
+#include "file.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -117,6 +119,28 @@ int ef_read_file(const char *path, size_t max, unsigned char **data, size_t *len
 out:
 	free(buf);
 	fclose(f);
+	return rc;
+}
+
+int ef_replace_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	struct ef_atomic a;
+	int rc = EF_EXIT_ERROR;
+
+	if (!ef_atomic_begin(&a, path) || fchmod(a.fd, mode) != 0) {
+		if (!a.tmp)
+			ef_err(_("out of memory"));
+		else
+			ef_err(_("cannot create %s: %s"), a.tmp, strerror(errno));
+	} else if (!ef_file_write_all(a.fd, data, len) || !ef_atomic_commit(&a, NULL, NULL)) {
+		if (a.failed == EF_ATOMIC_RENAME)
+			ef_err(_("cannot replace %s: %s"), path, strerror(errno));
+		else
+			ef_err(_("cannot write %s: %s"), a.tmp, strerror(errno));
+	} else {
+		rc = EF_EXIT_OK;
+	}
+	ef_atomic_end(&a);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include "efirma-pkcs11.h"
+#include "ckr_names.h"	/* ef_rv_name, for diagnostics */
 
 /* The password of every SAT test bundle. */
 #define API_PIN "12345678a"
@@ -178,7 +179,6 @@ int api_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- diagnostics ---------------------------------------------------- */
 
-const char *api_rv(CK_RV rv);
 /* Valid UTF-8 (the whole buffer, no NUL bytes). */
 bool api_utf8_valid(const unsigned char *p, size_t len);
 /* A fixed-size info field: no NUL anywhere, blank padded. */

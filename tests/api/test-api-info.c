@@ -137,7 +137,7 @@ static void test_interfaces(void)
 	ip = NULL;
 	rv = api_get_interface(NULL, NULL, &ip, 0);
 	ok(rv == CKR_OK && ip && ((CK_VERSION *)ip->pFunctionList)->major == 3,
-	   "C_GetInterface(NULL name) gives the default (3.0) interface: %s", api_rv(rv));
+	   "C_GetInterface(NULL name) gives the default (3.0) interface: %s", ef_rv_name(rv));
 
 	v.major = 2;
 	v.minor = 40;
@@ -152,7 +152,7 @@ static void test_interfaces(void)
 	ip = NULL;
 	rv = api_get_interface((CK_UTF8CHAR_PTR)"PKCS 11", &v, &ip, 0);
 	ok(rv == CKR_OK && ip && ((CK_VERSION *)ip->pFunctionList)->major == 3,
-	   "C_GetInterface(\"PKCS 11\", {3,0}) gives 3.0: %s", api_rv(rv));
+	   "C_GetInterface(\"PKCS 11\", {3,0}) gives 3.0: %s", ef_rv_name(rv));
 
 	ip = NULL;
 	rv = api_get_interface((CK_UTF8CHAR_PTR)"Vendor NSS", NULL, &ip, 0);
@@ -164,7 +164,7 @@ static void test_interfaces(void)
 	ip = NULL;
 	rv = api_get_interface((CK_UTF8CHAR_PTR)"PKCS 11", &v, &ip, 0);
 	/* [PKCS#11 3.0 C_GetInterface] no interface of that name and version */
-	is_ul(rv, CKR_ARGUMENTS_BAD, "C_GetInterface({2,11}) is not offered: %s", api_rv(rv));
+	is_ul(rv, CKR_ARGUMENTS_BAD, "C_GetInterface({2,11}) is not offered: %s", ef_rv_name(rv));
 
 	/* [PKCS#11 3.0 C_GetInterface] flags: the interface must support them.
 	 * This module does not promise fork-safe semantics (the child must
@@ -172,7 +172,7 @@ static void test_interfaces(void)
 	ip = NULL;
 	rv = api_get_interface((CK_UTF8CHAR_PTR)"PKCS 11", NULL, &ip, CKF_INTERFACE_FORK_SAFE);
 	is_ul(rv, CKR_ARGUMENTS_BAD, "C_GetInterface(CKF_INTERFACE_FORK_SAFE) not offered: %s",
-	      api_rv(rv));
+	      ef_rv_name(rv));
 	ok(ip == NULL, "... and no interface returned");
 
 	rv = api_get_interface((CK_UTF8CHAR_PTR)"PKCS 11", NULL, NULL, 0);
@@ -251,7 +251,7 @@ static void test_initialize_forms(void)
 	a.UnlockMutex = mx_unlock;
 	rv = P->C_Initialize(&a);
 	ok(rv == CKR_OK || rv == CKR_CANT_LOCK,
-	   "C_Initialize, callbacks without the flag -> CKR_OK or CKR_CANT_LOCK: %s", api_rv(rv));
+	   "C_Initialize, callbacks without the flag -> CKR_OK or CKR_CANT_LOCK: %s", ef_rv_name(rv));
 	if (rv == CKR_OK)
 		P->C_Finalize(NULL);
 
@@ -604,7 +604,7 @@ static void test_mechanisms(const char *bundle, const char *label, bool efirma)
 		rv = P->C_GetMechanismInfo(slot, list[i], &mi);
 		if (rv != CKR_OK) {
 			infos_ok = false;
-			tap_diag("C_GetMechanismInfo(0x%lx): %s", (unsigned long)list[i], api_rv(rv));
+			tap_diag("C_GetMechanismInfo(0x%lx): %s", (unsigned long)list[i], ef_rv_name(rv));
 			continue;
 		}
 		if (mi.flags & CKF_DECRYPT)
@@ -635,7 +635,7 @@ static void test_mechanisms(const char *bundle, const char *label, bool efirma)
 	if (efirma) {
 		rv = P->C_GetMechanismInfo(slot, CKM_RSA_PKCS_OAEP, &mi);
 		ok(rv == CKR_OK && (mi.flags & (CKF_DECRYPT | CKF_ENCRYPT)) == (CKF_DECRYPT | CKF_ENCRYPT),
-		   "%s: CKM_RSA_PKCS_OAEP with CKF_DECRYPT|CKF_ENCRYPT (%s)", label, api_rv(rv));
+		   "%s: CKM_RSA_PKCS_OAEP with CKF_DECRYPT|CKF_ENCRYPT (%s)", label, ef_rv_name(rv));
 		/* PKCS#1 v1.5 decryption is a padding oracle (DESIGN.md §8):
 		 * off unless configured (tests/api/test-api-mechs). */
 		rv = P->C_GetMechanismInfo(slot, CKM_RSA_PKCS, &mi);
@@ -743,7 +743,7 @@ static void test_directory(void)
 	P->C_GetSlotList(CK_TRUE, NULL, &n);
 	is_ul(n, 2, "two tokens present");
 	CK_RV rv = P->C_GetSessionInfo(s, &info);
-	is_ul(rv, CKR_SESSION_HANDLE_INVALID, "session on the removed token is gone: %s", api_rv(rv));
+	is_ul(rv, CKR_SESSION_HANDLE_INVALID, "session on the removed token is gone: %s", ef_rv_name(rv));
 
 	ok(copy_bundle(&c, dir), "the CSD bundle copied back");
 	n = 0;

@@ -253,7 +253,7 @@ static void test_race(enum race what, const char *name, CK_RV want)
 	bool raced = !atomic_load(&j.done);
 	CK_RV got = finish_job(&j);
 	if (raced)
-		is_ul(got, want, "%s: the login in flight -> %s", name, api_rv(want));
+		is_ul(got, want, "%s: the login in flight -> %s", name, ef_rv_name(want));
 	else
 		ok(1, "# SKIP %s: the login ended before the race began", name);
 	if (what == FINALIZE) {

@@ -94,7 +94,7 @@ static void test_basic(const struct api_bundle *b)
 	/* No SO PIN exists on this token: only a refusal makes sense. */
 	rv = P->C_Login(rw, CKU_SO, (CK_UTF8CHAR_PTR)b->pin, strlen(b->pin));
 	ok(rv == CKR_PIN_INCORRECT || rv == CKR_USER_TYPE_INVALID,
-	   "C_Login(CKU_SO) -> CKR_PIN_INCORRECT or CKR_USER_TYPE_INVALID: %s", api_rv(rv));
+	   "C_Login(CKU_SO) -> CKR_PIN_INCORRECT or CKR_USER_TYPE_INVALID: %s", ef_rv_name(rv));
 	if (rv == CKR_OK)
 		P->C_Logout(rw);
 	rv = P->C_Login(rw, 7, (CK_UTF8CHAR_PTR)b->pin, strlen(b->pin));
@@ -111,7 +111,7 @@ static void test_basic(const struct api_bundle *b)
 	is_ul(api_login(ro, "12345678A"), CKR_PIN_INCORRECT, "password case matters -> CKR_PIN_INCORRECT");
 	rv = P->C_Login(ro, CKU_USER, (CK_UTF8CHAR_PTR)"", 0);
 	ok(rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LEN_RANGE,
-	   "empty password -> CKR_PIN_INCORRECT or CKR_PIN_LEN_RANGE: %s", api_rv(rv));
+	   "empty password -> CKR_PIN_INCORRECT or CKR_PIN_LEN_RANGE: %s", ef_rv_name(rv));
 	is_ul(P->C_Login(ro, CKU_USER, NULL, 9), CKR_ARGUMENTS_BAD, "NULL password -> CKR_ARGUMENTS_BAD");
 	is_ul(state_of(ro), CKS_RO_PUBLIC_SESSION, "still public after failed logins");
 	ok(!priv_visible(ro), "no private key after failed logins");
@@ -128,7 +128,7 @@ static void test_basic(const struct api_bundle *b)
 	rv = P->C_Login(rw, CKU_SO, (CK_UTF8CHAR_PTR)b->pin, strlen(b->pin));
 	/* [PKCS#11 3.0 C_Login] another user type is logged in on the token */
 	is_ul(rv, CKR_USER_ANOTHER_ALREADY_LOGGED_IN,
-	      "C_Login(CKU_SO) while the user is logged in refused: %s", api_rv(rv));
+	      "C_Login(CKU_SO) while the user is logged in refused: %s", ef_rv_name(rv));
 	if (is_ul(api_open(slot, false, &s3), CKR_OK, "session opened after login"))
 		is_ul(state_of(s3), CKS_RO_USER_FUNCTIONS, "... starts logged in");
 	ok(sign_verifies(s3, b->cer), "signature in that session verifies with OpenSSL");
@@ -181,7 +181,7 @@ static void login_case(const struct api_bundle *b, const char *pin, size_t pinle
 		return;
 	if (api_first_token_slot(&slot) == CKR_OK && api_open(slot, false, &s) == CKR_OK) {
 		CK_RV rv = P->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, pinlen);
-		is_ul(rv, want, "%s: C_Login -> %s", what, api_rv(want));
+		is_ul(rv, want, "%s: C_Login -> %s", what, ef_rv_name(want));
 		if (rv == CKR_OK)
 			ok(sign_verifies(s, b->cer), "%s: signature verifies with OpenSSL", what);
 	} else {
@@ -274,9 +274,9 @@ static void test_wrong_pair(void)
 		/* the password opened a key, but not this certificate's: the
 		 * token is broken, not the user's typing */
 		is_ul(rv, CKR_DEVICE_ERROR,
-		      "login with the right password but a foreign key fails: %s", api_rv(rv));
+		      "login with the right password but a foreign key fails: %s", ef_rv_name(rv));
 		ok(rv != CKR_PIN_INCORRECT,
-		   "... and not with CKR_PIN_INCORRECT (the password was right): %s", api_rv(rv));
+		   "... and not with CKR_PIN_INCORRECT (the password was right): %s", ef_rv_name(rv));
 		ok(!priv_visible(s), "... no private key visible");
 		is_ul(state_of(s), CKS_RO_PUBLIC_SESSION, "... session stays public");
 	}
@@ -598,7 +598,7 @@ static void test_init_and_loginuser(const struct api_bundle *b)
 	memcpy(label, "borrado", 7);
 	rv = P->C_InitToken(slot, (CK_UTF8CHAR_PTR)API_PIN, 9, label);
 	/* a SAT e.firma is issued by SAT: the token cannot be initialized */
-	is_ul(rv, CKR_FUNCTION_NOT_SUPPORTED, "C_InitToken refused: %s", api_rv(rv));
+	is_ul(rv, CKR_FUNCTION_NOT_SUPPORTED, "C_InitToken refused: %s", ef_rv_name(rv));
 	size_t l;
 	unsigned char *k = api_read_file(b->key, &l);
 	ok(k != NULL, "the .key is still there");
@@ -608,12 +608,12 @@ static void test_init_and_loginuser(const struct api_bundle *b)
 	rv = P->C_InitPIN(s, (CK_UTF8CHAR_PTR)"nuevo", 5);
 	ok(rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_FUNCTION_NOT_SUPPORTED,
 	   "C_InitPIN in a public session -> CKR_USER_NOT_LOGGED_IN or CKR_FUNCTION_NOT_SUPPORTED: %s",
-	   api_rv(rv));
+	   ef_rv_name(rv));
 	api_login(s, b->pin);
 	rv = P->C_InitPIN(s, (CK_UTF8CHAR_PTR)"nuevo", 5);
 	ok(rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_FUNCTION_NOT_SUPPORTED,
 	   "C_InitPIN as the user (not SO) -> CKR_USER_NOT_LOGGED_IN or CKR_FUNCTION_NOT_SUPPORTED: %s",
-	   api_rv(rv));
+	   ef_rv_name(rv));
 	P->C_Logout(s);
 
 	if (!ok(P3 != NULL && P3->C_LoginUser != NULL, "3.0 function list with C_LoginUser"))

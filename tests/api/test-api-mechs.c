@@ -129,12 +129,12 @@ static void no_raw_rsa(struct tok *t, const char *nm)
 	      "%s: C_SignInit(CKM_RSA_X_509) -> CKR_MECHANISM_INVALID", nm);
 	CK_RV rv = P->C_DecryptInit(t->s, &raw, t->priv);
 	ok(rv == CKR_MECHANISM_INVALID || rv == CKR_KEY_FUNCTION_NOT_PERMITTED,
-	   "%s: C_DecryptInit(CKM_RSA_X_509) refused (%s)", nm, api_rv(rv));
+	   "%s: C_DecryptInit(CKM_RSA_X_509) refused (%s)", nm, ef_rv_name(rv));
 	is_ul(P->C_VerifyInit(t->s, &raw, t->pub), CKR_MECHANISM_INVALID,
 	      "%s: C_VerifyInit(CKM_RSA_X_509) -> CKR_MECHANISM_INVALID", nm);
 	rv = P->C_EncryptInit(t->s, &raw, t->pub);
 	ok(rv == CKR_MECHANISM_INVALID || rv == CKR_KEY_FUNCTION_NOT_PERMITTED,
-	   "%s: C_EncryptInit(CKM_RSA_X_509) refused (%s)", nm, api_rv(rv));
+	   "%s: C_EncryptInit(CKM_RSA_X_509) refused (%s)", nm, ef_rv_name(rv));
 	ok(!allows(t, t->priv, CKM_RSA_X_509) && !allows(t, t->pub, CKM_RSA_X_509),
 	   "%s: CKA_ALLOWED_MECHANISMS of both keys without CKM_RSA_X_509", nm);
 }
@@ -153,7 +153,7 @@ static void pkcs1_signs(struct tok *t, const char *nm)
 	if (rv == CKR_OK)
 		rv = P->C_Sign(t->s, di, sizeof di, sig, &sl);
 	ok(rv == CKR_OK && api_verify_recover(t->pubkey, RSA_PKCS1_PADDING, di, sizeof di, sig, sl),
-	   "%s: CKM_RSA_PKCS signs a DigestInfo, verified by OpenSSL (%s)", nm, api_rv(rv));
+	   "%s: CKM_RSA_PKCS signs a DigestInfo, verified by OpenSSL (%s)", nm, ef_rv_name(rv));
 	ok((flags_of(t->slot, CKM_RSA_PKCS) & (CKF_SIGN | CKF_VERIFY)) == (CKF_SIGN | CKF_VERIFY),
 	   "%s: CKM_RSA_PKCS info has CKF_SIGN|CKF_VERIFY", nm);
 }

@@ -98,7 +98,7 @@ static bool attr_str(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE 
 	CK_RV rv = api_attr(s, o, t, &v, &len);
 	bool r = rv == CKR_OK && len == strlen(want) && memcmp(v, want, len) == 0;
 	if (!r)
-		tap_diag("attribute 0x%lx: %s, got '%.*s', want '%s'", (unsigned long)t, api_rv(rv),
+		tap_diag("attribute 0x%lx: %s, got '%.*s', want '%s'", (unsigned long)t, ef_rv_name(rv),
 			 (int)len, v ? (char *)v : "", want);
 	free(v);
 	return r;
@@ -217,7 +217,7 @@ static void attr_rules(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, const char *what
 		rv = P->C_GetAttributeValue(s, o, &a, 1);
 		ok(rv == CKR_BUFFER_TOO_SMALL && a.ulValueLen == CK_UNAVAILABLE_INFORMATION,
 		   "%s 0x%lx: short buffer -> CKR_BUFFER_TOO_SMALL + CK_UNAVAILABLE_INFORMATION (%s, %lu)",
-		   what, (unsigned long)t, api_rv(rv), (unsigned long)a.ulValueLen);
+		   what, (unsigned long)t, ef_rv_name(rv), (unsigned long)a.ulValueLen);
 	}
 	a.pValue = buf;
 	a.ulValueLen = len + 16;
@@ -313,7 +313,7 @@ static void test_template_mixes(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE cert, CK_O
 	CK_ATTRIBUTE w[2] = { { CKA_VALUE, NULL, 0 }, { CKA_SUBJECT, NULL, 0 } };
 	rv = P->C_GetAttributeValue(s, cert, w, 2);
 	ok(rv == CKR_OK && w[0].ulValueLen > 100 && w[1].ulValueLen > 10,
-	   "two NULL pValue entries: both lengths (%s)", api_rv(rv));
+	   "two NULL pValue entries: both lengths (%s)", ef_rv_name(rv));
 
 	is_ul(P->C_GetAttributeValue(s, cert, NULL, 1), CKR_ARGUMENTS_BAD,
 	      "C_GetAttributeValue(NULL template) -> CKR_ARGUMENTS_BAD");
@@ -336,7 +336,7 @@ static void test_template_mixes(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE cert, CK_O
 	v[1].ulValueLen = 0;
 	rv = P->C_GetAttributeValue(s, priv, &v[1], 1);
 	ok(rv == CKR_ATTRIBUTE_SENSITIVE && v[1].ulValueLen == CK_UNAVAILABLE_INFORMATION,
-	   "private exponent length query -> CKR_ATTRIBUTE_SENSITIVE too (%s)", api_rv(rv));
+	   "private exponent length query -> CKR_ATTRIBUTE_SENSITIVE too (%s)", ef_rv_name(rv));
 }
 
 /* ------------------------------------------------------ one whole token */
@@ -514,7 +514,7 @@ static void test_token(const struct api_bundle *b, bool deep)
 		CK_RV rv = P->C_GetAttributeValue(s, priv, &a, 1);
 		ok(rv == CKR_ATTRIBUTE_SENSITIVE && a.ulValueLen == CK_UNAVAILABLE_INFORMATION,
 		   "%s: private component 0x%lx -> CKR_ATTRIBUTE_SENSITIVE + CK_UNAVAILABLE_INFORMATION (%s)",
-		   nm, (unsigned long)priv_components[i], api_rv(rv));
+		   nm, (unsigned long)priv_components[i], ef_rv_name(rv));
 	}
 	if (deep) {
 		rules_for(s, priv, "privkey", priv_attrs_required, N(priv_attrs_required),
@@ -570,7 +570,7 @@ static void test_searches(const struct api_bundle *b)
 	CK_ATTRIBUTE t[3] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_ID, id, 20 } };
 	n = api_find(s, t, 2, h, 64, &rv);
 	ok(n == 1 && h[0] == cert, "CKA_CLASS=certificate + CKA_ID -> the certificate (%s, %lu)",
-	   api_rv(rv), (unsigned long)n);
+	   ef_rv_name(rv), (unsigned long)n);
 	cls = CKO_PUBLIC_KEY;
 	n = api_find(s, t, 2, h, 64, &rv);
 	ok(n == 1, "CKA_CLASS=public key + CKA_ID -> one public key (%lu)", (unsigned long)n);
@@ -621,18 +621,18 @@ static void test_searches(const struct api_bundle *b)
 		CK_ATTRIBUTE u = { CKA_CLASS, &unknown[i], sizeof unknown[i] };
 		n = api_find(s, &u, 1, h, 64, &rv);
 		ok(rv == CKR_OK && n == 0, "CKA_CLASS 0x%lx -> zero matches, not an error (%s)",
-		   (unsigned long)unknown[i], api_rv(rv));
+		   (unsigned long)unknown[i], ef_rv_name(rv));
 	}
 	/* NSS trust lookups carry vendor attributes as well */
 	CK_OBJECT_CLASS trust = CKO_NSS_TRUST;
 	unsigned char sha1[20] = { 0 };
 	CK_ATTRIBUTE nss[2] = { { CKA_CLASS, &trust, sizeof trust }, { 0xCE5363B4UL, sha1, 20 } };
 	n = api_find(s, nss, 2, h, 64, &rv);
-	ok(rv == CKR_OK && n == 0, "NSS trust template with vendor attribute -> zero matches (%s)", api_rv(rv));
+	ok(rv == CKR_OK && n == 0, "NSS trust template with vendor attribute -> zero matches (%s)", ef_rv_name(rv));
 	cls = CKO_CERTIFICATE;
 	CK_ATTRIBUTE bogus[2] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_BOGUS, sha1, 4 } };
 	n = api_find(s, bogus, 2, h, 64, &rv);
-	ok(rv == CKR_OK && n == 0, "template with an unknown attribute type -> zero matches (%s)", api_rv(rv));
+	ok(rv == CKR_OK && n == 0, "template with an unknown attribute type -> zero matches (%s)", ef_rv_name(rv));
 
 	is_ul(P->C_FindObjectsInit(s, NULL, 0), CKR_OK, "C_FindObjectsInit");
 	is_ul(P->C_FindObjectsInit(s, NULL, 0), CKR_OPERATION_ACTIVE,
@@ -664,7 +664,7 @@ static void test_searches(const struct api_bundle *b)
 		c2 = 0;
 		rv = P->C_GetAttributeValue(s2, cert, &ca, 1);
 		ok(rv == CKR_OK && c2 == CKO_CERTIFICATE,
-		   "a token object handle is valid in another session (%s)", api_rv(rv));
+		   "a token object handle is valid in another session (%s)", ef_rv_name(rv));
 		P->C_CloseSession(s2);
 	}
 
@@ -711,34 +711,34 @@ static void test_writes(const struct api_bundle *b)
 		CK_ATTRIBUTE data[3] = { { CKA_CLASS, &dc, sizeof dc }, { CKA_TOKEN, &tok, sizeof tok },
 					 { CKA_VALUE, "x", 1 } };
 		rv = P->C_CreateObject(s, data, 3, &o);
-		ok(refused(rv), "%s: C_CreateObject(token CKO_DATA) refused: %s", kind, api_rv(rv));
+		ok(refused(rv), "%s: C_CreateObject(token CKO_DATA) refused: %s", kind, ef_rv_name(rv));
 		tok = CK_FALSE;
 		rv = P->C_CreateObject(s, data, 3, &o);
 		is_ul(rv, CKR_FUNCTION_NOT_SUPPORTED, "%s: C_CreateObject(session CKO_DATA) refused: %s",
-		      kind, api_rv(rv));
+		      kind, ef_rv_name(rv));
 		if (rv == CKR_OK)
 			P->C_DestroyObject(s, o);
 		rv = P->C_DestroyObject(s, cert);
-		ok(refused(rv), "%s: C_DestroyObject(certificate) refused: %s", kind, api_rv(rv));
+		ok(refused(rv), "%s: C_DestroyObject(certificate) refused: %s", kind, ef_rv_name(rv));
 		ok(api_leaf_cert(s) == cert, "%s: ... the certificate is still there", kind);
 		CK_ATTRIBUTE lab = { CKA_LABEL, "otro", 4 };
 		rv = P->C_SetAttributeValue(s, cert, &lab, 1);
-		ok(refused(rv), "%s: C_SetAttributeValue(CKA_LABEL) refused: %s", kind, api_rv(rv));
+		ok(refused(rv), "%s: C_SetAttributeValue(CKA_LABEL) refused: %s", kind, ef_rv_name(rv));
 		unsigned char *v = NULL;
 		CK_ULONG len = 0;
 		api_attr(s, cert, CKA_LABEL, &v, &len);
 		ok(!(len == 4 && memcmp(v, "otro", 4) == 0), "%s: ... the label is unchanged", kind);
 		free(v);
 		rv = P->C_CopyObject(s, cert, NULL, 0, &o);
-		ok(refused(rv), "%s: C_CopyObject refused: %s", kind, api_rv(rv));
+		ok(refused(rv), "%s: C_CopyObject refused: %s", kind, ef_rv_name(rv));
 		if (rw) {
 			CK_OBJECT_HANDLE priv = api_one(s, CKO_PRIVATE_KEY);
 			rv = P->C_DestroyObject(s, priv);
-			ok(refused(rv), "%s: C_DestroyObject(private key) refused: %s", kind, api_rv(rv));
+			ok(refused(rv), "%s: C_DestroyObject(private key) refused: %s", kind, ef_rv_name(rv));
 			CK_BBOOL t = CK_TRUE;
 			CK_ATTRIBUTE ex = { CKA_EXTRACTABLE, &t, sizeof t };
 			rv = P->C_SetAttributeValue(s, priv, &ex, 1);
-			ok(refused(rv), "%s: C_SetAttributeValue(CKA_EXTRACTABLE=TRUE) refused: %s", kind, api_rv(rv));
+			ok(refused(rv), "%s: C_SetAttributeValue(CKA_EXTRACTABLE=TRUE) refused: %s", kind, ef_rv_name(rv));
 			is_ul(api_attr_bool(s, priv, CKA_EXTRACTABLE), 0, "%s: ... still not extractable", kind);
 			P->C_Logout(s);
 		}

@@ -159,12 +159,12 @@ static void sign_matrix(struct tok *t)
 		sl = sizeof sig;
 		rv = sign1(t, &m, msg, sizeof msg, sig, &sl);
 		ok(rv == CKR_OK && sl == 256 && api_verify_pkcs1(t->pubkey, md, msg, sizeof msg, sig, sl),
-		   "%s: %s single-part verified by OpenSSL (%s)", t->name, EVP_MD_get0_name(md), api_rv(rv));
+		   "%s: %s single-part verified by OpenSSL (%s)", t->name, EVP_MD_get0_name(md), ef_rv_name(rv));
 		sl = sizeof sig;
 		rv = sign3(t, &m, msg, sizeof msg, sig, &sl);
 		ok(rv == CKR_OK && sl == 256 && api_verify_pkcs1(t->pubkey, md, msg, sizeof msg, sig, sl),
 		   "%s: %s-RSA-PKCS multi-part (3 updates) verified by OpenSSL (%s)", t->name,
-		   EVP_MD_get0_name(md), api_rv(rv));
+		   EVP_MD_get0_name(md), ef_rv_name(rv));
 	}
 
 	/* CKM_RSA_PKCS over a SHA-256 DigestInfo, as NSS does for TLS 1.2 */
@@ -178,7 +178,7 @@ static void sign_matrix(struct tok *t)
 	rv = sign1(t, &rp, di, sizeof di, sig, &sl);
 	ok(rv == CKR_OK && api_verify_recover(t->pubkey, RSA_PKCS1_PADDING, di, sizeof di, sig, sl) &&
 	   api_verify_pkcs1(t->pubkey, EVP_sha256(), msg, sizeof msg, sig, sl),
-	   "%s: CKM_RSA_PKCS over a 51-byte DigestInfo verified by OpenSSL (%s)", t->name, api_rv(rv));
+	   "%s: CKM_RSA_PKCS over a 51-byte DigestInfo verified by OpenSSL (%s)", t->name, ef_rv_name(rv));
 
 	/* CKM_RSA_X_509: raw RSA with the private key is a decryption oracle
 	 * (DESIGN.md §8); no key offers it */
@@ -214,7 +214,7 @@ static void sign_matrix(struct tok *t)
 		ok(rv == CKR_OK && sl == 256 &&
 		   api_verify_pss_hash(t->pubkey, md, mgf, (int)pp.sLen, h, hl, sig, sl),
 		   "%s: CKM_RSA_PKCS_PSS {%s, MGF1-%s, salt %lu} verified by OpenSSL (%s)", t->name,
-		   EVP_MD_get0_name(md), EVP_MD_get0_name(mgf), (unsigned long)pp.sLen, api_rv(rv));
+		   EVP_MD_get0_name(md), EVP_MD_get0_name(mgf), (unsigned long)pp.sLen, ef_rv_name(rv));
 	}
 
 	/* CKM_SHA*_RSA_PKCS_PSS, single and multi-part */
@@ -227,12 +227,12 @@ static void sign_matrix(struct tok *t)
 		rv = sign1(t, &m, msg, sizeof msg, sig, &sl);
 		ok(rv == CKR_OK && api_verify_pss(t->pubkey, md, md, (int)pp.sLen, msg, sizeof msg, sig, sl),
 		   "%s: %s-RSA-PKCS-PSS single-part verified by OpenSSL (%s)", t->name,
-		   EVP_MD_get0_name(md), api_rv(rv));
+		   EVP_MD_get0_name(md), ef_rv_name(rv));
 		sl = sizeof sig;
 		rv = sign3(t, &m, msg, sizeof msg, sig, &sl);
 		ok(rv == CKR_OK && api_verify_pss(t->pubkey, md, md, (int)pp.sLen, msg, sizeof msg, sig, sl),
 		   "%s: %s-RSA-PKCS-PSS multi-part (3 updates, as Firefox) verified by OpenSSL (%s)", t->name,
-		   EVP_MD_get0_name(md), api_rv(rv));
+		   EVP_MD_get0_name(md), ef_rv_name(rv));
 	}
 	/* SHA256-RSA-PKCS-PSS with MGF1-SHA1 and salt 0 */
 	CK_RSA_PKCS_PSS_PARAMS pz = { CKM_SHA256, CKG_MGF1_SHA1, 0 };
@@ -241,7 +241,7 @@ static void sign_matrix(struct tok *t)
 	rv = sign3(t, &mz, msg, sizeof msg, sig, &sl);
 	ok(rv == CKR_OK && api_verify_pss(t->pubkey, EVP_sha256(), EVP_sha1(), 0, msg, sizeof msg, sig, sl),
 	   "%s: SHA256-RSA-PKCS-PSS {MGF1-SHA1, salt 0} multi-part verified by OpenSSL (%s)", t->name,
-	   api_rv(rv));
+	   ef_rv_name(rv));
 }
 
 static void run_matrix(const struct api_bundle *b)
@@ -280,7 +280,7 @@ static void test_sign_errors(const struct api_bundle *b)
 	sl = sizeof sig;
 	rv = P->C_Sign(t.s, msg, 100, sig, &sl);
 	ok(rv == CKR_OK && sl == 256 && api_verify_pkcs1(t.pubkey, EVP_sha256(), msg, 100, sig, sl),
-	   "the real C_Sign still works and verifies (%s)", api_rv(rv));
+	   "the real C_Sign still works and verifies (%s)", ef_rv_name(rv));
 	is_ul(P->C_Sign(t.s, msg, 100, sig, &sl), CKR_OPERATION_NOT_INITIALIZED,
 	      "C_Sign after a completed signature -> CKR_OPERATION_NOT_INITIALIZED");
 
@@ -297,7 +297,7 @@ static void test_sign_errors(const struct api_bundle *b)
 	sl = sizeof sig;
 	rv = P->C_SignFinal(t.s, sig, &sl);
 	ok(rv == CKR_OK && api_verify_pkcs1(t.pubkey, EVP_sha256(), msg, 300, sig, sl),
-	   "the real C_SignFinal works and verifies (%s)", api_rv(rv));
+	   "the real C_SignFinal works and verifies (%s)", ef_rv_name(rv));
 
 	/* PSS length query then sign, the Firefox path */
 	CK_RSA_PKCS_PSS_PARAMS pp = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
@@ -311,7 +311,7 @@ static void test_sign_errors(const struct api_bundle *b)
 	sl = sizeof sig;
 	rv = P->C_SignFinal(t.s, sig, &sl);
 	ok(rv == CKR_OK && api_verify_pss(t.pubkey, EVP_sha256(), EVP_sha256(), 32, msg, 130, sig, sl),
-	   "... then C_SignFinal verifies (%s)", api_rv(rv));
+	   "... then C_SignFinal verifies (%s)", ef_rv_name(rv));
 
 	/* errors end the operation */
 	CK_MECHANISM rp = { CKM_RSA_PKCS, NULL, 0 };
@@ -324,7 +324,7 @@ static void test_sign_errors(const struct api_bundle *b)
 	sl = sizeof sig;
 	rv = sign1(&t, &rp, msg, 245, sig, &sl);
 	ok(rv == CKR_OK && api_verify_recover(t.pubkey, RSA_PKCS1_PADDING, msg, 245, sig, sl),
-	   "CKM_RSA_PKCS over k-11 = 245 bytes works (%s)", api_rv(rv));
+	   "CKM_RSA_PKCS over k-11 = 245 bytes works (%s)", ef_rv_name(rv));
 	sl = sizeof sig;
 	is_ul(sign1(&t, &rp, msg, 246, sig, &sl), CKR_DATA_LEN_RANGE, "CKM_RSA_PKCS over 246 bytes -> CKR_DATA_LEN_RANGE");
 
@@ -362,7 +362,7 @@ static void test_sign_errors(const struct api_bundle *b)
 		rv = P->C_Sign(t.s, h512, 64, sig, &sl);
 	}
 	is_ul(rv, CKR_MECHANISM_PARAM_INVALID, "PSS salt k - hLen - 1 (too long) refused: %s",
-	      api_rv(rv));
+	      ef_rv_name(rv));
 	CK_MECHANISM mpss = { CKM_RSA_PKCS_PSS, &pp, sizeof pp };
 	is_ul(P->C_SignInit(t.s, &mpss, t.priv), CKR_OK, "C_SignInit(CKM_RSA_PKCS_PSS {SHA256})");
 	sl = sizeof sig;
@@ -388,14 +388,14 @@ static void test_sign_errors(const struct api_bundle *b)
 	sl = sizeof sig;
 	rv = P->C_Sign(t.s, msg, 50, sig, &sl);
 	ok(rv == CKR_OK && api_verify_pkcs1(t.pubkey, EVP_sha256(), msg, 50, sig, sl),
-	   "... the first operation continues and verifies (%s)", api_rv(rv));
+	   "... the first operation continues and verifies (%s)", ef_rv_name(rv));
 
 	/* CKM_RSA_PKCS is single-part only */
 	rv = P->C_SignInit(t.s, &rp, t.priv);
 	if (rv == CKR_OK)
 		rv = P->C_SignUpdate(t.s, msg, 10);
 	is_ul(rv, CKR_FUNCTION_NOT_SUPPORTED,
-	      "C_SignUpdate with CKM_RSA_PKCS (single-part only) refused: %s", api_rv(rv));
+	      "C_SignUpdate with CKM_RSA_PKCS (single-part only) refused: %s", ef_rv_name(rv));
 	sl = sizeof sig;
 	P->C_Sign(t.s, msg, 10, sig, &sl); /* end whatever is left */
 
@@ -403,19 +403,19 @@ static void test_sign_errors(const struct api_bundle *b)
 	rv = P->C_SignInit(t.s, &m256, t.pub);
 	ok(rv == CKR_KEY_FUNCTION_NOT_PERMITTED || rv == CKR_KEY_TYPE_INCONSISTENT,
 	   "C_SignInit with the public key -> CKR_KEY_FUNCTION_NOT_PERMITTED or CKR_KEY_TYPE_INCONSISTENT: %s",
-	   api_rv(rv));
+	   ef_rv_name(rv));
 	rv = P->C_SignInit(t.s, &m256, t.cert);
 	ok(rv == CKR_KEY_HANDLE_INVALID || rv == CKR_KEY_TYPE_INCONSISTENT || rv == CKR_KEY_FUNCTION_NOT_PERMITTED,
-	   "C_SignInit with the certificate -> refused: %s", api_rv(rv));
+	   "C_SignInit with the certificate -> refused: %s", ef_rv_name(rv));
 	rv = P->C_SignInit(t.s, &m256, 0xdeadbeef);
 	ok(rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID,
-	   "C_SignInit with a bad handle -> CKR_KEY_HANDLE_INVALID: %s", api_rv(rv));
+	   "C_SignInit with a bad handle -> CKR_KEY_HANDLE_INVALID: %s", ef_rv_name(rv));
 
 	/* after logout the private handle is gone */
 	P->C_Logout(t.s);
 	rv = P->C_SignInit(t.s, &m256, t.priv);
 	ok(rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID,
-	   "C_SignInit with the private handle after logout -> refused: %s", api_rv(rv));
+	   "C_SignInit with the private handle after logout -> refused: %s", ef_rv_name(rv));
 	if (rv == CKR_OK) {
 		sl = sizeof sig;
 		P->C_Sign(t.s, msg, 10, sig, &sl);
@@ -474,7 +474,7 @@ static void test_verify(const struct api_bundle *b)
 	P->C_VerifyInit(t.s, &m, t.pub);
 	rv = P->C_Verify(t.s, msg, sizeof msg, sig, 255);
 	ok(rv == CKR_SIGNATURE_LEN_RANGE || rv == CKR_SIGNATURE_INVALID,
-	   "short signature -> CKR_SIGNATURE_LEN_RANGE: %s", api_rv(rv));
+	   "short signature -> CKR_SIGNATURE_LEN_RANGE: %s", ef_rv_name(rv));
 
 	sl = ossl_sign_pss(t.privkey, msg, sizeof msg, sig, sizeof sig);
 	CK_RSA_PKCS_PSS_PARAMS pp = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
@@ -524,7 +524,7 @@ static void test_decrypt(const struct api_bundle *b)
 	pl = sizeof pt;
 	rv = P->C_Decrypt(t.s, ct, cl, pt, &pl);
 	ok(rv == CKR_OK && pl == 32 && memcmp(pt, secret, 32) == 0,
-	   "the operation survived the NULL query: C_Decrypt gives the 32 bytes (%s)", api_rv(rv));
+	   "the operation survived the NULL query: C_Decrypt gives the 32 bytes (%s)", ef_rv_name(rv));
 	is_ul(P->C_DecryptInit(t.s, &rp, t.priv), CKR_OK, "C_DecryptInit(CKM_RSA_PKCS) again");
 	pl = 1;
 	rv = P->C_Decrypt(t.s, ct, cl, pt, &pl);
@@ -533,7 +533,7 @@ static void test_decrypt(const struct api_bundle *b)
 	pl = sizeof pt;
 	rv = P->C_Decrypt(t.s, ct, cl, pt, &pl);
 	ok(rv == CKR_OK && pl == 32 && memcmp(pt, secret, 32) == 0,
-	   "the operation survived the short buffer: C_Decrypt gives the 32 bytes (%s)", api_rv(rv));
+	   "the operation survived the short buffer: C_Decrypt gives the 32 bytes (%s)", ef_rv_name(rv));
 
 	static const struct {
 		CK_MECHANISM_TYPE hash;
@@ -558,13 +558,13 @@ static void test_decrypt(const struct api_bundle *b)
 		rv = decrypt(&t, &m, ct, cl, pt, &pl);
 		ok(cl == 256 && rv == CKR_OK && pl == 32 && memcmp(pt, secret, 32) == 0,
 		   "OAEP {%s, MGF1-%s, label %s}: OpenSSL ciphertext decrypts (%s)", EVP_MD_get0_name(md),
-		   EVP_MD_get0_name(mgf), oaep[i].label ? oaep[i].label : "none", api_rv(rv));
+		   EVP_MD_get0_name(mgf), oaep[i].label ? oaep[i].label : "none", ef_rv_name(rv));
 		if (oaep[i].label) {
 			op.ulSourceDataLen = ll - 1;
 			pl = sizeof pt;
 			rv = decrypt(&t, &m, ct, cl, pt, &pl);
 			is_ul(rv, CKR_ENCRYPTED_DATA_INVALID, "... with the wrong label refused: %s",
-			      api_rv(rv));
+			      ef_rv_name(rv));
 		}
 	}
 	CK_RSA_PKCS_OAEP_PARAMS opb = { CKM_SHA256, CKG_MGF1_SHA256, 7, NULL, 0 };
@@ -591,7 +591,7 @@ static void test_decrypt(const struct api_bundle *b)
 	pl = sizeof pt;
 	rv = decrypt(&t, &rp, ct, 256, pt, &pl);
 	ok(rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE,
-	   "random ciphertext with PKCS#1 v1.5 -> CKR_ENCRYPTED_DATA_INVALID: %s", api_rv(rv));
+	   "random ciphertext with PKCS#1 v1.5 -> CKR_ENCRYPTED_DATA_INVALID: %s", ef_rv_name(rv));
 
 	/* encryption with the public key: checked by OpenSSL with the private key */
 	CK_RSA_PKCS_OAEP_PARAMS op = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0 };
@@ -603,17 +603,17 @@ static void test_decrypt(const struct api_bundle *b)
 		is_ul(rv, CKR_OK, "C_EncryptInit(%s) with the public key", i ? "RSA_PKCS" : "OAEP SHA-256");
 		el = 0;
 		rv = P->C_Encrypt(t.s, secret, 32, NULL, &el);
-		ok(rv == CKR_OK && el == 256, "C_Encrypt(NULL) -> length 256 (%s, %lu)", api_rv(rv), (unsigned long)el);
+		ok(rv == CKR_OK && el == 256, "C_Encrypt(NULL) -> length 256 (%s, %lu)", ef_rv_name(rv), (unsigned long)el);
 		el = sizeof ct;
 		rv = P->C_Encrypt(t.s, secret, 32, ct, &el);
-		ok(rv == CKR_OK && el == 256, "C_Encrypt -> 256 bytes (%s)", api_rv(rv));
+		ok(rv == CKR_OK && el == 256, "C_Encrypt -> 256 bytes (%s)", ef_rv_name(rv));
 		size_t dl = i ? api_decrypt(t.privkey, RSA_PKCS1_PADDING, NULL, NULL, NULL, 0, ct, el, pt, sizeof pt)
 			      : api_decrypt(t.privkey, RSA_PKCS1_OAEP_PADDING, EVP_sha256(), EVP_sha256(), NULL, 0,
 					    ct, el, pt, sizeof pt);
 		ok(dl == 32 && memcmp(pt, secret, 32) == 0, "OpenSSL decrypts the module's ciphertext");
 		pl = sizeof pt;
 		rv = decrypt(&t, encs[i], ct, el, pt, &pl);
-		ok(rv == CKR_OK && pl == 32 && memcmp(pt, secret, 32) == 0, "module decrypt round trip (%s)", api_rv(rv));
+		ok(rv == CKR_OK && pl == 32 && memcmp(pt, secret, 32) == 0, "module decrypt round trip (%s)", ef_rv_name(rv));
 	}
 out:
 	tok_close(&t);
@@ -635,7 +635,7 @@ static void test_csd_no_decrypt(const struct api_bundle *b)
 	CK_MECHANISM rx = { CKM_RSA_X_509, NULL, 0 };
 	CK_RV rv = P->C_DecryptInit(t.s, &rx, t.priv);
 	ok(rv == CKR_KEY_FUNCTION_NOT_PERMITTED || rv == CKR_MECHANISM_INVALID,
-	   "CSD: C_DecryptInit(CKM_RSA_X_509) refused: %s", api_rv(rv));
+	   "CSD: C_DecryptInit(CKM_RSA_X_509) refused: %s", ef_rv_name(rv));
 	unsigned char msg[64], sig[512];
 	CK_ULONG sl = sizeof sig;
 	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
@@ -675,7 +675,7 @@ static void test_digest(const struct api_bundle *b)
 		      "%s: short buffer -> CKR_BUFFER_TOO_SMALL", n);
 		gl = sizeof got;
 		rv = P->C_Digest(t.s, msg, sizeof msg, got, &gl);
-		ok(rv == CKR_OK && gl == wl && memcmp(got, want, wl) == 0, "%s: single-part = OpenSSL (%s)", n, api_rv(rv));
+		ok(rv == CKR_OK && gl == wl && memcmp(got, want, wl) == 0, "%s: single-part = OpenSSL (%s)", n, ef_rv_name(rv));
 		P->C_DigestInit(t.s, &m);
 		P->C_DigestUpdate(t.s, msg, 100);
 		P->C_DigestUpdate(t.s, msg + 100, 0);
@@ -684,7 +684,7 @@ static void test_digest(const struct api_bundle *b)
 		is_ul(P->C_DigestFinal(t.s, NULL, &gl), CKR_OK, "%s: C_DigestFinal(NULL) -> CKR_OK", n);
 		gl = sizeof got;
 		rv = P->C_DigestFinal(t.s, got, &gl);
-		ok(rv == CKR_OK && gl == wl && memcmp(got, want, wl) == 0, "%s: multi-part = OpenSSL (%s)", n, api_rv(rv));
+		ok(rv == CKR_OK && gl == wl && memcmp(got, want, wl) == 0, "%s: multi-part = OpenSSL (%s)", n, ef_rv_name(rv));
 	}
 	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
 	P->C_DigestInit(t.s, &m);
@@ -823,7 +823,7 @@ static void manifest_bundles(void)
 			if (api_init_bundle(b) == CKR_OK && api_first_token_slot(&slot) == CKR_OK &&
 			    api_open(slot, false, &s) == CKR_OK) {
 				CK_RV rv = api_login(s, b->pin);
-				is_ul(rv, CKR_DEVICE_ERROR, "%s: login fails: %s", b->name, api_rv(rv));
+				is_ul(rv, CKR_DEVICE_ERROR, "%s: login fails: %s", b->name, ef_rv_name(rv));
 				is_ul(api_find_class(s, CKO_PRIVATE_KEY, NULL, 0), 0, "%s: no private key", b->name);
 			} else {
 				ok(0, "%s: token present, session open", b->name);

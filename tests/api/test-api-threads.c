@@ -231,13 +231,13 @@ int main(void)
 		}
 		ok(signed_ok == NSIGS, "signer %d (mechanism 0x%lx): %d/%d signatures made%s%s", i,
 		   (unsigned long)mech_of(i), signed_ok, NSIGS, first_bad ? ", first error " : "",
-		   first_bad ? api_rv(first_bad) : "");
+		   first_bad ? ef_rv_name(first_bad) : "");
 		is_ul(good, NSIGS, "signer %d: every signature verified by OpenSSL", i);
 	}
 	for (int i = 0; i < NCHURNERS; i++) {
 		ok(cw[i].rounds > 0, "churner %d: %ld rounds of open/find/read/close", i, cw[i].rounds);
 		ok(cw[i].errors == 0, "churner %d: no errors%s%s", i, cw[i].errors ? ", last " : "",
-		   cw[i].errors ? api_rv(cw[i].last_error) : "");
+		   cw[i].errors ? ef_rv_name(cw[i].last_error) : "");
 	}
 	CK_SESSION_INFO si;
 	ok(P->C_GetSessionInfo(main_s, &si) == CKR_OK && si.state == CKS_RO_USER_FUNCTIONS,

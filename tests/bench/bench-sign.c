@@ -187,7 +187,7 @@ static bool open_sessions(struct backend *b, CK_SLOT_ID slot, const char *what)
 	if (rv == CKR_OK)
 		rv = bench_p11_find(&b->p11, b->sess[0], CKO_PRIVATE_KEY, &b->key);
 	if (rv != CKR_OK)
-		fprintf(stderr, "efirma-bench: %s: session, login or key: %s\n", what, bench_rv(rv));
+		fprintf(stderr, "efirma-bench: %s: session, login or key: %s\n", what, ef_rv_name(rv));
 	return rv == CKR_OK;
 }
 
@@ -204,7 +204,7 @@ static bool setup_module(const struct bench_opts *o, const struct bench_key *k, 
 	if (rv == CKR_OK)
 		rv = bench_p11_slot(&b->p11, NULL, &slot);
 	if (rv != CKR_OK) {
-		fprintf(stderr, "efirma-bench: module: C_Initialize or slot: %s\n", bench_rv(rv));
+		fprintf(stderr, "efirma-bench: module: C_Initialize or slot: %s\n", ef_rv_name(rv));
 		return false;
 	}
 	return b->ready = open_sessions(b, slot, "module");
@@ -280,7 +280,7 @@ static bool setup_softhsm(const struct bench_opts *o, const struct bench_key *k,
 	if (rv == CKR_OK)
 		rv = bench_p11_slot(&b->p11, "efbench", &slot);
 	if (rv != CKR_OK) {
-		fprintf(stderr, "efirma-bench: SoftHSM: C_Initialize or slot: %s\n", bench_rv(rv));
+		fprintf(stderr, "efirma-bench: SoftHSM: C_Initialize or slot: %s\n", ef_rv_name(rv));
 		goto out;
 	}
 	ok = b->ready = open_sessions(b, slot, "SoftHSM");
@@ -363,7 +363,7 @@ static double run_slice(const struct backend *b, enum bk which, enum op op, int 
 		pthread_join(th[i], NULL);
 		if (w[i].failed) {
 			fprintf(stderr, "efirma-bench: %s %s: signing failed: %s\n", bk_name[which],
-				op_tag[op], bench_rv(w[i].rv));
+				op_tag[op], ef_rv_name(w[i].rv));
 			failed = true;
 		}
 		if (i == 0 || w[i].t0 < t0)
@@ -554,7 +554,7 @@ bool bench_sign(const struct bench_opts *o, const struct bench_key *k)
 				if (!sign_once(&bk[b], b, t, op, sig, &siglen, &rv) ||
 				    !verify(k->pub, op, sig, siglen)) {
 					fprintf(stderr, "efirma-bench: %s %s: the signature does not "
-						"verify (%s)\n", bk_name[b], op_tag[op], bench_rv(rv));
+						"verify (%s)\n", bk_name[b], op_tag[op], ef_rv_name(rv));
 					goto out;
 				}
 			}

@@ -91,7 +91,7 @@ out:
 	bench_p11_unload(&mod);
 	t[9] = bench_now();
 	if (rv != CKR_OK)
-		fprintf(stderr, "efirma-bench: cold start: %s: %s\n", where, bench_rv(rv));
+		fprintf(stderr, "efirma-bench: cold start: %s: %s\n", where, ef_rv_name(rv));
 	return rv == CKR_OK;
 }
 
@@ -262,7 +262,7 @@ static bool disc_once(const struct bench_opts *o, const char *conf, size_t expec
 			(unsigned long)n, expect);
 out:
 	if (rv != CKR_OK)
-		fprintf(stderr, "efirma-bench: discovery: %s\n", bench_rv(rv));
+		fprintf(stderr, "efirma-bench: discovery: %s\n", ef_rv_name(rv));
 	free(list);
 	bench_p11_unload(&mod);
 	return ok;
@@ -450,7 +450,7 @@ static const char *scale_why(const struct bench_opts *o, enum bench_end end,
 	else if (end == BENCH_END_SIGNAL || r->rv == CKR_HOST_MEMORY)
 		snprintf(buf, n, "exceeded %zu MB after %.1f s", o->mem_limit_mb, took);
 	else
-		snprintf(buf, n, "failed: %s", bench_rv(r->rv));
+		snprintf(buf, n, "failed: %s", ef_rv_name(r->rv));
 	return buf;
 }
 

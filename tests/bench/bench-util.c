@@ -338,13 +338,6 @@ CK_RV bench_p11_find(const struct bench_p11 *m, CK_SESSION_HANDLE s, CK_OBJECT_C
 	return rv;
 }
 
-const char *bench_rv(CK_RV rv)
-{
-	static char buf[32];
-	snprintf(buf, sizeof(buf), "CKR 0x%lx", (unsigned long)rv);
-	return buf;
-}
-
 /* ------------------------------------------------------------- the key */
 
 bool bench_key_load(const struct bench_opts *o, struct bench_key *k)

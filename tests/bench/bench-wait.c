@@ -76,7 +76,7 @@ static bool calls_once(const struct other *b, struct bench_samples s[N_CALLS])
 			rv = f->C_CloseSession(h);
 	}
 	if (rv != CKR_OK) {
-		fprintf(stderr, "efirma-bench: calls on the other token: %s\n", bench_rv(rv));
+		fprintf(stderr, "efirma-bench: calls on the other token: %s\n", ef_rv_name(rv));
 		return false;
 	}
 	for (int c = 0; c < N_CALLS; c++)
@@ -139,8 +139,7 @@ static void report(const struct bench_opts *o, struct bench_samples idle[N_CALLS
 	       "(PBKDF2 x %lu; logins:", o->cap_iter);
 	for (int r = 0; r < l->reps; r++)
 		printf(" %.2f s %s (%s)%s", l->took[r], r % 2 ? "wrong" : "right",
-		       l->rv[r] == CKR_OK ? "CKR_OK" : l->rv[r] == CKR_PIN_INCORRECT ?
-		       "CKR_PIN_INCORRECT" : bench_rv(l->rv[r]), r + 1 < l->reps ? "," : "");
+		       ef_rv_name(l->rv[r]), r + 1 < l->reps ? "," : "");
 	printf(")\nmilliseconds; target: p99 <= %.0f ms while the login runs\n\n",
 	       WAIT_P99_MAX * 1e3);
 	printf("%-27s %6s %8s %8s %9s %10s %8s\n", "call", "n", "p50", "p99", "max",
@@ -246,7 +245,7 @@ static bool wait_tokens(const struct bench_opts *o, const struct bench_key *k, c
 	ok = true;
 	goto out;
 fail:
-	fprintf(stderr, "efirma-bench: capped login: %s: %s\n", where, bench_rv(rv));
+	fprintf(stderr, "efirma-bench: capped login: %s: %s\n", where, ef_rv_name(rv));
 out:
 	if (inited)
 		mod.f->C_Finalize(NULL);
@@ -342,7 +341,7 @@ static bool bogus_keys(const struct bench_opts *o, const struct bench_key *k, co
 	if (end == BENCH_END_TIMEOUT)
 		snprintf(why, sizeof(why), "exceeded %d s", o->child_timeout * 4);
 	else
-		snprintf(why, sizeof(why), "%s", done ? "CKR_OK" : bench_rv(r.rv));
+		snprintf(why, sizeof(why), "%s", ef_rv_name(done ? CKR_OK : r.rv));
 	printf("\nLogin with the right password in a SAT download folder: the bundle and three\n"
 	       "111-byte bogus .key files (PBKDF2 x %lu) carrying its RFC\n\n", o->cap_iter);
 	printf("  C_Login %10.3f s   %s; keys tried: %zu, of them bogus: %zu\n", r.login, why,

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include "efirma-pkcs11.h"
+#include "ckr_names.h"
 
 /* The password of the SAT test bundles (tests/data/sat/SOURCE.md). */
 #define BENCH_PIN "12345678a"
@@ -103,7 +104,6 @@ CK_RV bench_p11_slot(const struct bench_p11 *m, const char *label, CK_SLOT_ID *s
 /* The one object of this class in the session (after login for keys). */
 CK_RV bench_p11_find(const struct bench_p11 *m, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
 		     CK_OBJECT_HANDLE *obj);
-const char *bench_rv(CK_RV rv);
 
 /* ---- the test key ------------------------------------------------------ */
 

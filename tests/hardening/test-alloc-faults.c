@@ -259,7 +259,7 @@ static const char *run(struct run *r)
 		if (rv == CKR_OK)
 			continue;
 		if (!failed_one || !clean_error(rv)) {
-			snprintf(why, sizeof why, "%s answered %s%s", steps[i].name, api_rv(rv),
+			snprintf(why, sizeof why, "%s answered %s%s", steps[i].name, ef_rv_name(rv),
 				 failed_one ? " after a failed allocation" : " with no failure");
 			break;
 		}
@@ -267,7 +267,7 @@ static const char *run(struct run *r)
 		rv = steps[i].fn(r);
 		if (rv != CKR_OK) {
 			snprintf(why, sizeof why, "%s answered %s again on the retry",
-				 steps[i].name, api_rv(rv));
+				 steps[i].name, ef_rv_name(rv));
 			break;
 		}
 	}

@@ -169,7 +169,7 @@ static void test_truncated(void)
 	is_ul(logged, 0, "SAT .key cut at each of 0..%zu bytes: C_Login never succeeds",
 	      fiel_key_len - 1);
 	ok(wrong_rv == 0, "... and always answers CKR_DEVICE_ERROR (%zu other answers, first %s)",
-	   wrong_rv, api_rv(first_rv));
+	   wrong_rv, ef_rv_name(first_rv));
 	is_ul(changed, 0, "... and the .key on disk is never modified");
 	api_write_file(key, fiel_key, fiel_key_len);
 	is_ul(api_login(s, fiel.pin), CKR_OK, "the whole .key logs in again");
@@ -195,7 +195,7 @@ static void expect_login(const char *what, const char *cer, const char *key, con
 			 CK_RV want)
 {
 	is_ul(init_one(cer, key), CKR_OK, "%s: C_Initialize OK", what);
-	is_ul(login_rv(pin), want, "%s: C_Login -> %s", what, api_rv(want));
+	is_ul(login_rv(pin), want, "%s: C_Login -> %s", what, ef_rv_name(want));
 	api_finalize();
 }
 

@@ -121,7 +121,7 @@ int main(void)
 	CHECK(P->C_DecryptInit(s, &om, priv), CKR_OK, "C_DecryptInit(OAEP)");
 	CK_RV rv = P->C_Decrypt(s, ct, sizeof ct, pt, &ptlen);
 	ok(rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE,
-	   "C_Decrypt of garbage fails (%s)", api_rv(rv));
+	   "C_Decrypt of garbage fails (%s)", ef_rv_name(rv));
 	ok(queue_intact(), "... the program's error queue is as it was");
 	CHECK(P->C_Logout(s), CKR_OK, "C_Logout");
 	CHECK(P->C_Finalize(NULL), CKR_OK, "C_Finalize");

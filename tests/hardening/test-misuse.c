@@ -281,7 +281,7 @@ static void test_params(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv)
 		pss[0] = (CK_RSA_PKCS_PSS_PARAMS){ combos[i].hash, combos[i].mgf, combos[i].slen };
 		m = (CK_MECHANISM){ combos[i].mech, pss, sizeof pss[0] };
 		CK_RV rv = P->C_SignInit(s, &m, priv);
-		is_ul(rv, combos[i].want, "%s -> %s", combos[i].what, api_rv(combos[i].want));
+		is_ul(rv, combos[i].want, "%s -> %s", combos[i].what, ef_rv_name(combos[i].want));
 		if (rv == CKR_OK) {
 			unsigned char sig[256], h[32];
 			CK_ULONG n = sizeof sig;

@@ -405,7 +405,7 @@ static void test_race(const char *top)
 				!opens(key, OLD_PIN);
 		clean += strcmp(listing(dir), "bundle.cer bundle.key") == 0;
 		if (!one || rv[!w] != CKR_PIN_INCORRECT)
-			tap_diag("race %d: %s and %s", i, api_rv(rv[0]), api_rv(rv[1]));
+			tap_diag("race %d: %s and %s", i, ef_rv_name(rv[0]), ef_rv_name(rv[1]));
 	}
 	is_ul(one_winner, races, "exactly one CKR_OK in every race");
 	is_ul(loser_incorrect, races,

@@ -70,7 +70,7 @@ static void note(CK_RV rv, const char *what)
 	if (rv != CKR_OK)
 		atomic_fetch_add(&raced, 1);
 	if (!race_ok(rv) && atomic_fetch_add(&bad_answers, 1) < 5)
-		printf("# unexpected %s from %s\n", api_rv(rv), what);
+		printf("# unexpected %s from %s\n", ef_rv_name(rv), what);
 }
 
 struct worker {
@@ -241,7 +241,7 @@ static void *finalize_racer(void *arg)
 			P->C_CloseSession(s);
 		} else if (rv != CKR_CRYPTOKI_NOT_INITIALIZED && rv != CKR_SLOT_ID_INVALID) {
 			atomic_fetch_add(&bad_answers, 1);
-			printf("# C_OpenSession during C_Finalize races: %s\n", api_rv(rv));
+			printf("# C_OpenSession during C_Finalize races: %s\n", ef_rv_name(rv));
 		}
 		P->C_GetSlotList(CK_TRUE, NULL, &n);
 		seed = seed * 1103515245 + 12345;
@@ -271,7 +271,7 @@ static void test_finalize_race(void)
 		CK_RV rv = api_init(conf);
 		if (rv != CKR_OK) {
 			if (init_ok)
-				printf("# C_Initialize: %s\n", api_rv(rv));
+				printf("# C_Initialize: %s\n", ef_rv_name(rv));
 			init_ok = false;
 		}
 		cycles++;

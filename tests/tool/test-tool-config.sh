@@ -81,6 +81,39 @@ check "XDG_CONFIG_HOME: the file goes there" "$( [ $rc = 0 ] && [ -f "$tmp/xdg/e
 EFIRMA_PKCS11_CONF=$tmp/named.conf run "$T" add "$fiel_cer" "$fiel_key" --pin-env PIN
 check "EFIRMA_PKCS11_CONF: the file it names" "$( [ $rc = 0 ] && grep -q '^\[bundle\]' "$tmp/named.conf"; echo $?)" "$err"
 
+# ------------------------------------------- the module's syntax, no other
+# The tool reads the file with the module's parser (module/config.c): what
+# the module takes for a bundle, and for its certificate, is what add
+# replaces and remove removes.  Its own copy of the grammar read
+# "[ bundle ]" as no bundle, kept a tab and comment in the path, and took
+# the first of two cert = lines where the module takes the last.
+sf=$tmp/syntax.conf
+fc=$(realpath "$fiel_cer")
+mc=$(realpath "$moral_cer")
+printf '# mine\n[ bundle ]\ncert = %s\t# a tab, then a comment\nkey = %s\n' \
+	"$fc" "$(realpath "$fiel_key")" > "$sf"
+EFIRMA_PKCS11_CONF=$sf run "$T" list
+check "syntax: the module reads '[ bundle ]' and a comment after a tab" \
+	"$( [ $rc = 0 ] && printf '%s' "$out" | grep -q '^e.firma CACX7605101P8$'; echo $?)" "$rc $out $err"
+EFIRMA_PKCS11_CONF=$sf run "$T" add "$fiel_cer" "$fiel_key" --pin-env PIN
+check "syntax: add replaces that entry (one bundle left, the comment kept)" \
+	"$( [ $rc = 0 ] && [ "$(grep -c 'bundle' "$sf")" = 1 ] && grep -q '^# mine' "$sf"; echo $?)" \
+	"$rc $err $(cat "$sf")"
+printf '[ bundle ]\ncert = %s\t# a tab, then a comment\nkey = k.key\n' "$fc" > "$sf"
+EFIRMA_PKCS11_CONF=$sf run "$T" remove "$fiel_cer"
+check "syntax: remove finds a '[ bundle ]' entry by its certificate's path" \
+	"$( [ $rc = 0 ] && ! grep -q 'bundle' "$sf"; echo $?)" "$rc $err $(cat "$sf")"
+printf '[bundle]\ncert = %s\ncert = %s\nkey = k.key\n' "$fc" "$mc" > "$sf"
+EFIRMA_PKCS11_CONF=$sf run "$T" remove "$fiel_cer"
+check "syntax: cert given twice: the first names no entry (exit 3), as for the module" \
+	"$(is "$rc" 3)" "$rc $err"
+EFIRMA_PKCS11_CONF=$sf run "$T" remove "$moral_cer"
+check "syntax: ... the last one does" "$( [ $rc = 0 ] && ! grep -q 'bundle' "$sf"; echo $?)" "$rc $err"
+printf '[bundle]\ncert = "%s" and more\nkey = k.key\n' "$fc" > "$sf"
+EFIRMA_PKCS11_CONF=$sf run "$T" remove "$fiel_cer"
+check "syntax: a cert = line the module ignores (text after the quotes) names nothing (exit 3)" \
+	"$(is "$rc" 3)" "$rc $err"
+
 # ------------------------------------------------- hostile certificate
 # A CN that would write "[bundle] cert=/e.cer key=/e.key" lines and a
 # colour escape; paths with a double quote and a backslash.

@@ -38,4 +38,18 @@ check "set-user-ID: EFIRMA_PKCS11_CONF, XDG_CONFIG_HOME and HOME choose no token
 check "set-user-ID: EFIRMA_PKCS11_DEBUG=1 traces nothing" \
 	"$(hasnt "$err" 'efirma-pkcs11:')" "$err"
 
+# "add" edits the file the module would read: in a set-user-ID tool no
+# variable may name it (the tool once wrote wherever EFIRMA_PKCS11_CONF
+# pointed, as the program's owner).
+mkdir -p "$d/b" "$d/w"
+cp "$fiel_cer" "$fiel_key" "$d/b/"
+chmod 644 "$d/b/"*
+chmod 777 "$d/w"
+EFIRMA_PKCS11_CONF=$d/w/x.conf XDG_CONFIG_HOME=$d/w HOME=$d/w \
+	run "$d/host-suid" add "$d/b/$(basename "$fiel_cer")" "$d/b/$(basename "$fiel_key")" --pin-env PIN
+check "set-user-ID: add writes no file the environment names" \
+	"$( [ $rc != 0 ] && [ -z "$(ls -A "$d/w")" ]; echo $?)" "$rc $out $err $(ls -A "$d/w")"
+check "... having checked the bundle first (it fails at the file, not the key)" \
+	"$(has "$err" 'cannot tell where your configuration goes')" "$err"
+
 tap_done

@@ -752,6 +752,121 @@ static void test_fuzz(void)
 	ok(all_sane, "fuzz: every stored bundle has cert and key");
 }
 
+/* ------------------------------------------------ the walk (the editor's view) */
+
+struct seen {
+	char buf[2048];
+	size_t next;      /* where the next line must start */
+	bool contiguous;
+};
+
+static CK_RV record(const struct ef_conf_line *l, void *arg)
+{
+	struct seen *s = arg;
+	size_t n = strlen(s->buf);
+	static const char *const kinds[] = { "blank", "section", "assign" };
+
+	if (l->start != s->next || l->end <= l->start)
+		s->contiguous = false;
+	s->next = l->end;
+	if (l->problem)
+		snprintf(s->buf + n, sizeof(s->buf) - n, "%u %s: %s|", l->lineno, kinds[l->kind],
+			 l->problem);
+	else if (l->kind == EF_CONF_SECTION)
+		snprintf(s->buf + n, sizeof(s->buf) - n, "%u [%.*s]|", l->lineno, (int)l->name.len,
+			 l->name.p);
+	else if (l->kind == EF_CONF_ASSIGN)
+		snprintf(s->buf + n, sizeof(s->buf) - n, "%u %.*s=<%.*s>|", l->lineno,
+			 (int)l->key.len, l->key.p, (int)l->value.len, l->value.p);
+	else
+		snprintf(s->buf + n, sizeof(s->buf) - n, "%u blank|", l->lineno);
+	return CKR_OK;
+}
+
+static CK_RV stop_at_section(const struct ef_conf_line *l, void *arg)
+{
+	(*(int *)arg)++;
+	return l->kind == EF_CONF_SECTION ? CKR_FUNCTION_FAILED : CKR_OK;
+}
+
+/* The cases where efirma-tool's own copy of the grammar disagreed with
+ * the module's: the tool now walks the file with this parser. */
+static void test_walk(void)
+{
+	static const char text[] =
+		"# top\n"
+		"[ bundle ]\n"
+		"cert = a.cer\t# a comment after a tab\n"
+		"key = \"k \\\"q\\\".key\" # after quotes\n"
+		"; cert = semicolon.cer\n"
+		"label = x#y\n"
+		"\n"
+		"[bundle]x\n"
+		"[bundle\n"
+		"cert = \"open\n"
+		"cert = \"a\" b\n"
+		"noequals\n"
+		" = v\n"
+		"last = no newline";
+	struct seen s;
+	int visits = 0;
+	char *path = NULL;
+
+	memset(&s, 0, sizeof(s));
+	s.contiguous = true;
+	is_ul(ef_config_walk(text, strlen(text), record, &s), CKR_OK, "walk: CKR_OK");
+	is_str(s.buf,
+	       "1 blank|2 [bundle]|3 cert=<a.cer>|4 key=<k \"q\".key>|5 ; cert=<semicolon.cer>|"
+	       "6 label=<x#y>|7 blank|"
+	       "8 section: text after the section header, section ignored|"
+	       "9 section: section header without ']', section ignored|"
+	       "10 assign: unterminated quote, line ignored|"
+	       "11 assign: text after the closing quote, line ignored|"
+	       "12 assign: expected 'key = value', line ignored|"
+	       "13 assign: missing key before '=', line ignored|"
+	       "14 last=<no newline>|",
+	       "walk: '[ bundle ]' is a bundle, '#' after a tab is a comment, ';' is not, "
+	       "each refused line says why");
+	ok(s.contiguous && s.next == strlen(text), "walk: the lines' spans cover the text, in order");
+	ef_config_walk("a = 1\n[x]\nb = 2\n", 16, stop_at_section, &visits);
+	is_ul((unsigned long)visits, 2, "walk: stops when the visit fails");
+	is_ul(ef_config_walk("[x]\n", 4, stop_at_section, &visits), CKR_FUNCTION_FAILED,
+	      "walk: ... and returns what it returned");
+
+	setenv("HOME", "/home/tester", 1);
+	ef_config_value_path("/etc/x/f.conf", "a.cer", 5, &path);
+	is_str(path, "/etc/x/a.cer", "value path: relative to the file's folder");
+	free(path);
+	ef_config_value_path("/etc/x/f.conf", "~/a.cer", 7, &path);
+	is_str(path, "/home/tester/a.cer", "value path: ~/ is $HOME");
+	free(path);
+	ef_config_value_path("f.conf", "a.cer", 5, &path);
+	is_str(path, "a.cer", "value path: a file named without a folder: the working directory");
+	free(path);
+
+	unsetenv("EFIRMA_PKCS11_CONF");
+	setenv("XDG_CONFIG_HOME", "/xdg/", 1);
+	ef_config_user_file(&path);
+	is_str(path, "/xdg/efirma-pkcs11/efirma-pkcs11.conf", "user file: $XDG_CONFIG_HOME's");
+	free(path);
+	setenv("XDG_CONFIG_HOME", "relative", 1);
+	ef_config_user_file(&path);
+	is_str(path, "/home/tester/.config/efirma-pkcs11/efirma-pkcs11.conf",
+	       "user file: a relative XDG_CONFIG_HOME is not used: ~/.config's");
+	free(path);
+	setenv("EFIRMA_PKCS11_CONF", "/named.conf", 1);
+	ef_config_user_file(&path);
+	is_str(path, "/named.conf", "user file: EFIRMA_PKCS11_CONF first");
+	free(path);
+	ef_config_force_secure(1);
+	path = (char *)"";
+	ef_config_user_file(&path);
+	ok(path == NULL, "user file: none in a set-user-ID process, whatever the environment says");
+	ef_config_force_secure(-1);
+	unsetenv("EFIRMA_PKCS11_CONF");
+	unsetenv("XDG_CONFIG_HOME");
+}
+
 static void test_log_line(void)
 {
 	char *err;
@@ -778,6 +893,7 @@ int main(void)
 	TAP_PART(test_escapes());
 	TAP_PART(test_secure());
 	TAP_PART(test_fuzz());
+	TAP_PART(test_walk());
 	/* Leave nothing behind. */
 	{
 		char cmd[400];
