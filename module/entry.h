@@ -25,9 +25,31 @@ static inline CK_RV ef_trace_return(const char *fn, CK_RV rv)
 }
 #define EF_RETURN(rv) return ef_trace_return(__func__, (rv))
 
-/* The session and its token, with the lock held; on failure the lock is
- * released and the reason returned. */
-CK_RV ef_enter_session(CK_SESSION_HANDLE h, struct ef_session **s);
+/* Every entry point shows the lock it takes and releases, and finds what
+ * a handle names between the two (global.h):
+ *
+ *	CK_RV rv = ef_lock();
+ *	if (rv != CKR_OK)
+ *		EF_RETURN(rv);
+ *	rv = ef_token_lookup_inlock(slotID, &t);
+ *	...
+ *	ef_unlock();
+ *
+ * (ef_session_lookup_inlock is in session.h.) */
+
+/* Takes the lock and releases it: CKR_OK when the session is open, else
+ * why not.  For the calls that need nothing else of it; the session
+ * handle is checked all the same, before what the token can do. */
+CK_RV ef_session_exists(CK_SESSION_HANDLE hSession);
+/* The same, then CKR_FUNCTION_NOT_SUPPORTED: for the calls this token
+ * has no use for. */
+CK_RV ef_session_unsupported(CK_SESSION_HANDLE hSession);
+
+/* The slot: CKR_SLOT_ID_INVALID when no slot has this ID. */
+CK_RV ef_slot_lookup_inlock(CK_SLOT_ID id, struct ef_token **t);
+/* The token in a slot: CKR_SLOT_ID_INVALID, or CKR_TOKEN_NOT_PRESENT when
+ * the slot has none. */
+CK_RV ef_token_lookup_inlock(CK_SLOT_ID id, struct ef_token **t);
 
 /* The PKCS#11 3.0 entry points (the 2.40 ones are declared by pkcs11.h). */
 CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount);

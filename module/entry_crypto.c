@@ -38,12 +38,13 @@ static CK_FLAGS flag_of(enum ef_op_kind kind)
 }
 
 /* The key an operation of this kind may use, checked against the handle. */
-static CK_RV key_for(const struct ef_token *t, CK_OBJECT_HANDLE h, enum ef_op_kind kind,
-		     struct ef_pkey **key)
+static CK_RV key_for_inlock(const struct ef_token *t, CK_OBJECT_HANDLE h, enum ef_op_kind kind,
+			    struct ef_pkey **key)
 {
-	const struct ef_object *o = ef_token_object(t, h);
+	ef_assert_locked();
+	const struct ef_object *o = ef_token_object_inlock(t, h);
 	if (!o) {
-		if (h == ef_token_handle(t, EF_OBJ_PRIVKEY) && !ef_token_logged_in(t))
+		if (h == ef_token_handle_inlock(t, EF_OBJ_PRIVKEY) && !ef_token_logged_in_inlock(t))
 			return CKR_USER_NOT_LOGGED_IN;
 		return CKR_KEY_HANDLE_INVALID;
 	}
@@ -72,20 +73,23 @@ static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
 	struct ef_session *s;
 	struct ef_op *op = NULL;
 	struct ef_pkey *key = NULL;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		return rv;
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
 	struct ef_token *t = s->token;
 	if (!pMechanism) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
 	}
-	if (ef_session_op_active(s, kind)) {
+	if (ef_session_op_active_inlock(s, kind)) {
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
 	}
 	if (kind != EF_OP_DIGEST) {
-		rv = key_for(t, hKey, kind, &key);
+		rv = key_for_inlock(t, hKey, kind, &key);
 		if (rv != CKR_OK)
 			goto out;
 	}
@@ -122,7 +126,7 @@ static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
 	op = NULL;
 out:
 	ef_op_free(op);
-	ef_global_unlock();
+	ef_unlock();
 	return rv;
 }
 
@@ -132,9 +136,12 @@ static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
 			 const CK_BYTE *in, CK_ULONG in_len, struct ef_op **taken)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(h, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		return rv;
+	rv = ef_session_lookup_inlock(h, &s);
+	if (rv != CKR_OK)
+		goto out;
 	if (!s->ops[kind]) {
 		rv = s->out[kind] ? CKR_FUNCTION_FAILED : CKR_OPERATION_NOT_INITIALIZED;
 		goto out;
@@ -148,7 +155,7 @@ static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
 	if (rv != CKR_OK)
 		ef_session_cancel_inlock(s, kind);
 out:
-	ef_global_unlock();
+	ef_unlock();
 	return rv;
 }
 
@@ -166,9 +173,12 @@ static CK_RV begin_output(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single
 {
 	struct ef_session *s;
 	*taken = NULL;
-	CK_RV rv = ef_enter_session(h, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		return rv;
+	rv = ef_session_lookup_inlock(h, &s);
+	if (rv != CKR_OK)
+		goto out;
 	struct ef_op *op = s->ops[kind];
 	if (!op) {
 		rv = s->out[kind] ? CKR_FUNCTION_FAILED : CKR_OPERATION_NOT_INITIALIZED;
@@ -198,7 +208,7 @@ static CK_RV begin_output(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single
 end:
 	ef_session_cancel_inlock(s, kind);
 out:
-	ef_global_unlock();
+	ef_unlock();
 	return rv;
 }
 
@@ -465,18 +475,22 @@ CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulP
 CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	if (!ef_session_op_active(s, EF_OP_DIGEST))
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
+	if (!ef_session_op_active_inlock(s, EF_OP_DIGEST))
 		rv = CKR_OPERATION_NOT_INITIALIZED;
-	else if (!ef_token_object(s->token, hKey))
+	else if (!ef_token_object_inlock(s->token, hKey))
 		rv = CKR_KEY_HANDLE_INVALID;
 	else
 		/* Only secret keys can be digested, and the RSA key's
 		 * private half never leaves the token. */
 		rv = CKR_KEY_INDIGESTIBLE;
-	ef_global_unlock();
+out:
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
@@ -489,11 +503,9 @@ CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PT
 
 CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
 {
-	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_session_exists(hSession);
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	ef_global_unlock();
 	/* The arguments are checked before what the token can do. */
 	if (!pSeed && ulSeedLen)
 		EF_RETURN(CKR_ARGUMENTS_BAD);
@@ -504,11 +516,9 @@ CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSee
 
 CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_ULONG ulRandomLen)
 {
-	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_session_exists(hSession);
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	ef_global_unlock();
 	if (!RandomData && ulRandomLen)
 		EF_RETURN(CKR_ARGUMENTS_BAD);
 	EF_RETURN(ulRandomLen ? ef_random(RandomData, ulRandomLen) : CKR_OK);
@@ -516,23 +526,15 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_UL
 
 /* ----------------------------------------------- what this token lacks */
 
-/* Recovery and dual-function operations: no mechanism here offers them. */
-static CK_RV unsupported_in(CK_SESSION_HANDLE hSession)
-{
-	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
-	if (rv != CKR_OK)
-		return rv;
-	ef_global_unlock();
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+/* Recovery and dual-function operations: no mechanism here offers them
+ * (ef_session_unsupported). */
 
 CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 			CK_OBJECT_HANDLE hKey)
 {
 	(void)pMechanism;
 	(void)hKey;
-	EF_RETURN(unsupported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
@@ -542,7 +544,7 @@ CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDa
 	(void)ulDataLen;
 	(void)pSignature;
 	(void)pulSignatureLen;
-	EF_RETURN(unsupported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -550,7 +552,7 @@ CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanis
 {
 	(void)pMechanism;
 	(void)hKey;
-	EF_RETURN(unsupported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen,
@@ -560,7 +562,7 @@ CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULO
 	(void)ulSignatureLen;
 	(void)pData;
 	(void)pulDataLen;
-	EF_RETURN(unsupported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 #define DUAL(name)                                                                        \
@@ -571,7 +573,7 @@ CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULO
 		(void)ulInLen;                                                            \
 		(void)pOut;                                                               \
 		(void)pulOutLen;                                                          \
-		EF_RETURN(unsupported_in(hSession));                                      \
+		EF_RETURN(ef_session_unsupported(hSession));                              \
 	}
 DUAL(C_DigestEncryptUpdate)
 DUAL(C_DecryptDigestUpdate)

@@ -9,9 +9,10 @@
 #include "entry.h"
 
 /* The object behind a handle in this session, or NULL. */
-static struct ef_object *object_of(struct ef_session *s, CK_OBJECT_HANDLE h)
+static struct ef_object *object_of_inlock(struct ef_session *s, CK_OBJECT_HANDLE h)
 {
-	return ef_token_object(s->token, h);
+	ef_assert_locked();
+	return ef_token_object_inlock(s->token, h);
 }
 
 /* False when the template names a class other than certificates: then
@@ -28,9 +29,12 @@ static bool may_show_certificates(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
 	struct ef_token *t = s->token;
 	if (!pTemplate && ulCount) {
 		rv = CKR_ARGUMENTS_BAD;
@@ -57,14 +61,14 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 	/* WORKAROUND(NSS): NSS searches for its own trust and built-in root
 	 * classes; an unknown class simply matches nothing. */
 	for (size_t i = 0; i < t->n_objects; i++) {
-		CK_OBJECT_HANDLE h = ef_token_handle(t, i);
-		const struct ef_object *o = object_of(s, h);
+		CK_OBJECT_HANDLE h = ef_token_handle_inlock(t, i);
+		const struct ef_object *o = object_of_inlock(s, h);
 		if (o && ef_object_matches(o, pTemplate, ulCount))
 			s->found[s->n_found++] = h;
 	}
 	s->finding = true;
 out:
-	ef_global_unlock();
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
@@ -72,34 +76,44 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
 		    CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_ULONG n = 0;
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
 	if (!s->finding) {
 		rv = CKR_OPERATION_NOT_INITIALIZED;
-	} else if (!pulObjectCount || (!phObject && ulMaxObjectCount)) {
-		rv = CKR_ARGUMENTS_BAD;
-	} else {
-		CK_ULONG n = 0;
-		while (n < ulMaxObjectCount && s->pos < s->n_found)
-			phObject[n++] = s->found[s->pos++];
-		*pulObjectCount = n;
+		goto out;
 	}
-	ef_global_unlock();
+	if (!pulObjectCount || (!phObject && ulMaxObjectCount)) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	while (n < ulMaxObjectCount && s->pos < s->n_found)
+		phObject[n++] = s->found[s->pos++];
+	*pulObjectCount = n;
+out:
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
 	if (!s->finding)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	s->finding = false;
 	ef_session_clear_found_inlock(s);
-	ef_global_unlock();
+out:
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
@@ -107,34 +121,42 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 			  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	const struct ef_object *o = object_of(s, hObject);
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
+	const struct ef_object *o = object_of_inlock(s, hObject);
 	if (!o)
 		rv = CKR_OBJECT_HANDLE_INVALID;
 	else if (!pTemplate && ulCount)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = ef_object_get(o, pTemplate, ulCount);
-	ef_global_unlock();
+out:
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ULONG_PTR pulSize)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	const struct ef_object *o = object_of(s, hObject);
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
+	const struct ef_object *o = object_of_inlock(s, hObject);
 	if (!o)
 		rv = CKR_OBJECT_HANDLE_INVALID;
 	else if (!pulSize)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		*pulSize = ef_object_size(o);
-	ef_global_unlock();
+out:
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
@@ -145,14 +167,15 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_U
 static CK_RV refuse_change(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, bool args_ok)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		return rv;
-	if (!args_ok)
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv == CKR_OK && !args_ok)
 		rv = CKR_ARGUMENTS_BAD;
-	else
-		rv = object_of(s, hObject) ? CKR_ACTION_PROHIBITED : CKR_OBJECT_HANDLE_INVALID;
-	ef_global_unlock();
+	else if (rv == CKR_OK)
+		rv = object_of_inlock(s, hObject) ? CKR_ACTION_PROHIBITED : CKR_OBJECT_HANDLE_INVALID;
+	ef_unlock();
 	return rv;
 }
 
@@ -174,16 +197,7 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 }
 
 /* Functions that would create or export key material: the token holds one
- * key, SAT's, and never lets it out. */
-static CK_RV not_supported_in(CK_SESSION_HANDLE hSession)
-{
-	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
-	if (rv != CKR_OK)
-		return rv;
-	ef_global_unlock();
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+ * key, SAT's, and never lets it out (ef_session_unsupported). */
 
 CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
 		     CK_OBJECT_HANDLE_PTR phObject)
@@ -191,7 +205,7 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
 	(void)pTemplate;
 	(void)ulCount;
 	(void)phObject;
-	EF_RETURN(not_supported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -201,7 +215,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	(void)pTemplate;
 	(void)ulCount;
 	(void)phKey;
-	EF_RETURN(not_supported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -216,7 +230,7 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	(void)ulPrivateKeyAttributeCount;
 	(void)phPublicKey;
 	(void)phPrivateKey;
-	EF_RETURN(not_supported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -228,7 +242,7 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	(void)hKey;
 	(void)pWrappedKey;
 	(void)pulWrappedKeyLen;
-	EF_RETURN(not_supported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -243,7 +257,7 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	(void)pTemplate;
 	(void)ulAttributeCount;
 	(void)phKey;
-	EF_RETURN(not_supported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -255,5 +269,5 @@ CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	(void)pTemplate;
 	(void)ulAttributeCount;
 	(void)phKey;
-	EF_RETURN(not_supported_in(hSession));
+	EF_RETURN(ef_session_unsupported(hSession));
 }

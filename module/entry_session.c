@@ -4,33 +4,19 @@
  */
 #include "entry.h"
 
-CK_RV ef_enter_session(CK_SESSION_HANDLE h, struct ef_session **s)
-{
-	CK_RV rv = ef_global_enter();
-	if (rv != CKR_OK)
-		return rv;
-	*s = ef_session_get_inlock(h);
-	if (!*s) {
-		ef_global_unlock();
-		return CKR_SESSION_HANDLE_INVALID;
-	}
-	return CKR_OK;
-}
-
 CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 		    CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
 {
+	struct ef_token *t;
 	(void)pApplication;
 	(void)Notify;   /* no callbacks: nothing here ever waits for a person */
-	CK_RV rv = ef_global_enter();
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	struct ef_token *t = ef_slots_find_inlock(slotID);
-	if (!t)
-		rv = CKR_SLOT_ID_INVALID;
-	else if (!t->present)
-		rv = CKR_TOKEN_NOT_PRESENT;
-	else if (!phSession)
+	rv = ef_token_lookup_inlock(slotID, &t);
+	if (rv != CKR_OK)
+		goto out;
+	if (!phSession)
 		rv = CKR_ARGUMENTS_BAD;
 	/* [PKCS#11 3.0 C_OpenSession] for legacy reasons the flag must be
 	 * set. */
@@ -41,49 +27,53 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 		 * are refused per call instead. */
 		rv = ef_session_open_inlock(t, flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION),
 					    phSession);
-	ef_global_unlock();
+out:
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
 {
-	CK_RV rv = ef_global_enter();
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
 	rv = ef_session_close_inlock(hSession);
-	ef_global_unlock();
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
 {
-	CK_RV rv = ef_global_enter();
+	struct ef_token *t;
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	struct ef_token *t = ef_slots_find_inlock(slotID);
-	if (!t)
-		rv = CKR_SLOT_ID_INVALID;
-	else
+	rv = ef_slot_lookup_inlock(slotID, &t);
+	if (rv == CKR_OK)
 		ef_session_close_all_inlock(t);
-	ef_global_unlock();
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
 	if (!pInfo) {
 		rv = CKR_ARGUMENTS_BAD;
-	} else {
-		pInfo->slotID = s->token->slot_id;
-		pInfo->state = ef_session_state(s);
-		pInfo->flags = s->flags;
-		pInfo->ulDeviceError = 0;
+		goto out;
 	}
-	ef_global_unlock();
+	pInfo->slotID = s->token->slot_id;
+	pInfo->state = ef_session_state_inlock(s);
+	pInfo->flags = s->flags;
+	pInfo->ulDeviceError = 0;
+out:
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
@@ -95,16 +85,37 @@ CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 		{ CKF_DIGEST, EF_OP_DIGEST },
 	};
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (flags & map[i].flag)
 			ef_session_cancel_inlock(s, map[i].kind);
 	if (flags & CKF_FIND_OBJECTS)
 		s->finding = false;
-	ef_global_unlock();
-	EF_RETURN(CKR_OK);
+out:
+	ef_unlock();
+	EF_RETURN(rv);
+}
+
+CK_RV ef_session_exists(CK_SESSION_HANDLE hSession)
+{
+	struct ef_session *s;
+	CK_RV rv = ef_lock();
+	if (rv != CKR_OK)
+		return rv;
+	rv = ef_session_lookup_inlock(hSession, &s);
+	ef_unlock();
+	return rv;
+}
+
+CK_RV ef_session_unsupported(CK_SESSION_HANDLE hSession)
+{
+	CK_RV rv = ef_session_exists(hSession);
+	return rv != CKR_OK ? rv : CKR_FUNCTION_NOT_SUPPORTED;
 }
 
 CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
@@ -112,13 +123,8 @@ CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationStat
 {
 	(void)pOperationState;
 	(void)pulOperationStateLen;
-	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	ef_global_unlock();
 	/* A running OpenSSL hash cannot be exported. */
-	EF_RETURN(CKR_FUNCTION_NOT_SUPPORTED);
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
@@ -129,12 +135,7 @@ CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationStat
 	(void)ulOperationStateLen;
 	(void)hEncryptionKey;
 	(void)hAuthenticationKey;
-	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	ef_global_unlock();
-	EF_RETURN(CKR_FUNCTION_NOT_SUPPORTED);
+	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE hSession)

@@ -8,27 +8,26 @@
 #include "entry.h"
 #include "mech.h"
 
-/* The token in a slot, with the lock held; on failure the lock is
- * released. */
-static CK_RV enter_token(CK_SLOT_ID id, struct ef_token **t)
+CK_RV ef_slot_lookup_inlock(CK_SLOT_ID id, struct ef_token **t)
 {
-	CK_RV rv = ef_global_enter();
-	if (rv != CKR_OK)
-		return rv;
+	ef_assert_locked();
 	*t = ef_slots_find_inlock(id);
-	if (!*t)
-		rv = CKR_SLOT_ID_INVALID;
-	else if (!(*t)->present)
+	return *t ? CKR_OK : CKR_SLOT_ID_INVALID;
+}
+
+CK_RV ef_token_lookup_inlock(CK_SLOT_ID id, struct ef_token **t)
+{
+	ef_assert_locked();
+	CK_RV rv = ef_slot_lookup_inlock(id, t);
+	if (rv == CKR_OK && !(*t)->present)
 		rv = CKR_TOKEN_NOT_PRESENT;
-	if (rv != CKR_OK)
-		ef_global_unlock();
 	return rv;
 }
 
 CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
-	CK_RV rv = ef_global_enter();
 	CK_ULONG n = 0;
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
 	if (!pulCount) {
@@ -56,32 +55,34 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PT
 		rv = CKR_BUFFER_TOO_SMALL;
 	*pulCount = n;
 out:
-	ef_global_unlock();
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
-	CK_RV rv = ef_global_enter();
+	struct ef_token *t;
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	struct ef_token *t = ef_slots_find_inlock(slotID);
-	if (!t)
-		rv = CKR_SLOT_ID_INVALID;
-	else if (!pInfo)
+	rv = ef_slot_lookup_inlock(slotID, &t);
+	if (rv == CKR_OK && !pInfo)
 		rv = CKR_ARGUMENTS_BAD;
-	else
+	else if (rv == CKR_OK)
 		*pInfo = t->slot_info;
-	ef_global_unlock();
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
 	struct ef_token *t;
-	CK_RV rv = enter_token(slotID, &t);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
+	rv = ef_token_lookup_inlock(slotID, &t);
+	if (rv != CKR_OK)
+		goto out;
 	if (!pInfo) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
@@ -91,7 +92,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	pInfo->ulSessionCount = t->n_sessions;
 	pInfo->ulRwSessionCount = t->n_rw_sessions;
 out:
-	ef_global_unlock();
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
@@ -99,22 +100,27 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList
 			 CK_ULONG_PTR pulCount)
 {
 	struct ef_token *t;
-	CK_RV rv = enter_token(slotID, &t);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	rv = pulCount ? ef_mech_list(t->can_encrypt, pMechanismList, pulCount) : CKR_ARGUMENTS_BAD;
-	ef_global_unlock();
+	rv = ef_token_lookup_inlock(slotID, &t);
+	if (rv == CKR_OK)
+		rv = pulCount ? ef_mech_list(t->can_encrypt, pMechanismList, pulCount) :
+				CKR_ARGUMENTS_BAD;
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
 {
 	struct ef_token *t;
-	CK_RV rv = enter_token(slotID, &t);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	rv = pInfo ? ef_mech_info(type, t->can_encrypt, pInfo) : CKR_ARGUMENTS_BAD;
-	ef_global_unlock();
+	rv = ef_token_lookup_inlock(slotID, &t);
+	if (rv == CKR_OK)
+		rv = pInfo ? ef_mech_info(type, t->can_encrypt, pInfo) : CKR_ARGUMENTS_BAD;
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
@@ -125,81 +131,84 @@ CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
 	(void)pPin;
 	(void)ulPinLen;
 	(void)pLabel;
-	CK_RV rv = enter_token(slotID, &t);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
+	rv = ef_token_lookup_inlock(slotID, &t);
 	/* [PKCS#11 3.0 C_InitToken] with sessions open: CKR_SESSION_EXISTS.
 	 * Otherwise: the token is SAT's certificate and key, it has no
 	 * security officer and cannot be re-initialized. */
-	rv = t->n_sessions ? CKR_SESSION_EXISTS : CKR_FUNCTION_NOT_SUPPORTED;
-	ef_global_unlock();
+	if (rv == CKR_OK)
+		rv = t->n_sessions ? CKR_SESSION_EXISTS : CKR_FUNCTION_NOT_SUPPORTED;
+	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 {
-	struct ef_session *s;
 	(void)pPin;
 	(void)ulPinLen;
-	CK_RV rv = ef_enter_session(hSession, &s);
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
+	CK_RV rv = ef_session_exists(hSession);
 	/* [PKCS#11 3.0 C_InitPIN] only in the "R/W SO Functions" state, which
 	 * this token, having no SO, never reaches. */
-	rv = CKR_USER_NOT_LOGGED_IN;
-	ef_global_unlock();
-	EF_RETURN(rv);
+	EF_RETURN(rv != CKR_OK ? rv : CKR_USER_NOT_LOGGED_IN);
 }
 
 /* After a login's work without the lock on a snapshot of the session's
- * token: takes the lock again and finds the session, if it and its token
- * are still those the snapshot was taken of.  On failure the lock is
- * released and the reason returned: C_Finalize ran, a rescan unloaded or
+ * token: finds the session again, if it and its token are still those
+ * the snapshot was taken of.  Else the reason: a rescan unloaded or
  * reloaded the token ([PKCS#11 3.0 CKR_DEVICE_REMOVED] the token was
  * removed from its slot during the execution of the function), or the
- * session was closed. */
-static CK_RV reenter_session(CK_SESSION_HANDLE h, const struct ef_key_plan *snap,
-			     struct ef_session **s)
+ * session was closed.  (C_Finalize meanwhile: ef_lock says so.) */
+static CK_RV relookup_session_inlock(CK_SESSION_HANDLE h, const struct ef_key_plan *snap,
+				     struct ef_session **s)
 {
-	CK_RV rv = ef_global_enter();
-	if (rv != CKR_OK)
-		return rv;
+	ef_assert_locked();
 	const struct ef_token *t = ef_slots_find_inlock(snap->slot_id);
 	if (!t || t->generation != snap->generation)
-		rv = CKR_DEVICE_REMOVED;
-	else if (!(*s = ef_session_get_inlock(h)))
-		rv = CKR_SESSION_HANDLE_INVALID;
+		return CKR_DEVICE_REMOVED;
+	return ef_session_lookup_inlock(h, s);
+}
+
+/* Takes the plan of a password change out of the session's token, after
+ * any other change of that token's password has ended. */
+static CK_RV setpin_plan_inlock(CK_SESSION_HANDLE hSession, bool pins_given,
+				struct ef_key_plan *snap)
+{
+	struct ef_session *s;
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
-		ef_global_unlock();
+		return rv;
+	/* No protected authentication path: both PINs must be given. */
+	if (!pins_given)
+		return CKR_ARGUMENTS_BAD;
+	/* [PKCS#11 3.0 C_SetPIN] only in a R/W session. */
+	if (!(s->flags & CKF_RW_SESSION))
+		return CKR_SESSION_READ_ONLY;
+	/* One password change per token at a time: a second one then reads
+	 * the file the first wrote, and its old PIN is no longer right. */
+	while (rv == CKR_OK && s->token->setpin) {
+		rv = ef_global_wait_inlock();
+		if (rv == CKR_OK)
+			rv = ef_session_lookup_inlock(hSession, &s);
+	}
+	if (rv == CKR_OK)
+		rv = ef_token_key_plan_inlock(s->token, snap);
+	if (rv == CKR_OK)
+		s->token->setpin = snap->ticket;
 	return rv;
 }
 
 CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
 	       CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
 {
-	struct ef_session *s;
 	struct ef_key_plan snap = {0};
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	/* No protected authentication path: both PINs must be given. */
-	if (!pOldPin || !pNewPin)
-		rv = CKR_ARGUMENTS_BAD;
-	/* [PKCS#11 3.0 C_SetPIN] only in a R/W session. */
-	else if (!(s->flags & CKF_RW_SESSION))
-		rv = CKR_SESSION_READ_ONLY;
-	/* One password change per token at a time: a second one then reads
-	 * the file the first wrote, and its old PIN is no longer right. */
-	while (rv == CKR_OK && s->token->setpin) {
-		rv = ef_global_wait_inlock();
-		if (rv == CKR_OK && !(s = ef_session_get_inlock(hSession)))
-			rv = CKR_SESSION_HANDLE_INVALID;
-	}
-	if (rv == CKR_OK)
-		rv = ef_token_key_plan_inlock(s->token, &snap);
-	if (rv == CKR_OK)
-		s->token->setpin = snap.ticket;
-	ef_global_unlock();
+	rv = setpin_plan_inlock(hSession, pOldPin && pNewPin, &snap);
+	ef_unlock();
 	if (rv != CKR_OK)
 		goto out;
 	/* The key derivations, the write and the fsyncs, without the lock. */
@@ -208,15 +217,15 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 	 * meanwhile: only the token's flags wait for the lock.  The token
 	 * may have been reloaded (same slot, new generation: its flags start
 	 * afresh) or made anew by C_Initialize (another ticket). */
-	if (ef_global_enter() == CKR_OK) {
+	if (ef_lock() == CKR_OK) {
 		struct ef_token *t = ef_slots_find_inlock(snap.slot_id);
 		if (t && t->setpin == snap.ticket)
 			t->setpin = 0;
 		if (t && t->generation == snap.generation)
-			ef_token_note_pin(t, rv);
-		ef_global_unlock();
+			ef_token_note_pin_inlock(t, rv);
+		ef_unlock();
 	}
-	ef_global_broadcast();
+	ef_lock_broadcast();
 out:
 	ef_key_plan_clear(&snap);
 	EF_RETURN(rv);
@@ -225,66 +234,93 @@ out:
 /* Whether this login may go on, before and after the key is opened. */
 static CK_RV login_allowed_inlock(const struct ef_session *s, CK_USER_TYPE userType)
 {
+	ef_assert_locked();
 	switch (userType) {
 	case CKU_USER:
-		return ef_token_logged_in(s->token) ? CKR_USER_ALREADY_LOGGED_IN : CKR_OK;
+		return ef_token_logged_in_inlock(s->token) ? CKR_USER_ALREADY_LOGGED_IN : CKR_OK;
 	case CKU_CONTEXT_SPECIFIC:
 		/* [PKCS#11 3.0 C_Login] improper use of CKU_CONTEXT_SPECIFIC:
 		 * CKR_OPERATION_NOT_INITIALIZED.  It re-proves the PIN for an
 		 * operation with the private key; the key stays as it is. */
-		if (!ef_session_op_active(s, EF_OP_SIGN) && !ef_session_op_active(s, EF_OP_DECRYPT))
+		if (!ef_session_op_active_inlock(s, EF_OP_SIGN) &&
+		    !ef_session_op_active_inlock(s, EF_OP_DECRYPT))
 			return CKR_OPERATION_NOT_INITIALIZED;
-		return ef_token_logged_in(s->token) ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+		return ef_token_logged_in_inlock(s->token) ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
 	case CKU_SO:
 		/* SAT's files have one password; there is no security
 		 * officer to log in as. */
-		return ef_token_logged_in(s->token) ? CKR_USER_ANOTHER_ALREADY_LOGGED_IN :
+		return ef_token_logged_in_inlock(s->token) ? CKR_USER_ANOTHER_ALREADY_LOGGED_IN :
 						      CKR_PIN_INCORRECT;
 	default:
 		return CKR_USER_TYPE_INVALID;
 	}
 }
 
-static CK_RV login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
-		   CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+/* Before the key derivation: what to try, if this login may go on. */
+static CK_RV login_plan_inlock(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+			       bool pin_given, struct ef_key_plan *snap)
 {
 	struct ef_session *s;
-	struct ef_key_plan snap = {0};
-	struct ef_pkey *key = NULL;
-	char *key_path = NULL;
-	CK_RV back, rv = ef_enter_session(hSession, &s);
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
 	/* [PKCS#11 3.0 C_Login] pPin is NULL_PTR only on a token with a
 	 * protected authentication path, which this one has not. */
-	if (!pPin)
-		rv = CKR_ARGUMENTS_BAD;
-	else
-		rv = login_allowed_inlock(s, userType);
+	if (!pin_given)
+		return CKR_ARGUMENTS_BAD;
+	rv = login_allowed_inlock(s, userType);
 	if (rv == CKR_OK)
-		rv = ef_token_key_plan_inlock(s->token, &snap);
-	ef_global_unlock();
+		rv = ef_token_key_plan_inlock(s->token, snap);
+	return rv;
+}
+
+/* After it: opened is what ef_key_plan_open answered.  A user's login
+ * takes *key and *key_path into the token. */
+static CK_RV login_finish_inlock(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+				 const struct ef_key_plan *snap, CK_RV opened,
+				 struct ef_pkey **key, char **key_path)
+{
+	struct ef_session *s;
+	ef_assert_locked();
+	CK_RV rv = relookup_session_inlock(hSession, snap, &s);
+	if (rv != CKR_OK)
+		return rv;
+	ef_token_note_pin_inlock(s->token, opened);
+	/* Another thread may have logged in (or out) meanwhile. */
+	rv = opened;
+	if (rv == CKR_OK)
+		rv = login_allowed_inlock(s, userType);
+	if (rv == CKR_OK && userType == CKU_USER) {
+		s->token->key = *key;
+		s->token->key_path = *key_path;
+		*key = NULL;
+		*key_path = NULL;
+	}
+	return rv;
+}
+
+static CK_RV login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+		   CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+{
+	struct ef_key_plan snap = {0};
+	struct ef_pkey *key = NULL;
+	char *key_path = NULL;
+	CK_RV opened, rv = ef_lock();
+	if (rv != CKR_OK)
+		return rv;
+	rv = login_plan_inlock(hSession, userType, pPin != NULL, &snap);
+	ef_unlock();
 	if (rv != CKR_OK)
 		goto out;
 	/* The key derivation, once per candidate key, without the lock:
 	 * DESIGN §5, no call waits on another token's password work. */
-	rv = ef_key_plan_open(&snap, pPin, ulPinLen, &key, &key_path);
-	back = reenter_session(hSession, &snap, &s);
-	if (back != CKR_OK) {
-		rv = back;
+	opened = ef_key_plan_open(&snap, pPin, ulPinLen, &key, &key_path);
+	rv = ef_lock();
+	if (rv != CKR_OK)
 		goto out;
-	}
-	ef_token_note_pin(s->token, rv);
-	/* Another thread may have logged in (or out) meanwhile. */
-	if (rv == CKR_OK)
-		rv = login_allowed_inlock(s, userType);
-	if (rv == CKR_OK && userType == CKU_USER) {
-		s->token->key = key;
-		s->token->key_path = key_path;
-		key = NULL;
-		key_path = NULL;
-	}
-	ef_global_unlock();
+	rv = login_finish_inlock(hSession, userType, &snap, opened, &key, &key_path);
+	ef_unlock();
 out:
 	if (key)
 		ef_key_unref(key);
@@ -312,16 +348,20 @@ CK_RV C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR
 CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_enter_session(hSession, &s);
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	if (!ef_token_logged_in(s->token)) {
+	rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
+	if (!ef_token_logged_in_inlock(s->token)) {
 		rv = CKR_USER_NOT_LOGGED_IN;
-	} else {
-		ef_sessions_drop_key_ops_inlock(s->token);
-		ef_token_logout(s->token);
+		goto out;
 	}
-	ef_global_unlock();
+	ef_sessions_drop_key_ops_inlock(s->token);
+	ef_token_logout_inlock(s->token);
+out:
+	ef_unlock();
 	EF_RETURN(rv);
 }
 

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The module never registers pthread_atfork handlers (DESIGN §4): a fork is
- * noticed by the PID changing.  The lock itself is in lock.c.
+ * noticed by the PID changing.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 #include "global.h"
 #include "config.h"
 #include "crypto.h"
-#include "lock.h"
 #include "log.h"
 #include "mech.h"
 #include "session.h"
@@ -26,23 +25,17 @@ static atomic_bool initialized;
 static atomic_int init_pid;
 static atomic_bool child_wiped;
 
-CK_RV ef_global_wait_inlock(void)
-{
-	ef_global_wait_changed_inlock();
-	return atomic_load(&initialized) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
-}
-
 /* In a forked child: the parent's keys are in our copy of its memory.  The
  * child has one thread, so the tables can be walked without the lock (which
  * another parent thread may have held at the moment of the fork).  For
  * that, a change under the lock takes a pointer out of the tables before
  * it frees what it points to: the child finds it whole or gone, and at
  * worst leaks what the parent was freeing. */
-static void wipe_inherited_keys(void)
+static void wipe_inherited_keys_forked(void)
 {
 	if (atomic_exchange(&child_wiped, true))
 		return;
-	ef_slots_wipe_keys_inlock();
+	ef_slots_wipe_keys_forked();
 }
 
 CK_RV ef_global_check(void)
@@ -50,37 +43,38 @@ CK_RV ef_global_check(void)
 	if (!atomic_load(&initialized))
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	if (atomic_load(&init_pid) != getpid()) {
-		wipe_inherited_keys();
+		wipe_inherited_keys_forked();
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	}
 	return CKR_OK;
 }
 
-CK_RV ef_global_enter(void)
+CK_RV ef_lock(void)
 {
 	/* The PID is checked before locking: in a forked child the lock may
 	 * be held by a thread that no longer exists. */
 	CK_RV rv = ef_global_check();
 	if (rv != CKR_OK)
 		return rv;
-	ef_global_lock();
+	ef_lock_acquire();
 	/* C_Finalize may have run while this thread waited. */
 	if (!atomic_load(&initialized)) {
-		ef_global_unlock();
+		ef_lock_release();
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	}
 	return CKR_OK;
 }
 
-/* A forked child's first C_Initialize: forget the parent's state without
- * touching a lock that may be held forever. */
-static void forget_parent_state(void)
+void ef_unlock(void)
 {
-	ef_global_lock_reinit();
-	wipe_inherited_keys();
-	ef_sessions_fini_inlock();
-	ef_slots_fini_inlock();
-	atomic_store(&initialized, false);
+	ef_lock_release();
+}
+
+CK_RV ef_global_wait_inlock(void)
+{
+	ef_assert_locked();
+	ef_lock_wait_inlock();
+	return atomic_load(&initialized) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
 }
 
 CK_RV ef_global_initialize(const char *reserved)
@@ -88,10 +82,21 @@ CK_RV ef_global_initialize(const char *reserved)
 	CK_RV rv;
 	struct ef_config cfg = {0};
 
-	if (atomic_load(&initialized) && atomic_load(&init_pid) != getpid())
-		forget_parent_state();
-
-	ef_global_lock();
+	/* A forked child's first C_Initialize: the parent's lock may be
+	 * held forever by a thread that does not exist here.  The child
+	 * puts a fresh lock in its place, and forgets the parent's tables
+	 * under it. */
+	bool forked = atomic_load(&initialized) && atomic_load(&init_pid) != getpid();
+	if (forked) {
+		ef_lock_reset_forked();
+		wipe_inherited_keys_forked();
+	}
+	ef_lock_acquire();
+	if (forked) {
+		ef_sessions_fini_inlock();
+		ef_slots_fini_inlock();
+		atomic_store(&initialized, false);
+	}
 	if (atomic_load(&initialized)) {
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
@@ -123,7 +128,7 @@ CK_RV ef_global_initialize(const char *reserved)
 	atomic_store(&initialized, true);
 out:
 	ef_config_free(&cfg);
-	ef_global_unlock();
+	ef_lock_release();
 	return rv;
 }
 
@@ -137,12 +142,12 @@ __attribute__((destructor)) static void unload(void)
 
 CK_RV ef_global_finalize(void)
 {
-	CK_RV rv = ef_global_enter();
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		return rv;
 	atomic_store(&initialized, false);
 	ef_sessions_fini_inlock();
 	ef_slots_fini_inlock();
-	ef_global_unlock();
+	ef_unlock();
 	return CKR_OK;
 }

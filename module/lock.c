@@ -1,5 +1,5 @@
 /*
- * lock.c - the global lock and its condition (lock.h).
+ * lock.c - the global lock (lock.h).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * A plain pthread mutex: on Linux it works for every thread an
@@ -7,37 +7,63 @@
  * but not needed.
  */
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "lock.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+/* Per thread, so reading it never races with the thread that holds the
+ * lock: set right after taking it, cleared right before releasing it. */
+static _Thread_local bool held;
 
-void ef_global_lock(void)
+void ef_lock_acquire(void)
 {
 	pthread_mutex_lock(&lock);
+	held = true;
 }
 
-void ef_global_unlock(void)
+void ef_lock_release(void)
 {
+	held = false;
 	pthread_mutex_unlock(&lock);
 }
 
-void ef_global_wait_changed_inlock(void)
+void ef_lock_wait_inlock(void)
 {
+	ef_assert_locked();
+	/* The lock is released while waiting, but no code of this thread
+	 * runs meanwhile: held stays true. */
 	pthread_cond_wait(&changed, &lock);
 }
 
-void ef_global_broadcast(void)
+void ef_lock_broadcast(void)
 {
 	pthread_cond_broadcast(&changed);
 }
 
-void ef_global_lock_reinit(void)
+void ef_lock_reset_forked(void)
 {
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
-
 	lock = fresh;
 	changed = fresh_cond;
+	held = false;
 }
+
+bool ef_lock_held(void)
+{
+	return held;
+}
+
+#ifdef EF_DEBUG
+void ef_lock_check_held(const char *fn)
+{
+	if (held)
+		return;
+	/* A bug in this module, in a debug build: stop where it is. */
+	fprintf(stderr, "efirma-pkcs11: %s called without the global lock\n", fn);
+	abort();
+}
+#endif

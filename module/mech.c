@@ -2,6 +2,7 @@
  * mech.c - the mechanism table: what the token can do, with honest flags.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,13 +39,13 @@ static const struct ef_mech mechs[] = {
 };
 #define N_MECHS (sizeof(mechs) / sizeof(mechs[0]))
 
-/* Set by C_Initialize from the configuration, under the global lock; read
- * under it. */
-static bool pkcs1_decrypt;
+/* Set by C_Initialize from the configuration.  Atomic, so that the
+ * mechanism table needs no lock (lock.h): this layer knows nothing of it. */
+static atomic_bool pkcs1_decrypt;
 
 void ef_mech_allow_pkcs1_decrypt(bool allow)
 {
-	pkcs1_decrypt = allow;
+	atomic_store(&pkcs1_decrypt, allow);
 }
 
 const struct ef_mech *ef_mech_find(CK_MECHANISM_TYPE type)
@@ -66,7 +67,7 @@ CK_FLAGS ef_mech_flags(const struct ef_mech *m, bool can_encrypt)
 	 * tells a valid padding from an invalid one: a Bleichenbacher oracle
 	 * that forges signatures with the holder's key.  Encryption, a
 	 * public-key operation, leaks nothing and stays. */
-	if (m->pad == EF_PAD_PKCS1 && !pkcs1_decrypt)
+	if (m->pad == EF_PAD_PKCS1 && !atomic_load(&pkcs1_decrypt))
 		flags &= ~CKF_DECRYPT;
 	return flags;
 }

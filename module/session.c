@@ -26,8 +26,9 @@ void ef_op_free(struct ef_op *op)
 	free(op);
 }
 
-static size_t find_index(CK_SESSION_HANDLE h, bool *found)
+static size_t find_index_inlock(CK_SESSION_HANDLE h, bool *found)
 {
+	ef_assert_locked();
 	size_t lo = 0, hi = n_sessions;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -40,16 +41,21 @@ static size_t find_index(CK_SESSION_HANDLE h, bool *found)
 	return lo;
 }
 
-struct ef_session *ef_session_get_inlock(CK_SESSION_HANDLE h)
+CK_RV ef_session_lookup_inlock(CK_SESSION_HANDLE h, struct ef_session **s)
 {
+	ef_assert_locked();
 	bool found;
-	size_t i = find_index(h, &found);
-	return found ? sessions[i] : NULL;
+	size_t i = find_index_inlock(h, &found);
+	if (!found)
+		return CKR_SESSION_HANDLE_INVALID;
+	*s = sessions[i];
+	return CKR_OK;
 }
 
 CK_RV ef_session_open_inlock(struct ef_token *t, CK_FLAGS flags, CK_SESSION_HANDLE *h)
 {
 	struct ef_session *s;
+	ef_assert_locked();
 	if (n_sessions == cap_sessions) {
 		size_t cap = cap_sessions ? cap_sessions * 2 : 32;
 		struct ef_session **p = realloc(sessions, cap * sizeof(*p));
@@ -82,8 +88,9 @@ static void free_session(struct ef_session *s)
 	free(s);
 }
 
-static void remove_at(size_t i)
+static void remove_at_inlock(size_t i)
 {
+	ef_assert_locked();
 	struct ef_session *s = sessions[i];
 	struct ef_token *t = s->token;
 	memmove(&sessions[i], &sessions[i + 1], (n_sessions - i - 1) * sizeof(*sessions));
@@ -91,39 +98,43 @@ static void remove_at(size_t i)
 	t->n_sessions--;
 	if (s->flags & CKF_RW_SESSION)
 		t->n_rw_sessions--;
-	if (t->n_sessions == 0 && ef_token_logged_in(t)) {
+	if (t->n_sessions == 0 && ef_token_logged_in_inlock(t)) {
 		ef_log_trace("slot %lu: last session closed, logging out", t->slot_id);
-		ef_token_logout(t);
+		ef_token_logout_inlock(t);
 	}
 	free_session(s);
 }
 
 CK_RV ef_session_close_inlock(CK_SESSION_HANDLE h)
 {
+	ef_assert_locked();
 	bool found;
-	size_t i = find_index(h, &found);
+	size_t i = find_index_inlock(h, &found);
 	if (!found)
 		return CKR_SESSION_HANDLE_INVALID;
-	remove_at(i);
+	remove_at_inlock(i);
 	return CKR_OK;
 }
 
 void ef_session_close_all_inlock(struct ef_token *t)
 {
+	ef_assert_locked();
 	for (size_t i = n_sessions; i-- > 0;)
 		if (sessions[i]->token == t)
-			remove_at(i);
+			remove_at_inlock(i);
 }
 
 void ef_sessions_close_absent_inlock(void)
 {
+	ef_assert_locked();
 	for (size_t i = n_sessions; i-- > 0;)
 		if (!sessions[i]->token->present)
-			remove_at(i);
+			remove_at_inlock(i);
 }
 
 void ef_sessions_fini_inlock(void)
 {
+	ef_assert_locked();
 	for (size_t i = 0; i < n_sessions; i++)
 		free_session(sessions[i]);
 	free(sessions);
@@ -131,22 +142,25 @@ void ef_sessions_fini_inlock(void)
 	n_sessions = cap_sessions = 0;
 }
 
-CK_STATE ef_session_state(const struct ef_session *s)
+CK_STATE ef_session_state_inlock(const struct ef_session *s)
 {
+	ef_assert_locked();
 	bool rw = s->flags & CKF_RW_SESSION;
-	if (ef_token_logged_in(s->token))
+	if (ef_token_logged_in_inlock(s->token))
 		return rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
 	return rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
 }
 
-bool ef_session_op_active(const struct ef_session *s, enum ef_op_kind kind)
+bool ef_session_op_active_inlock(const struct ef_session *s, enum ef_op_kind kind)
 {
+	ef_assert_locked();
 	return s->ops[kind] || s->out[kind];
 }
 
 void ef_session_clear_found_inlock(struct ef_session *s)
 {
-	/* Detached before freed: see ef_token_logout. */
+	ef_assert_locked();
+	/* Detached before freed: see ef_token_logout_inlock. */
 	CK_OBJECT_HANDLE *found = s->found;
 	s->found = NULL;
 	s->n_found = s->pos = 0;
@@ -155,7 +169,8 @@ void ef_session_clear_found_inlock(struct ef_session *s)
 
 void ef_session_cancel_inlock(struct ef_session *s, enum ef_op_kind kind)
 {
-	/* Detached before freed: see ef_token_logout. */
+	ef_assert_locked();
+	/* Detached before freed: see ef_token_logout_inlock. */
 	struct ef_op *op = s->ops[kind];
 	s->ops[kind] = NULL;
 	ef_op_free(op);
@@ -165,6 +180,7 @@ void ef_session_cancel_inlock(struct ef_session *s, enum ef_op_kind kind)
 
 void ef_sessions_drop_key_ops_inlock(const struct ef_token *t)
 {
+	ef_assert_locked();
 	for (size_t i = 0; i < n_sessions; i++) {
 		if (sessions[i]->token != t)
 			continue;
@@ -176,6 +192,7 @@ void ef_sessions_drop_key_ops_inlock(const struct ef_token *t)
 CK_RV ef_session_take_op_inlock(struct ef_session *s, enum ef_op_kind kind,
 				struct ef_op **op)
 {
+	ef_assert_locked();
 	if (s->out[kind])
 		/* Another thread is inside an operation of this session. */
 		return CKR_FUNCTION_FAILED;
@@ -189,15 +206,15 @@ CK_RV ef_session_take_op_inlock(struct ef_session *s, enum ef_op_kind kind,
 
 void ef_session_return_op(CK_SESSION_HANDLE h, struct ef_op *op, bool keep)
 {
-	ef_global_lock();
-	struct ef_session *s = ef_session_get_inlock(h);
-	if (s && s->out[op->kind] == op) {
+	struct ef_session *s;
+	ef_lock_acquire();
+	if (ef_session_lookup_inlock(h, &s) == CKR_OK && s->out[op->kind] == op) {
 		s->out[op->kind] = NULL;
 		if (keep) {
 			s->ops[op->kind] = op;
 			op = NULL;
 		}
 	}
-	ef_global_unlock();
+	ef_lock_release();
 	ef_op_free(op);
 }

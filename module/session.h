@@ -3,7 +3,7 @@
  * session.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Functions ending in _inlock need the global lock.  An operation that
+ * Functions ending in _inlock need the global lock (lock.h).  An operation that
  * does real work (a signature, a hash over a large buffer) is taken out of
  * its session under the lock, worked on without it, and put back or freed
  * under the lock again: two threads signing in two sessions never wait for
@@ -51,15 +51,15 @@ void ef_session_close_all_inlock(struct ef_token *t);
 void ef_sessions_close_absent_inlock(void);
 void ef_sessions_fini_inlock(void);
 
-/* The session, or NULL when the handle is not open. */
-struct ef_session *ef_session_get_inlock(CK_SESSION_HANDLE h);
-CK_STATE ef_session_state(const struct ef_session *s);
+/* The session: CKR_SESSION_HANDLE_INVALID when the handle is not open. */
+CK_RV ef_session_lookup_inlock(CK_SESSION_HANDLE h, struct ef_session **s);
+CK_STATE ef_session_state_inlock(const struct ef_session *s);
 
 /* Forgets the handles a search found. */
 void ef_session_clear_found_inlock(struct ef_session *s);
 
 /* True when an operation of this kind is active (attached or taken out). */
-bool ef_session_op_active(const struct ef_session *s, enum ef_op_kind kind);
+bool ef_session_op_active_inlock(const struct ef_session *s, enum ef_op_kind kind);
 /* Ends an operation of this kind ([PKCS#11 3.0 C_SessionCancel]). */
 void ef_session_cancel_inlock(struct ef_session *s, enum ef_op_kind kind);
 /* Ends the operations that use the private key, in every session of the

@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "file.h"
 #include "folder.h"
+#include "lock.h"
 #include "log.h"
 
 #ifndef EF_CA_DIR
@@ -40,8 +41,9 @@ static CK_SLOT_ID next_id = EF_FIRST_SLOT_ID;
 
 /* ids[] is kept sorted by path: a folder of n bundles costs n binary
  * searches here, not n^2/2 string comparisons (tests/bench). */
-static CK_RV slot_id_for(const char *path, CK_SLOT_ID *id)
+static CK_RV slot_id_for_inlock(const char *path, CK_SLOT_ID *id)
 {
+	ef_assert_locked();
 	size_t lo = 0, hi = n_ids;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -87,8 +89,9 @@ void ef_slots_forget_ids(void)
 
 /* ----------------------------------------------------------- CA pool */
 
-static CK_RV add_ca_file(const char *path)
+static CK_RV add_ca_file_inlock(const char *path)
 {
+	ef_assert_locked();
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	struct ef_cert *certs = NULL;
@@ -144,8 +147,9 @@ static bool any_file(const char *name)
 	return true;
 }
 
-static CK_RV add_ca_path(const char *path)
+static CK_RV add_ca_path_inlock(const char *path)
 {
+	ef_assert_locked();
 	struct stat st;
 	struct ef_dir_entry *names;
 	size_t n;
@@ -156,7 +160,7 @@ static CK_RV add_ca_path(const char *path)
 		return CKR_OK;
 	}
 	if (!S_ISDIR(st.st_mode))
-		return add_ca_file(path);
+		return add_ca_file_inlock(path);
 	/* The CA folders are the configuration's own, and may well be
 	 * symlinks (as /etc/ssl/certs is): they are followed. */
 	rv = ef_folder_list(path, any_file, EF_LIST_ANY, &names, &n);
@@ -166,7 +170,7 @@ static CK_RV add_ca_path(const char *path)
 			rv = CKR_HOST_MEMORY;
 			break;
 		}
-		rv = add_ca_file(full);
+		rv = add_ca_file_inlock(full);
 		free(full);
 	}
 	if (rv == CKR_OK || rv == CKR_DEVICE_ERROR)
@@ -177,8 +181,9 @@ static CK_RV add_ca_path(const char *path)
 
 /* -------------------------------------------------------------- slots */
 
-static CK_RV new_token(const char *cert_path, struct ef_token **out)
+static CK_RV new_token_inlock(const char *cert_path, struct ef_token **out)
 {
+	ef_assert_locked();
 	struct ef_token *t;
 	CK_RV rv;
 
@@ -198,9 +203,9 @@ static CK_RV new_token(const char *cert_path, struct ef_token **out)
 		free(t);
 		return CKR_HOST_MEMORY;
 	}
-	rv = slot_id_for(cert_path, &t->slot_id);
+	rv = slot_id_for_inlock(cert_path, &t->slot_id);
 	if (rv != CKR_OK) {
-		ef_token_free(t);
+		ef_token_free_inlock(t);
 		return rv;
 	}
 	slots[n_slots++] = t;
@@ -208,31 +213,33 @@ static CK_RV new_token(const char *cert_path, struct ef_token **out)
 	return CKR_OK;
 }
 
-static struct ef_token *find_by_path(const char *cert_path)
+static struct ef_token *find_by_path_inlock(const char *cert_path)
 {
+	ef_assert_locked();
 	for (size_t i = 0; i < n_slots; i++)
 		if (strcmp(slots[i]->cert_path, cert_path) == 0)
 			return slots[i];
 	return NULL;
 }
 
-static CK_RV add_bundle(const struct ef_bundle_conf *b)
+static CK_RV add_bundle_inlock(const struct ef_bundle_conf *b)
 {
+	ef_assert_locked();
 	struct ef_token *t;
 	CK_RV rv;
 
-	if (find_by_path(b->cert)) {
+	if (find_by_path_inlock(b->cert)) {
 		ef_log_warn("%s: configured twice; the first entry is used", b->cert);
 		return CKR_OK;
 	}
-	rv = new_token(b->cert, &t);
+	rv = new_token_inlock(b->cert, &t);
 	if (rv != CKR_OK)
 		return rv;
 	if (b->label && !(t->label_override = strdup(b->label)))
 		return CKR_HOST_MEMORY;
 	if (b->key && !(t->key_named = strdup(b->key)))
 		return CKR_HOST_MEMORY;
-	rv = ef_token_load(t);
+	rv = ef_token_load_inlock(t);
 	return rv == CKR_HOST_MEMORY ? rv : CKR_OK;
 }
 
@@ -242,7 +249,7 @@ static int cmp_token_path(const void *a, const void *b)
 		      (*(struct ef_token *const *)b)->cert_path);
 }
 
-/* find_by_path() over tokens sorted by cert_path. */
+/* find_by_path_inlock() over tokens sorted by cert_path. */
 static struct ef_token *find_sorted(struct ef_token **v, size_t n, const char *path)
 {
 	size_t lo = 0, hi = n;
@@ -259,8 +266,9 @@ static struct ef_token *find_sorted(struct ef_token **v, size_t n, const char *p
 	return NULL;
 }
 
-static bool in_dir(const struct ef_token *t, const char *dir)
+static bool in_dir_inlock(const struct ef_token *t, const char *dir)
 {
+	ef_assert_locked();
 	size_t n = strlen(dir);
 	return t->from_dir && strncmp(t->cert_path, dir, n) == 0 && t->cert_path[n] == '/' &&
 	       !strchr(t->cert_path + n + 1, '/');
@@ -268,9 +276,10 @@ static bool in_dir(const struct ef_token *t, const char *dir)
 
 /* Points the token at the key of its name (stem), or else at the folder's
  * shared index of unclaimed keys. */
-static CK_RV set_keys(struct ef_token *t, const char *dir, const struct ef_dir_entry *own,
-		      struct ef_keydir *kd)
+static CK_RV set_keys_inlock(struct ef_token *t, const char *dir,
+			     const struct ef_dir_entry *own, struct ef_keydir *kd)
 {
+	ef_assert_locked();
 	char *path = NULL;
 	if (own && asprintf(&path, "%s/%s", dir, own->name) < 0)
 		return CKR_HOST_MEMORY;
@@ -281,8 +290,9 @@ static CK_RV set_keys(struct ef_token *t, const char *dir, const struct ef_dir_e
 	return CKR_OK;
 }
 
-static CK_RV scan_dir(const char *dir, struct ef_keydir **last)
+static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 {
+	ef_assert_locked();
 	struct ef_dir_entry *certs = NULL, *keys = NULL;
 	size_t n_certs = 0, n_keys = 0, n_unclaimed = 0, n_known = n_slots;
 	struct ef_stem *cert_stems = NULL, *key_stems = NULL;
@@ -331,7 +341,7 @@ static CK_RV scan_dir(const char *dir, struct ef_keydir **last)
 	/* Bundles of this folder whose certificate is gone lose their token. */
 	for (size_t i = 0; i < n_slots; i++) {
 		struct ef_token *t = slots[i];
-		if (!in_dir(t, dir))
+		if (!in_dir_inlock(t, dir))
 			continue;
 		struct ef_dir_entry name = { (char *)t->cert_path + strlen(dir) + 1, { 0 } };
 		/* certs is NULL when the folder cannot be read any more. */
@@ -339,9 +349,9 @@ static CK_RV scan_dir(const char *dir, struct ef_keydir **last)
 			continue;
 		if (t->present)
 			ef_log_trace("slot %lu: %s is gone", t->slot_id, t->cert_path);
-		ef_token_unload(t);
+		ef_token_unload_inlock(t);
 		t->cert_seen = false;
-		set_keys(t, dir, NULL, NULL);
+		set_keys_inlock(t, dir, NULL, NULL);
 	}
 	for (size_t i = 0; i < n_certs; i++) {
 		char *path;
@@ -353,7 +363,7 @@ static CK_RV scan_dir(const char *dir, struct ef_keydir **last)
 		 * listing: the index of those known before is enough. */
 		struct ef_token *t = find_sorted(known, n_known, path);
 		bool fresh = !t;
-		if (fresh && (rv = new_token(path, &t)) != CKR_OK) {
+		if (fresh && (rv = new_token_inlock(path, &t)) != CKR_OK) {
 			free(path);
 			goto out;
 		}
@@ -362,14 +372,14 @@ static CK_RV scan_dir(const char *dir, struct ef_keydir **last)
 		/* A file that failed keeps its slot without a token until it
 		 * changes: one warning, not one per rescan. */
 		if (fresh || !t->cert_seen || !ef_file_id_equal(&t->cert_id, &certs[i].id)) {
-			rv = ef_token_load(t);
+			rv = ef_token_load_inlock(t);
 			if (rv == CKR_HOST_MEMORY)
 				goto out;
 			t->cert_seen = true;
 			t->cert_id = certs[i].id;
 		}
 		const struct ef_stem *own = ef_stem_find(key_stems, n_keys, certs[i].name);
-		rv = set_keys(t, dir, own ? &keys[own->index] : NULL, kd);
+		rv = set_keys_inlock(t, dir, own ? &keys[own->index] : NULL, kd);
 		if (rv != CKR_OK)
 			goto out;
 	}
@@ -390,8 +400,9 @@ static char **ca_paths;
 static size_t n_ca_paths;
 static bool ca_pool_read;
 
-static void clear_ca_pool(void)
+static void clear_ca_pool_inlock(void)
 {
+	ef_assert_locked();
 	for (size_t i = 0; i < n_ca; i++)
 		ef_cert_clear(&ca_pool[i]);
 	free(ca_pool);
@@ -402,24 +413,26 @@ static void clear_ca_pool(void)
 
 CK_RV ef_slots_chain_inlock(struct ef_token *t)
 {
+	ef_assert_locked();
 	CK_RV rv = CKR_OK;
 	if (!ca_pool_read) {
-		rv = add_ca_path(EF_CA_DIR);
+		rv = add_ca_path_inlock(EF_CA_DIR);
 		for (size_t i = 0; rv == CKR_OK && i < n_ca_paths; i++)
-			rv = add_ca_path(ca_paths[i]);
+			rv = add_ca_path_inlock(ca_paths[i]);
 		/* Half a pool would give this token a chain that stops short,
 		 * for good: the next search reads it all again. */
 		if (rv != CKR_OK) {
-			clear_ca_pool();
+			clear_ca_pool_inlock();
 			return rv;
 		}
 		ca_pool_read = true;
 	}
-	return ef_token_add_chain(t, ca_pool, n_ca);
+	return ef_token_add_chain_inlock(t, ca_pool, n_ca);
 }
 
 CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 {
+	ef_assert_locked();
 	CK_RV rv = CKR_OK;
 	ca_paths = calloc(cfg->n_ca_paths ? cfg->n_ca_paths : 1, sizeof(*ca_paths));
 	if (!ca_paths)
@@ -428,7 +441,7 @@ CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 		if (!(ca_paths[i] = strdup(cfg->ca_paths[i])))
 			return CKR_HOST_MEMORY;
 	for (size_t i = 0; rv == CKR_OK && i < cfg->n_bundles; i++)
-		rv = add_bundle(&cfg->bundles[i]);
+		rv = add_bundle_inlock(&cfg->bundles[i]);
 	if (rv != CKR_OK)
 		return rv;
 	dirs = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dirs));
@@ -449,28 +462,30 @@ CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 
 CK_RV ef_slots_rescan_inlock(void)
 {
+	ef_assert_locked();
 	for (size_t i = 0; i < n_dirs; i++) {
-		CK_RV rv = scan_dir(dirs[i], &dir_keys[i]);
+		CK_RV rv = scan_dir_inlock(dirs[i], &dir_keys[i]);
 		if (rv != CKR_OK)
 			return rv;
 	}
 	return CKR_OK;
 }
 
-void ef_slots_wipe_keys_inlock(void)
+void ef_slots_wipe_keys_forked(void)
 {
 	for (size_t i = 0; i < n_slots; i++)
-		ef_token_logout(slots[i]);
+		ef_token_wipe_key_forked(slots[i]);
 }
 
 void ef_slots_fini_inlock(void)
 {
+	ef_assert_locked();
 	for (size_t i = 0; i < n_slots; i++)
-		ef_token_free(slots[i]);
+		ef_token_free_inlock(slots[i]);
 	free(slots);
 	slots = NULL;
 	n_slots = cap_slots = 0;
-	clear_ca_pool();
+	clear_ca_pool_inlock();
 	free_names(ca_paths, n_ca_paths);
 	ca_paths = NULL;
 	n_ca_paths = 0;
@@ -485,16 +500,19 @@ void ef_slots_fini_inlock(void)
 
 size_t ef_slots_count_inlock(void)
 {
+	ef_assert_locked();
 	return n_slots;
 }
 
 struct ef_token *ef_slots_at_inlock(size_t index)
 {
+	ef_assert_locked();
 	return index < n_slots ? slots[index] : NULL;
 }
 
 struct ef_token *ef_slots_find_inlock(CK_SLOT_ID id)
 {
+	ef_assert_locked();
 	for (size_t i = 0; i < n_slots; i++)
 		if (slots[i]->slot_id == id)
 			return slots[i];

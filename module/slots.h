@@ -5,7 +5,7 @@
  *
  * Slot IDs are stable for the life of the process (a path keeps its ID
  * across C_Finalize/C_Initialize and across a rescan) and never 0 or 1.
- * Every function is called with the global lock held.
+ * Functions ending in _inlock need the global lock (lock.h).
  */
 #ifndef EF_SLOTS_H
 #define EF_SLOTS_H
@@ -20,8 +20,9 @@ void ef_slots_fini_inlock(void);
 /* Forgets the path -> slot ID registry (library unload only). */
 void ef_slots_forget_ids(void);
 
-/* Logs every token out, wiping its key. */
-void ef_slots_wipe_keys_inlock(void);
+/* In a forked child's only thread, without the lock (global.c): logs
+ * every token out, wiping the keys the child inherited. */
+void ef_slots_wipe_keys_forked(void);
 
 /* Looks at the scanned folders again: new bundles become new slots, a
  * vanished certificate leaves its slot without a token, a changed one is

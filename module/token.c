@@ -15,6 +15,7 @@
 
 #include "token.h"
 #include "keyfile.h"
+#include "lock.h"
 #include "log.h"
 #include "mech.h"
 #include "sat.h"
@@ -28,12 +29,13 @@
  * C_Initialize make anew for the same slot.  Under the global lock. */
 static unsigned long stamps;
 
-static void build_infos(struct ef_token *t)
+static void build_infos_inlock(struct ef_token *t)
 {
 	const struct ef_sat_facts *f = &t->cert.sat;
 	char label[128];
 	const char *name = strrchr(t->cert_path, '/');
 	char desc[256];
+	ef_assert_locked();
 
 	memset(&t->slot_info, 0, sizeof(t->slot_info));
 	snprintf(desc, sizeof(desc), "efirma-pkcs11 %s", name ? name + 1 : t->cert_path);
@@ -100,11 +102,12 @@ static size_t find_chain(const struct ef_cert *leaf, const struct ef_cert *pool,
 	return depth;
 }
 
-static CK_RV build_objects(struct ef_token *t)
+static CK_RV build_objects_inlock(struct ef_token *t)
 {
 	const char *holder = t->cert.sat.holder && *t->cert.sat.holder ?
 			     t->cert.sat.holder : "e.firma";
 	CK_RV rv;
+	ef_assert_locked();
 
 	t->objects = calloc(EF_OBJ_FIRST_CA, sizeof(*t->objects));
 	if (!t->objects)
@@ -125,6 +128,7 @@ static CK_RV build_objects(struct ef_token *t)
 
 CK_RV ef_token_objects_inlock(struct ef_token *t)
 {
+	ef_assert_locked();
 	if (!t->present || t->objects)
 		return CKR_OK;
 	/* The public key object's operations (verify, encrypt) need it, and
@@ -135,7 +139,7 @@ CK_RV ef_token_objects_inlock(struct ef_token *t)
 		rv = CKR_DEVICE_ERROR;
 	}
 	if (rv == CKR_OK)
-		rv = build_objects(t);
+		rv = build_objects_inlock(t);
 	if (rv != CKR_OK) {
 		for (size_t i = 0; i < t->n_objects; i++)
 			ef_object_clear(&t->objects[i]);
@@ -149,12 +153,13 @@ CK_RV ef_token_objects_inlock(struct ef_token *t)
 	return rv;
 }
 
-CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t n_pool)
+CK_RV ef_token_add_chain_inlock(struct ef_token *t, const struct ef_cert *pool, size_t n_pool)
 {
 	const struct ef_cert *chain[EF_MAX_CHAIN];
 	struct ef_object *o;
 	size_t depth, built = 0;
 	CK_RV rv = CKR_OK;
+	ef_assert_locked();
 
 	if (!t->present || t->chain_added)
 		return CKR_OK;
@@ -189,13 +194,14 @@ out:
 	return rv;
 }
 
-CK_RV ef_token_load(struct ef_token *t)
+CK_RV ef_token_load_inlock(struct ef_token *t)
 {
 	unsigned char *data = NULL;
 	size_t len = 0;
 	CK_RV rv;
 
-	ef_token_unload(t);
+	ef_assert_locked();
+	ef_token_unload_inlock(t);
 	if (!ef_file_read(t->cert_path, t->from_dir, EF_MAX_FILE, &ef_file_heap, &data, &len)) {
 		if (errno == ENOMEM) {
 			rv = CKR_HOST_MEMORY;
@@ -239,12 +245,14 @@ CK_RV ef_token_load(struct ef_token *t)
 out:
 	free(data);
 	if (rv != CKR_OK)
-		ef_token_unload(t);
-	build_infos(t);
+		ef_token_unload_inlock(t);
+	build_infos_inlock(t);
 	return rv;
 }
 
-void ef_token_logout(struct ef_token *t)
+/* Needs the token to itself: the global lock, or a forked child's only
+ * thread. */
+static void drop_key(struct ef_token *t)
 {
 	/* Detached before freed: a child forked meanwhile walks the tables
 	 * without the lock (global.c) and must find the key whole or gone,
@@ -261,26 +269,40 @@ void ef_token_logout(struct ef_token *t)
 	free(key_path);
 }
 
-bool ef_token_logged_in(const struct ef_token *t)
+void ef_token_logout_inlock(struct ef_token *t)
 {
+	ef_assert_locked();
+	drop_key(t);
+}
+
+void ef_token_wipe_key_forked(struct ef_token *t)
+{
+	drop_key(t);
+}
+
+bool ef_token_logged_in_inlock(const struct ef_token *t)
+{
+	ef_assert_locked();
 	return t->key != NULL;
 }
 
-void ef_token_note_pin(struct ef_token *t, CK_RV rv)
+void ef_token_note_pin_inlock(struct ef_token *t, CK_RV rv)
 {
+	ef_assert_locked();
 	if (rv == CKR_OK)
 		t->info.flags &= ~(CK_FLAGS)CKF_USER_PIN_COUNT_LOW;
 	else if (rv == CKR_PIN_INCORRECT)
 		t->info.flags |= CKF_USER_PIN_COUNT_LOW;
 }
 
-void ef_token_unload(struct ef_token *t)
+void ef_token_unload_inlock(struct ef_token *t)
 {
-	ef_token_logout(t);
+	ef_assert_locked();
+	ef_token_logout_inlock(t);
 	/* A login that copied the token before must not install its key in
 	 * what the token becomes; private handles die with the old objects. */
 	t->generation = t->epoch = ++stamps;
-	/* Detached before freed, as in ef_token_logout. */
+	/* Detached before freed, as in drop_key. */
 	struct ef_object *objects = t->objects;
 	size_t n_objects = t->n_objects;
 	struct ef_pkey *pubkey = t->pubkey;
@@ -298,11 +320,12 @@ void ef_token_unload(struct ef_token *t)
 	t->slot_info.flags &= ~CKF_TOKEN_PRESENT;
 }
 
-void ef_token_free(struct ef_token *t)
+void ef_token_free_inlock(struct ef_token *t)
 {
+	ef_assert_locked();
 	if (!t)
 		return;
-	ef_token_unload(t);
+	ef_token_unload_inlock(t);
 	free(t->cert_path);
 	free(t->key_named);
 	ef_keydir_unref(t->keydir);
@@ -434,6 +457,7 @@ void ef_key_plan_clear(struct ef_key_plan *p)
 CK_RV ef_token_key_plan_inlock(const struct ef_token *t, struct ef_key_plan *p)
 {
 	CK_RV rv = CKR_HOST_MEMORY;
+	ef_assert_locked();
 
 	memset(p, 0, sizeof(*p));
 	p->slot_id = t->slot_id;
@@ -567,24 +591,26 @@ out:
 _Static_assert(EF_OBJ_FIRST_CA + EF_MAX_CHAIN < (1 << EF_HANDLE_INDEX_BITS),
 	       "every object index fits the handle's index bits");
 
-CK_OBJECT_HANDLE ef_token_handle(const struct ef_token *t, size_t index)
+CK_OBJECT_HANDLE ef_token_handle_inlock(const struct ef_token *t, size_t index)
 {
+	ef_assert_locked();
 	CK_OBJECT_HANDLE h = ((CK_OBJECT_HANDLE)t->slot_id << 16) | (CK_OBJECT_HANDLE)(index + 1);
 	if (index < t->n_objects && t->objects[index].is_private)
 		h |= (CK_OBJECT_HANDLE)(t->epoch & 0xfff) << EF_HANDLE_INDEX_BITS;
 	return h;
 }
 
-struct ef_object *ef_token_object(const struct ef_token *t, CK_OBJECT_HANDLE h)
+struct ef_object *ef_token_object_inlock(const struct ef_token *t, CK_OBJECT_HANDLE h)
 {
+	ef_assert_locked();
 	if (!t->present || (h >> 16) != t->slot_id)
 		return NULL;
 	size_t index = (size_t)(h & ((1 << EF_HANDLE_INDEX_BITS) - 1));
-	if (index == 0 || index > t->n_objects || h != ef_token_handle(t, index - 1))
+	if (index == 0 || index > t->n_objects || h != ef_token_handle_inlock(t, index - 1))
 		return NULL;
 	struct ef_object *o = &t->objects[index - 1];
 	/* [PKCS#11 3.0 §4.4] private objects are invisible until login. */
-	if (o->is_private && !ef_token_logged_in(t))
+	if (o->is_private && !ef_token_logged_in_inlock(t))
 		return NULL;
 	return o;
 }

@@ -5,8 +5,8 @@
  *
  * A token lives from C_Initialize (or the rescan that found it) to
  * C_Finalize; a bundle whose files vanish keeps its struct with
- * present == false, so a slot ID never dangles.  Every function here is
- * called with the global lock held unless it says otherwise.
+ * present == false, so a slot ID never dangles.  Functions ending in
+ * _inlock need the global lock (lock.h); the others say what they need.
  *
  * A login or a password change works on a plan copied from the token
  * under the lock (struct ef_key_plan), and the key derivation and file
@@ -68,7 +68,7 @@ enum { EF_OBJ_CERT, EF_OBJ_PUBKEY, EF_OBJ_PRIVKEY, EF_OBJ_PROFILE, EF_OBJ_FIRST_
 
 /* Reads and parses the .cer.  On failure the token stays absent and one
  * warning is logged. */
-CK_RV ef_token_load(struct ef_token *t);
+CK_RV ef_token_load_inlock(struct ef_token *t);
 /* Builds, once, the objects of the key pair and the public key: at the
  * first search of the token, not at load, since a folder of 10,000 bundles
  * that nobody opens would otherwise hold 12 KB of attributes per token
@@ -78,10 +78,11 @@ CK_RV ef_token_objects_inlock(struct ef_token *t);
 /* Adds, once, the CA certificates of the pool that chain the token's
  * certificate (checking signatures): only when a search may show them,
  * since a client that only signs never needs them. */
-CK_RV ef_token_add_chain(struct ef_token *t, const struct ef_cert *pool, size_t n_pool);
+CK_RV ef_token_add_chain_inlock(struct ef_token *t, const struct ef_cert *pool,
+				 size_t n_pool);
 /* Drops everything but the identity (slot ID, paths). */
-void ef_token_unload(struct ef_token *t);
-void ef_token_free(struct ef_token *t);
+void ef_token_unload_inlock(struct ef_token *t);
+void ef_token_free_inlock(struct ef_token *t);
 
 /* What a login or a password change tries, copied out of the token under
  * the lock so that the key files can be read and decrypted without it (a
@@ -112,12 +113,15 @@ CK_RV ef_key_plan_open(const struct ef_key_plan *p, const unsigned char *pin, si
 /* Without the lock. */
 void ef_key_plan_clear(struct ef_key_plan *p);
 
-void ef_token_logout(struct ef_token *t);
-bool ef_token_logged_in(const struct ef_token *t);
+void ef_token_logout_inlock(struct ef_token *t);
+/* The same in a forked child's only thread, which walks the tables
+ * without the lock (global.c): the key it inherited is wiped. */
+void ef_token_wipe_key_forked(struct ef_token *t);
+bool ef_token_logged_in_inlock(const struct ef_token *t);
 /* [PKCS#11 3.0 CK_TOKEN_INFO] CKF_USER_PIN_COUNT_LOW: a wrong PIN was
  * given since the last successful authentication.  rv is the answer of
  * ef_key_plan_open or ef_token_set_pin. */
-void ef_token_note_pin(struct ef_token *t, CK_RV rv);
+void ef_token_note_pin_inlock(struct ef_token *t, CK_RV rv);
 
 /* Without the lock.  Re-encrypts the .key under a new PIN, atomically,
  * keeping the file the user has (keyfile.h): a symlink's target is
@@ -131,9 +135,9 @@ CK_RV ef_token_set_pin(const struct ef_key_plan *p, const unsigned char *old_pin
 /* Object handles: the slot ID in the high bits, the index below; a
  * private object's handle also carries the login epoch, so that it dies
  * at logout for good. */
-CK_OBJECT_HANDLE ef_token_handle(const struct ef_token *t, size_t index);
+CK_OBJECT_HANDLE ef_token_handle_inlock(const struct ef_token *t, size_t index);
 /* The object if the handle is this token's and visible in this login
  * state, else NULL. */
-struct ef_object *ef_token_object(const struct ef_token *t, CK_OBJECT_HANDLE h);
+struct ef_object *ef_token_object_inlock(const struct ef_token *t, CK_OBJECT_HANDLE h);
 
 #endif
