@@ -159,8 +159,10 @@ CK_RV ef_keyfile_lock(const char *path, struct ef_keyfile *kf)
 	}
 	rv = CKR_OK;
 out:
-	if (rv != CKR_OK)
+	if (rv != CKR_OK) {
+		EF_FAIL(rv);   /* the warning above says which step */
 		ef_keyfile_unlock(kf);
+	}
 	return rv;
 }
 
@@ -412,6 +414,8 @@ CK_RV ef_keyfile_replace(struct ef_keyfile *kf, const unsigned char *data, size_
 	sync_dir_of(kf->path);
 	rv = CKR_OK;
 out:
+	if (rv != CKR_OK)
+		EF_FAIL(rv);   /* the warning above says which step */
 	if (fd >= 0)
 		close(fd);
 	if (tmp) {
