@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "ckr_names.h"
+#include "result.h"
 
 const char *ef_rv_name(CK_RV rv)
 {
@@ -115,6 +116,11 @@ const char *ef_rv_name(CK_RV rv)
 	N(CKR_VENDOR_DEFINED)
 	/* PKCS#11 3.0, from include/efirma-pkcs11.h. */
 	N(CKR_OPERATION_CANCEL_FAILED)
+	/* The module's internal results (result.h): they never reach a
+	 * caller, but the trace shows where they arose. */
+	N(EF_R_OP_BUSY)
+	N(EF_R_KEY_OF_OTHER_CERT)
+	N(EF_R_NOT_A_KEY)
 #undef N
 	default:
 		break;

@@ -33,17 +33,17 @@ CK_RV ef_digest_new(enum ef_hash h, struct ef_digest **out)
 
 	*out = NULL;
 	if (ef_hash_size(h) == 0)
-		return CKR_MECHANISM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_INVALID);
 	if (!ef_ossl_ready())
-		return CKR_GENERAL_ERROR;
-	ERR_set_mark();
+		return EF_FAIL(CKR_GENERAL_ERROR);
+	ef_ossl_mark();
 	m = EVP_MD_CTX_new();
 	if (m == NULL) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	if (EVP_DigestInit_ex2(m, ef_ossl_md(h), NULL) != 1) {
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
 	}
 	*out = (struct ef_digest *)m;
@@ -60,9 +60,9 @@ CK_RV ef_digest_update(struct ef_digest *d, const unsigned char *data, size_t le
 
 	if (len == 0)
 		return CKR_OK;
-	ERR_set_mark();
+	ef_ossl_mark();
 	if (EVP_DigestUpdate((EVP_MD_CTX *)d, data, len) != 1)
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 	ERR_pop_to_mark();
 	return rv;
 }
@@ -72,9 +72,9 @@ CK_RV ef_digest_final(struct ef_digest *d, unsigned char *out)
 	CK_RV rv = CKR_OK;
 	unsigned int n = 0;
 
-	ERR_set_mark();
+	ef_ossl_mark();
 	if (EVP_DigestFinal_ex((EVP_MD_CTX *)d, out, &n) != 1)
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 	ERR_pop_to_mark();
 	return rv;
 }
@@ -91,12 +91,12 @@ CK_RV ef_digest_oneshot(enum ef_hash h, const unsigned char *data, size_t len,
 	CK_RV rv = CKR_OK;
 
 	if (ef_hash_size(h) == 0)
-		return CKR_MECHANISM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_INVALID);
 	if (!ef_ossl_ready())
-		return CKR_GENERAL_ERROR;
-	ERR_set_mark();
+		return EF_FAIL(CKR_GENERAL_ERROR);
+	ef_ossl_mark();
 	if (EVP_Digest(data, len, out, NULL, ef_ossl_md(h), NULL) != 1)
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 	ERR_pop_to_mark();
 	return rv;
 }

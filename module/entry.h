@@ -16,14 +16,9 @@
 #include "session.h"
 #include "slots.h"
 
-/* Logs the return code of an entry point when the trace is on. */
-static inline CK_RV ef_trace_return(const char *fn, CK_RV rv)
-{
-	if (ef_log_trace_enabled())
-		ef_log_trace("%s -> %s", fn, ef_rv_name(rv));
-	return rv;
-}
-#define EF_RETURN(rv) return ef_trace_return(__func__, (rv))
+/* The exit of an entry point: an internal result becomes its CKR, and
+ * the trace shows the code with where it arose (log.h). */
+#define EF_RETURN(rv) return ef_log_return(__func__, (rv))
 
 /* Every entry point shows the lock it takes and releases, and finds what
  * a handle names between the two (global.h):

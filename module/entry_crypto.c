@@ -143,7 +143,7 @@ static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
 	if (rv != CKR_OK)
 		goto out;
 	if (!s->ops[kind]) {
-		rv = s->out[kind] ? CKR_FUNCTION_FAILED : CKR_OPERATION_NOT_INITIALIZED;
+		rv = s->out[kind] ? EF_FAIL(EF_R_OP_BUSY) : CKR_OPERATION_NOT_INITIALIZED;
 		goto out;
 	}
 	if (!in && in_len)
@@ -181,7 +181,7 @@ static CK_RV begin_output(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single
 		goto out;
 	struct ef_op *op = s->ops[kind];
 	if (!op) {
-		rv = s->out[kind] ? CKR_FUNCTION_FAILED : CKR_OPERATION_NOT_INITIALIZED;
+		rv = s->out[kind] ? EF_FAIL(EF_R_OP_BUSY) : CKR_OPERATION_NOT_INITIALIZED;
 		goto out;
 	}
 	if (!out_len || (single && !in && in_len)) {

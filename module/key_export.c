@@ -30,30 +30,32 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 	size_t rsakey_len = 0, p8_len = 0, p8_cap = 0, ct_len = 0, ct_cap = 0;
 	size_t kdf_len, enc_len, params_len, alg_len, total, kp_len;
 	struct ef_pbes2 s;
-	CK_RV rv = CKR_FUNCTION_FAILED;
+	CK_RV rv;
 
 	*out = NULL;
 	*out_len = 0;
 	if (k == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
 	if (pin == NULL)
 		pin_len = 0;
 	if (!ef_ossl_ready())
-		return CKR_GENERAL_ERROR;
-	ERR_set_mark();
+		return EF_FAIL(CKR_GENERAL_ERROR);
+	ef_ossl_mark();
 	/* RSAPrivateKey (PKCS#1), wrapped by hand into the PrivateKeyInfo
 	 * that SAT encrypts: {v0, rsaEncryption NULL, OCTET STRING}. */
 	ectx = OSSL_ENCODER_CTX_new_for_pkey(ef_pkey_evp(k), EVP_PKEY_KEYPAIR, "DER",
 					     "type-specific", NULL);
-	if (ectx == NULL || OSSL_ENCODER_to_data(ectx, &rsakey, &rsakey_len) != 1)
+	if (ectx == NULL || OSSL_ENCODER_to_data(ectx, &rsakey, &rsakey_len) != 1) {
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
+	}
 	kp_len = sizeof(v0) + sizeof(rsa_alg) + ef_der_hdr_len(rsakey_len) + rsakey_len;
 	p8_cap = ef_der_hdr_len(kp_len) + kp_len;
 	p8 = ef_secret_alloc(p8_cap);
 	ct_cap = p8_cap + EVP_MAX_BLOCK_LENGTH;
 	ct = OPENSSL_malloc(ct_cap);
 	if (p8 == NULL || ct == NULL) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	w = p8 + ef_der_put_hdr(p8, EF_DER_SEQUENCE, kp_len);
@@ -68,8 +70,10 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 	 * DEFAULT and is left out as SAT leaves it; 2048 iterations; a fresh
 	 * 8-byte salt and IV from our DRBG. */
 	if (RAND_bytes_ex(ef_ossl_libctx(), salt, sizeof(salt), 0) != 1 ||
-	    RAND_bytes_ex(ef_ossl_libctx(), iv, sizeof(iv), 0) != 1)
+	    RAND_bytes_ex(ef_ossl_libctx(), iv, sizeof(iv), 0) != 1) {
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
+	}
 	memset(&s, 0, sizeof(s));
 	s.salt = (struct ef_der){ salt, sizeof(salt) };
 	s.iter = 2048;
@@ -95,7 +99,7 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 		total = ef_der_hdr_len(alg_len) + alg_len + ef_der_hdr_len(ct_len) + ct_len;
 		der = malloc(ef_der_hdr_len(total) + total);
 		if (der == NULL) {
-			rv = CKR_HOST_MEMORY;
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			goto out;
 		}
 		w = der + ef_der_put_hdr(der, EF_DER_SEQUENCE, total);

@@ -51,7 +51,7 @@ static CK_RV open_plain(const unsigned char *der, size_t len, struct ef_pkey **o
 
 	switch (p8_split(der, len, &rsakey)) {
 	case P8_OTHER:
-		return CKR_KEY_TYPE_INCONSISTENT;
+		return EF_FAIL(CKR_KEY_TYPE_INCONSISTENT);
 	case P8_RSA:
 		key = ef_pkey_rsa_private(rsakey.p, rsakey.n);
 		break;
@@ -60,7 +60,7 @@ static CK_RV open_plain(const unsigned char *der, size_t len, struct ef_pkey **o
 		break;
 	}
 	if (key == NULL)
-		return CKR_DATA_INVALID;
+		return EF_OSSL_FAIL(EF_R_NOT_A_KEY);
 	return ef_pkey_accept(key, out);
 }
 
@@ -155,16 +155,16 @@ static CK_RV open_epki_openssl(const unsigned char *der, size_t len,
 	X509_SIG *sig = NULL;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	EVP_PKEY *key = NULL;
-	CK_RV rv = CKR_PIN_INCORRECT;
+	CK_RV rv;
 
 	if (len > LONG_MAX || pin_len > INT_MAX)
-		return CKR_PIN_INCORRECT;
+		return EF_FAIL(CKR_PIN_INCORRECT);
 	sig = d2i_X509_SIG(NULL, &p, (long)len);
 	if (sig == NULL)
-		return CKR_DATA_INVALID;
+		return EF_OSSL_FAIL(EF_R_NOT_A_KEY);
 	if (!work_factor_ok(sig)) {
 		X509_SIG_free(sig);
-		return CKR_DATA_INVALID;
+		return EF_FAIL(CKR_DATA_INVALID);
 	}
 	/* OpenSSL wipes its decrypted buffer (zbuf) and the PrivateKeyInfo
 	 * octets when freeing them. */
@@ -172,10 +172,10 @@ static CK_RV open_epki_openssl(const unsigned char *der, size_t len,
 			      ef_ossl_libctx(), NULL);
 	if (p8 != NULL)
 		key = EVP_PKCS82PKEY_ex(p8, ef_ossl_libctx(), NULL);
-	if (key != NULL) {
+	if (key != NULL)
 		rv = ef_pkey_accept(key, out);
-		key = NULL;
-	}
+	else
+		rv = EF_OSSL_FAIL(CKR_PIN_INCORRECT);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	X509_SIG_free(sig);
 	return rv;
@@ -202,8 +202,8 @@ static CK_RV open_epki(const unsigned char *der, size_t len, const struct epki *
 		rv = ef_cbc_decrypt(s.cipher, key, s.iv, e->data, &plain, &plain_len);
 	if (rv == CKR_OK) {
 		rv = open_plain(plain, plain_len, out);
-		if (rv == CKR_DATA_INVALID)
-			rv = CKR_PIN_INCORRECT;
+		if (rv == EF_R_NOT_A_KEY)
+			rv = EF_FAIL(CKR_PIN_INCORRECT);
 	}
 	OPENSSL_cleanse(key, sizeof(key));
 	ef_secret_free(plain);
@@ -244,50 +244,63 @@ static CK_RV pem_traditional_decrypt(const char *header, const unsigned char *bo
 	EVP_MD *md5 = NULL;
 	size_t i, ivlen;
 	int klen;
-	CK_RV rv = CKR_DATA_INVALID;
+	CK_RV rv;
 
 	*plain = NULL;
 	*plain_len = 0;
 	dek = strstr(header, "DEK-Info:");
-	if (dek == NULL)
+	if (dek == NULL) {
+		rv = EF_FAIL(CKR_DATA_INVALID);
 		goto out;
+	}
 	p = dek + strlen("DEK-Info:");
 	while (*p == ' ' || *p == '\t')
 		p++;
 	for (i = 0; p[i] != ',' && p[i] != '\0' && p[i] != '\n' && p[i] != '\r'; i++)
 		if (i + 1 >= sizeof(cname))
-			goto out;
-	if (p[i] != ',')
+			break;
+	if (p[i] != ',') {
+		rv = EF_FAIL(CKR_DATA_INVALID);
 		goto out;
+	}
 	memcpy(cname, p, i);
 	cname[i] = '\0';
 	p += i + 1;
 	cipher = EVP_CIPHER_fetch(ef_ossl_libctx(), cname, NULL);
-	if (cipher == NULL)
+	if (cipher == NULL) {
+		rv = EF_OSSL_FAIL(CKR_DATA_INVALID);
 		goto out;
+	}
 	ivlen = (size_t)EVP_CIPHER_get_iv_length(cipher);
 	klen = EVP_CIPHER_get_key_length(cipher);
-	if (ivlen < 8 || ivlen > sizeof(iv) || klen <= 0 || klen > (int)sizeof(key))
+	if (ivlen < 8 || ivlen > sizeof(iv) || klen <= 0 || klen > (int)sizeof(key)) {
+		rv = EF_FAIL(CKR_DATA_INVALID);
 		goto out;
+	}
 	for (i = 0; i < ivlen; i++) {
 		int hi = hexval((unsigned char)p[2 * i]);
 		int lo = hi < 0 ? -1 : hexval((unsigned char)p[2 * i + 1]);
 
-		if (hi < 0 || lo < 0)
+		if (hi < 0 || lo < 0) {
+			rv = EF_FAIL(CKR_DATA_INVALID);
 			goto out;
+		}
 		iv[i] = (unsigned char)(hi << 4 | lo);
 	}
-	rv = CKR_PIN_INCORRECT;
-	if (pin_len > INT_MAX)
+	if (pin_len > INT_MAX) {
+		rv = EF_FAIL(CKR_PIN_INCORRECT);
 		goto out;
+	}
 	md5 = EVP_MD_fetch(ef_ossl_libctx(), "MD5", NULL);
 	if (md5 == NULL) {
-		rv = CKR_GENERAL_ERROR;
+		rv = EF_OSSL_FAIL(CKR_GENERAL_ERROR);
 		goto out;
 	}
 	if (EVP_BytesToKey(cipher, md5, iv, pin_len > 0 ? pin : (const unsigned char *)"",
-			   (int)pin_len, 1, key, NULL) != klen)
+			   (int)pin_len, 1, key, NULL) != klen) {
+		rv = EF_OSSL_FAIL(CKR_PIN_INCORRECT);
 		goto out;
+	}
 	rv = ef_cbc_decrypt(cname, key, (struct ef_der){ iv, ivlen },
 			 (struct ef_der){ body, body_len }, plain, plain_len);
 out:
@@ -317,12 +330,12 @@ static CK_RV open_pem_block(const struct ef_pem_block *b, const unsigned char *p
 
 	if (strcmp(b->name, PEM_STRING_PKCS8) == 0) {
 		if (!epki_split(b->body, len, &e))
-			return CKR_DATA_INVALID;
+			return EF_FAIL(EF_R_NOT_A_KEY);
 		return open_epki(b->body, len, &e, pin, pin_len, out);
 	}
 	if (strcmp(b->name, PEM_STRING_PKCS8INF) != 0 &&
 	    strcmp(b->name, PEM_STRING_RSA) != 0)
-		return CKR_KEY_TYPE_INCONSISTENT;   /* EC, DSA, ... */
+		return EF_FAIL(CKR_KEY_TYPE_INCONSISTENT);   /* EC, DSA, ... */
 	if (pem_header_encrypted(b->header)) {
 		rv = pem_traditional_decrypt(b->header, b->body, len, pin, pin_len,
 					     &plain, &plain_len);
@@ -330,8 +343,8 @@ static CK_RV open_pem_block(const struct ef_pem_block *b, const unsigned char *p
 			return rv;
 		rv = open_plain(plain, plain_len, out);
 		/* Garbage that happened to have a valid CBC padding. */
-		if (rv == CKR_DATA_INVALID)
-			rv = CKR_PIN_INCORRECT;
+		if (rv == EF_R_NOT_A_KEY)
+			rv = EF_FAIL(CKR_PIN_INCORRECT);
 		ef_secret_free(plain);
 		return rv;
 	}
@@ -343,24 +356,24 @@ static CK_RV key_open_pem(const unsigned char *data, size_t len,
 {
 	struct ef_pem_block b;
 	BIO *bio;
-	CK_RV rv = CKR_DATA_INVALID;
+	CK_RV rv = CKR_OK;
+	bool found = false;
 
 	if (len > INT_MAX)
-		return CKR_DATA_INVALID;
+		return EF_FAIL(EF_R_NOT_A_KEY);
 	bio = BIO_new_mem_buf(data, (int)len);
 	if (bio == NULL)
-		return CKR_HOST_MEMORY;
+		return EF_OSSL_FAIL(CKR_HOST_MEMORY);
 	/* The first block that is a private key decides. */
-	while (ef_pem_next(bio, &b)) {
-		bool is_key = is_key_pem_name(b.name);
-
-		if (is_key)
+	while (!found && ef_pem_next(bio, &b)) {
+		found = is_key_pem_name(b.name);
+		if (found)
 			rv = open_pem_block(&b, pin, pin_len, out);
 		ef_pem_block_clear(&b);
-		if (is_key)
-			break;
 	}
 	BIO_free(bio);
+	if (!found)
+		rv = EF_FAIL(EF_R_NOT_A_KEY);
 	return rv;
 }
 
@@ -372,12 +385,12 @@ CK_RV ef_key_open(const unsigned char *data, size_t len,
 
 	*out = NULL;
 	if (data == NULL || len == 0)
-		return CKR_DATA_INVALID;
+		return EF_FAIL(CKR_DATA_INVALID);
 	if (pin == NULL)
 		pin_len = 0;
 	if (!ef_ossl_ready())
-		return CKR_GENERAL_ERROR;
-	ERR_set_mark();
+		return EF_FAIL(CKR_GENERAL_ERROR);
+	ef_ossl_mark();
 	if (ef_pem_armored(data, len))
 		rv = key_open_pem(data, len, pin, pin_len, out);
 	else if (epki_split(data, len, &e))
@@ -385,7 +398,8 @@ CK_RV ef_key_open(const unsigned char *data, size_t len,
 	else
 		rv = open_plain(data, len, out);
 	ERR_pop_to_mark();
-	return rv;
+	/* Not a key at all: CKR_DATA_INVALID, as crypto.h says. */
+	return ef_rv_public(rv);
 }
 
 /* An EncryptedPrivateKeyInfo's PBKDF2 iterations, as ef_key_kdf_iterations
@@ -410,7 +424,7 @@ unsigned long ef_key_kdf_iterations(const unsigned char *data, size_t len)
 
 	if (data == NULL || len == 0 || !ef_ossl_ready())
 		return 0;
-	ERR_set_mark();
+	ef_ossl_mark();
 	if (!ef_pem_armored(data, len)) {
 		r = epki_iterations(data, len);
 		goto out;

@@ -130,8 +130,10 @@ CK_RV ef_keyfile_lock(const char *path, struct ef_keyfile *kf)
 	}
 	rv = CKR_OK;
 out:
-	if (rv != CKR_OK)
+	if (rv != CKR_OK) {
+		EF_FAIL(rv);   /* the warning above says which step */
 		ef_keyfile_unlock(kf);
+	}
 	return rv;
 }
 
@@ -355,6 +357,8 @@ CK_RV ef_keyfile_replace(struct ef_keyfile *kf, const unsigned char *data, size_
 	}
 	rv = CKR_OK;
 out:
+	if (rv != CKR_OK)
+		EF_FAIL(rv);   /* the warning above says which step */
 	ef_atomic_end(&a);
 	return rv;
 }

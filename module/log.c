@@ -104,3 +104,105 @@ void ef_log_trace(const char *fmt, ...)
 	emit(fmt, ap);
 	va_end(ap);
 }
+
+
+/* The origins kept per thread: the first one (most often the root cause)
+ * and the newest ones.  A C_* call records a few at most; more means one
+ * failure was answered several times on its way up. */
+#define EF_ORIGINS 4
+#define EF_REASON_MAX 160
+
+struct origin {
+	CK_RV rv;
+	const char *file;    /* __FILE__, a string literal */
+	const char *func;    /* __func__ */
+	int line;
+	char reason[EF_REASON_MAX];
+};
+
+static _Thread_local struct {
+	size_t n;
+	bool dropped;        /* origins between the first and the newest lost */
+	struct origin o[EF_ORIGINS];
+} tl_fail;
+
+/* "rsa.c" for "module/rsa.c" or "../module/rsa.c" (VPATH builds). */
+static const char *base_name(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+
+	return slash != NULL ? slash + 1 : file;
+}
+
+CK_RV ef_fail_at(CK_RV rv, const char *file, int line, const char *func, const char *reason)
+{
+	struct origin *o;
+
+	if (!ef_log_trace_enabled())
+		return rv;
+	if (tl_fail.n == EF_ORIGINS) {
+		memmove(&tl_fail.o[1], &tl_fail.o[2], (EF_ORIGINS - 2) * sizeof(tl_fail.o[0]));
+		tl_fail.n--;
+		tl_fail.dropped = true;
+	}
+	o = &tl_fail.o[tl_fail.n++];
+	o->rv = rv;
+	o->file = file != NULL ? base_name(file) : "?";
+	o->func = func != NULL ? func : "?";
+	o->line = line;
+	snprintf(o->reason, sizeof(o->reason), "%s", reason != NULL ? reason : "");
+	return rv;
+}
+
+void ef_fail_forget(void)
+{
+	tl_fail.n = 0;
+	tl_fail.dropped = false;
+}
+
+void ef_fail_describe(CK_RV rv, char *buf, size_t size)
+{
+	CK_RV pub = ef_rv_public(rv);
+	size_t len = 0;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	if (tl_fail.n == 0 || tl_fail.o[tl_fail.n - 1].rv != rv)
+		return;
+	for (size_t i = tl_fail.n; i-- > 0 && len < size;) {
+		const struct origin *o = &tl_fail.o[i];
+		int n;
+
+		n = snprintf(buf + len, size - len, "%s%s:%d %s%s%s%s%s",
+			     i + 1 == tl_fail.n ? "" : " < ", o->file, o->line, o->func,
+			     o->rv != pub ? " " : "", o->rv != pub ? ef_rv_name(o->rv) : "",
+			     o->reason[0] != '\0' ? ": " : "", o->reason);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+		if (i == 1 && tl_fail.dropped && len < size) {
+			n = snprintf(buf + len, size - len, " < ...");
+			if (n < 0)
+				break;
+			len += (size_t)n;
+		}
+	}
+}
+
+CK_RV ef_log_return(const char *fn, CK_RV rv)
+{
+	CK_RV pub = ef_rv_public(rv);
+
+	if (ef_log_trace_enabled()) {
+		char where[EF_LOG_LINE_MAX / 2];
+
+		ef_fail_describe(rv, where, sizeof(where));
+		if (where[0] != '\0')
+			ef_log_trace("%s -> %s (%s)", fn, ef_rv_name(pub), where);
+		else
+			ef_log_trace("%s -> %s", fn, ef_rv_name(pub));
+	}
+	ef_fail_forget();
+	return pub;
+}

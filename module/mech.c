@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "mech.h"
 
 #define SV (CKF_SIGN | CKF_VERIFY)
@@ -99,7 +100,7 @@ CK_RV ef_mech_info(CK_MECHANISM_TYPE type, bool can_encrypt, CK_MECHANISM_INFO_P
 	const struct ef_mech *m = ef_mech_find(type);
 	CK_FLAGS flags = m ? ef_mech_flags(m, can_encrypt) : 0;
 	if (!flags)
-		return CKR_MECHANISM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_INVALID);
 	info->flags = flags;
 	if (flags & CKF_DIGEST) {
 		info->ulMinKeySize = 0;
@@ -156,20 +157,20 @@ static CK_RV pss_params(const CK_MECHANISM *mechanism, const struct ef_mech *m,
 {
 	const CK_RSA_PKCS_PSS_PARAMS *pss = mechanism->pParameter;
 	if (!pss || mechanism->ulParameterLen != sizeof(*pss))
-		return CKR_MECHANISM_PARAM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	p->hash = ef_mech_hash_of(pss->hashAlg);
 	p->mgf1 = mgf_hash(pss->mgf);
 	if (p->hash == EF_HASH_NONE || p->mgf1 == EF_HASH_NONE)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	/* [PKCS#11 3.0 §2.1.15] For CKM_SHAx_RSA_PKCS_PSS the hashAlg of the
 	 * parameters names the hash the mechanism itself applies. */
 	if (m->hash != EF_HASH_NONE && m->hash != p->hash)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	/* [RFC 8017 §9.1.1] emLen >= hLen + sLen + 2; emLen is the modulus
 	 * size in bytes for every modulus whose bit length is not 1 mod 8. */
 	size_t hlen = ef_hash_size(p->hash);
 	if (key_bytes < hlen + 2 || pss->sLen > key_bytes - hlen - 2)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	p->salt_len = pss->sLen;
 	return CKR_OK;
 }
@@ -179,26 +180,26 @@ static CK_RV oaep_params(const CK_MECHANISM *mechanism, struct ef_rsa_params *p,
 {
 	const CK_RSA_PKCS_OAEP_PARAMS *oaep = mechanism->pParameter;
 	if (!oaep || mechanism->ulParameterLen != sizeof(*oaep))
-		return CKR_MECHANISM_PARAM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	p->hash = ef_mech_hash_of(oaep->hashAlg);
 	p->mgf1 = mgf_hash(oaep->mgf);
 	if (p->hash == EF_HASH_NONE || p->mgf1 == EF_HASH_NONE)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	if (oaep->source == 0) {
 		/* Some applications pass source 0 for "no label". */
 		if (oaep->ulSourceDataLen != 0)
-			return CKR_MECHANISM_PARAM_INVALID;
+			return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 		return CKR_OK;
 	}
 	if (oaep->source != CKZ_DATA_SPECIFIED)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	if (oaep->ulSourceDataLen == 0)
 		return CKR_OK;
 	if (!oaep->pSourceData)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	*label_copy = malloc(oaep->ulSourceDataLen);
 	if (!*label_copy)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	memcpy(*label_copy, oaep->pSourceData, oaep->ulSourceDataLen);
 	p->label = *label_copy;
 	p->label_len = oaep->ulSourceDataLen;
@@ -212,7 +213,7 @@ CK_RV ef_mech_params(const CK_MECHANISM *mechanism, const struct ef_mech *m,
 	memset(p, 0, sizeof(*p));
 	*label_copy = NULL;
 	if (!(m->flags & op_flag(op)))
-		return CKR_MECHANISM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_INVALID);
 	p->pad = m->pad;
 	p->hash = m->hash;
 	switch (m->pad) {
@@ -223,6 +224,6 @@ CK_RV ef_mech_params(const CK_MECHANISM *mechanism, const struct ef_mech *m,
 	default:
 		/* [PKCS#11 3.0 §2.1] RSA PKCS #1 v1.5, X.509 and the digests
 		 * take no parameter. */
-		return no_parameter(mechanism) ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
+		return no_parameter(mechanism) ? CKR_OK : EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	}
 }

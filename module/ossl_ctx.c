@@ -40,6 +40,11 @@ static OSSL_PROVIDER *g_prov;
  * (and a lock) for nothing. */
 static EVP_MD *g_md[EF_N_HASHES];
 
+/* The newest error in the queue at this thread's last ef_ossl_mark (with
+ * the trace on): an older error is the application's, or a failure
+ * already answered, and must not pass for the reason of a new one. */
+static _Thread_local unsigned long tl_err_at_mark;
+
 static const char *const g_md_name[EF_N_HASHES] = {
 	[EF_HASH_SHA1] = "SHA1",
 	[EF_HASH_SHA224] = "SHA2-224",
@@ -68,7 +73,7 @@ CK_RV ef_crypto_init(void)
 
 	if (atomic_load_explicit(&g_ready, memory_order_acquire))
 		return CKR_OK;
-	ERR_set_mark();
+	ef_ossl_mark();
 	pthread_mutex_lock(&g_lock);
 	if (g_ctx != NULL)
 		goto out;
@@ -76,18 +81,18 @@ CK_RV ef_crypto_init(void)
 	 * OSSL_LIB_CTX_load_config is deliberately never called. */
 	g_ctx = OSSL_LIB_CTX_new();
 	if (g_ctx == NULL) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	g_prov = OSSL_PROVIDER_load(g_ctx, "default");
 	if (g_prov == NULL) {
-		rv = CKR_GENERAL_ERROR;
+		rv = EF_OSSL_FAIL(CKR_GENERAL_ERROR);
 		goto out;
 	}
 	for (size_t i = 1; i < EF_N_HASHES; i++) {
 		g_md[i] = EVP_MD_fetch(g_ctx, g_md_name[i], NULL);
 		if (g_md[i] == NULL) {
-			rv = CKR_GENERAL_ERROR;
+			rv = EF_OSSL_FAIL(CKR_GENERAL_ERROR);
 			goto out;
 		}
 	}
@@ -154,10 +159,31 @@ CK_RV ef_random(unsigned char *out, size_t len)
 	if (len == 0)
 		return CKR_OK;
 	if (!ef_ossl_ready())
-		return CKR_GENERAL_ERROR;
-	ERR_set_mark();
+		return EF_FAIL(CKR_GENERAL_ERROR);
+	ef_ossl_mark();
 	if (RAND_bytes_ex(g_ctx, out, len, 0) != 1)
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 	ERR_pop_to_mark();
 	return rv;
+}
+
+void ef_ossl_mark(void)
+{
+	ERR_set_mark();
+	if (ef_log_trace_enabled())
+		tl_err_at_mark = ERR_peek_last_error();
+}
+
+CK_RV ef_ossl_fail_at(CK_RV rv, const char *file, int line, const char *func)
+{
+	char reason[160];
+	unsigned long e;
+
+	if (!ef_log_trace_enabled())
+		return rv;
+	e = ERR_peek_last_error();
+	if (e == 0 || e == tl_err_at_mark)
+		return ef_fail_at(rv, file, line, func, NULL);
+	ERR_error_string_n(e, reason, sizeof(reason));
+	return ef_fail_at(rv, file, line, func, reason);
 }

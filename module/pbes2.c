@@ -82,7 +82,7 @@ CK_RV ef_pbkdf2(const struct ef_pbes2 *s, const unsigned char *pin, size_t pin_l
 	unsigned int iter = (unsigned int)s->iter;
 	int pkcs5 = 1;   /* 1 = no SP 800-132 lower bounds: SAT keys predate them */
 	OSSL_PARAM params[6];
-	CK_RV rv = CKR_FUNCTION_FAILED;
+	CK_RV rv = CKR_OK;
 
 	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
 		(void *)(pin_len > 0 ? pin : (const unsigned char *)""), pin_len);
@@ -92,8 +92,8 @@ CK_RV ef_pbkdf2(const struct ef_pbes2 *s, const unsigned char *pin, size_t pin_l
 	params[3] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)s->prf, 0);
 	params[4] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_PKCS5, &pkcs5);
 	params[5] = OSSL_PARAM_construct_end();
-	if (kctx != NULL && EVP_KDF_derive(kctx, key, s->key_len, params) == 1)
-		rv = CKR_OK;
+	if (kctx == NULL || EVP_KDF_derive(kctx, key, s->key_len, params) != 1)
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 	EVP_KDF_CTX_free(kctx);
 	EVP_KDF_free(kdf);
 	return rv;
@@ -107,27 +107,33 @@ CK_RV ef_cbc_decrypt(const char *cipher_name, const unsigned char *key,
 	unsigned char *buf = NULL;
 	size_t cap = in.n + EVP_MAX_BLOCK_LENGTH;
 	int n1 = 0, n2 = 0;
-	CK_RV rv = CKR_FUNCTION_FAILED;
+	CK_RV rv;
 
 	*out = NULL;
 	*out_len = 0;
-	if (cipher == NULL || cctx == NULL || in.n > INT_MAX - EVP_MAX_BLOCK_LENGTH)
+	if (cipher == NULL || cctx == NULL || in.n > INT_MAX - EVP_MAX_BLOCK_LENGTH) {
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
+	}
 	if ((size_t)EVP_CIPHER_get_iv_length(cipher) != iv.n) {
-		rv = CKR_DATA_INVALID;
+		rv = EF_FAIL(CKR_DATA_INVALID);
 		goto out;
 	}
 	buf = ef_secret_alloc(cap);
 	if (buf == NULL) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
-	if (EVP_DecryptInit_ex2(cctx, cipher, key, iv.p, NULL) != 1)
+	if (EVP_DecryptInit_ex2(cctx, cipher, key, iv.p, NULL) != 1) {
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
-	rv = CKR_PIN_INCORRECT;
+	}
+	/* A wrong password gives a bad padding (most of the time). */
 	if (EVP_DecryptUpdate(cctx, buf, &n1, in.p, (int)in.n) != 1 ||
-	    EVP_DecryptFinal_ex(cctx, buf + n1, &n2) != 1)
+	    EVP_DecryptFinal_ex(cctx, buf + n1, &n2) != 1) {
+		rv = EF_OSSL_FAIL(CKR_PIN_INCORRECT);
 		goto out;
+	}
 	*out = buf;
 	*out_len = (size_t)n1 + (size_t)n2;
 	buf = NULL;
@@ -146,15 +152,15 @@ CK_RV ef_cbc_encrypt(const char *cipher_name, const unsigned char *key,
 	EVP_CIPHER *cipher = EVP_CIPHER_fetch(ef_ossl_libctx(), cipher_name, NULL);
 	EVP_CIPHER_CTX *cctx = EVP_CIPHER_CTX_new();
 	int n1 = 0, n2 = 0;
-	CK_RV rv = CKR_FUNCTION_FAILED;
+	CK_RV rv = CKR_OK;
 
 	if (cipher != NULL && cctx != NULL && in_len <= INT_MAX - EVP_MAX_BLOCK_LENGTH &&
 	    EVP_EncryptInit_ex2(cctx, cipher, key, iv, NULL) == 1 &&
 	    EVP_EncryptUpdate(cctx, out, &n1, in, (int)in_len) == 1 &&
-	    EVP_EncryptFinal_ex(cctx, out + n1, &n2) == 1) {
+	    EVP_EncryptFinal_ex(cctx, out + n1, &n2) == 1)
 		*out_len = (size_t)n1 + (size_t)n2;
-		rv = CKR_OK;
-	}
+	else
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 	EVP_CIPHER_CTX_free(cctx);
 	EVP_CIPHER_free(cipher);
 	return rv;

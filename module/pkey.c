@@ -178,7 +178,7 @@ CK_RV ef_pkey_accept(EVP_PKEY *key, struct ef_pkey **out)
 {
 	if (!ef_pkey_is_rsa(key)) {
 		EVP_PKEY_free(key);
-		return CKR_KEY_TYPE_INCONSISTENT;
+		return EF_FAIL(CKR_KEY_TYPE_INCONSISTENT);
 	}
 	*out = (struct ef_pkey *)key;
 	return CKR_OK;
@@ -192,16 +192,16 @@ CK_RV ef_pubkey_from_spki(const unsigned char *spki, size_t len, struct ef_pkey 
 
 	*out = NULL;
 	if (spki == NULL || len == 0)
-		return CKR_DATA_INVALID;
+		return EF_FAIL(CKR_DATA_INVALID);
 	if (!ef_spki_split(spki, len, &sp))
-		return CKR_DATA_INVALID;
+		return EF_FAIL(CKR_DATA_INVALID);
 	if (!sp.is_rsa)
-		return CKR_KEY_TYPE_INCONSISTENT;
+		return EF_FAIL(CKR_KEY_TYPE_INCONSISTENT);
 	if (!ef_ossl_ready())
-		return CKR_GENERAL_ERROR;
-	ERR_set_mark();
+		return EF_FAIL(CKR_GENERAL_ERROR);
+	ef_ossl_mark();
 	key = ef_pkey_rsa_public(sp.n, sp.e);
-	rv = key == NULL ? CKR_DATA_INVALID : ef_pkey_accept(key, out);
+	rv = key == NULL ? EF_OSSL_FAIL(CKR_DATA_INVALID) : ef_pkey_accept(key, out);
 	ERR_pop_to_mark();
 	return rv;
 }
@@ -213,7 +213,7 @@ bool ef_key_matches_spki(const struct ef_pkey *k, const unsigned char *spki, siz
 
 	if (k == NULL || spki == NULL || len == 0 || !ef_spki_split(spki, len, &sp) || !sp.is_rsa)
 		return false;
-	ERR_set_mark();
+	ef_ossl_mark();
 	r = key_has_ne(ef_pkey_evp(k), sp.n, sp.e);
 	ERR_pop_to_mark();
 	return r;
@@ -241,7 +241,7 @@ void ef_key_unref(struct ef_pkey *k)
 	/* EVP_PKEY_free on the last reference frees the provider key data;
 	 * the default provider's RSA free clears the private BIGNUMs. */
 	if (k != NULL) {
-		ERR_set_mark();
+		ef_ossl_mark();
 		EVP_PKEY_free(ef_pkey_evp(k));
 		ERR_pop_to_mark();
 	}

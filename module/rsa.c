@@ -21,17 +21,21 @@ static CK_RV below_modulus(EVP_PKEY *key, const unsigned char *x, size_t k, bool
 {
 	BIGNUM *n = NULL;
 	unsigned char *nb = NULL;
-	CK_RV rv = CKR_FUNCTION_FAILED;
+	CK_RV rv;
 
-	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) != 1)
-		goto out;
-	nb = OPENSSL_malloc(k);
-	if (nb == NULL) {
-		rv = CKR_HOST_MEMORY;
+	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) != 1) {
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
 	}
-	if (BN_bn2binpad(n, nb, (int)k) != (int)k)
+	nb = OPENSSL_malloc(k);
+	if (nb == NULL) {
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
+	}
+	if (BN_bn2binpad(n, nb, (int)k) != (int)k) {
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
+		goto out;
+	}
 	*below = memcmp(x, nb, k) < 0;
 	rv = CKR_OK;
 out:
@@ -73,36 +77,36 @@ static CK_RV sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const struct ef_rsa_pa
 		if (p->hash == EF_HASH_NONE) {
 			/* PKCS#11 CKM_RSA_PKCS: at most k-11 bytes. */
 			if (k < 11 || in_len > k - 11)
-				return CKR_DATA_LEN_RANGE;
+				return EF_FAIL(CKR_DATA_LEN_RANGE);
 			if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)
-				return CKR_FUNCTION_FAILED;
+				return EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 			return CKR_OK;
 		}
 		if (hlen == 0)
-			return CKR_MECHANISM_PARAM_INVALID;
+			return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 		if (in_len != hlen)
-			return CKR_DATA_LEN_RANGE;
+			return EF_FAIL(CKR_DATA_LEN_RANGE);
 		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0 ||
 		    EVP_PKEY_CTX_set_signature_md(pctx, ef_ossl_md(p->hash)) <= 0)
-			return CKR_FUNCTION_FAILED;
+			return EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		return CKR_OK;
 	case EF_PAD_PSS:
 		if (hlen == 0 || mgf1_of(p) == NULL)
-			return CKR_MECHANISM_PARAM_INVALID;
+			return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 		if (in_len != hlen)
-			return CKR_DATA_LEN_RANGE;
+			return EF_FAIL(CKR_DATA_LEN_RANGE);
 		/* A salt the key cannot hold is a parameter problem, not a
 		 * data problem: the same sLen fails for every input. */
 		if (!pss_salt_fits(key, hlen, p->salt_len))
-			return CKR_MECHANISM_PARAM_INVALID;
+			return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
 		    EVP_PKEY_CTX_set_signature_md(pctx, ef_ossl_md(p->hash)) <= 0 ||
 		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, mgf1_of(p)) <= 0 ||
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)p->salt_len) <= 0)
-			return CKR_FUNCTION_FAILED;
+			return EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		return CKR_OK;
 	default:
-		return CKR_MECHANISM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_INVALID);
 	}
 }
 
@@ -116,22 +120,22 @@ CK_RV ef_rsa_sign(struct ef_pkey *kp, const struct ef_rsa_params *p,
 	CK_RV rv;
 
 	if (key == NULL || k == 0)
-		return CKR_KEY_HANDLE_INVALID;
-	ERR_set_mark();
+		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
+	ef_ossl_mark();
 	pctx = EVP_PKEY_CTX_new_from_pkey(ef_ossl_libctx(), key, NULL);
 	if (pctx == NULL) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	if (EVP_PKEY_sign_init(pctx) <= 0) {
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
 	}
 	rv = sig_setup(pctx, key, p, in_len, k);
 	if (rv != CKR_OK)
 		goto out;
 	if (EVP_PKEY_sign(pctx, sig, &len, in, in_len) <= 0) {
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
 	}
 	*sig_len = len;
@@ -151,24 +155,24 @@ CK_RV ef_rsa_verify(struct ef_pkey *kp, const struct ef_rsa_params *p,
 	CK_RV rv;
 
 	if (key == NULL || k == 0)
-		return CKR_KEY_HANDLE_INVALID;
+		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
 	if (sig_len != k)
-		return CKR_SIGNATURE_LEN_RANGE;
-	ERR_set_mark();
+		return EF_FAIL(CKR_SIGNATURE_LEN_RANGE);
+	ef_ossl_mark();
 	pctx = EVP_PKEY_CTX_new_from_pkey(ef_ossl_libctx(), key, NULL);
 	if (pctx == NULL) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	if (EVP_PKEY_verify_init(pctx) <= 0) {
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
 	}
 	rv = sig_setup(pctx, key, p, in_len, k);
 	if (rv != CKR_OK)
 		goto out;
 	if (EVP_PKEY_verify(pctx, sig, sig_len, in, in_len) != 1)
-		rv = CKR_SIGNATURE_INVALID;
+		rv = EF_OSSL_FAIL(CKR_SIGNATURE_INVALID);
 out:
 	EVP_PKEY_CTX_free(pctx);
 	ERR_pop_to_mark();
@@ -182,30 +186,31 @@ static CK_RV cipher_setup(EVP_PKEY_CTX *pctx, const struct ef_rsa_params *p)
 
 	switch (p->pad) {
 	case EF_PAD_PKCS1:
-		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0
-		       ? CKR_OK : CKR_FUNCTION_FAILED;
+		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)
+			return EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
+		return CKR_OK;
 	case EF_PAD_OAEP:
 		if (ef_hash_size(p->hash) == 0 || mgf1_of(p) == NULL)
-			return CKR_MECHANISM_PARAM_INVALID;
+			return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 		if (p->label_len > INT_MAX || (p->label_len > 0 && p->label == NULL))
-			return CKR_MECHANISM_PARAM_INVALID;
+			return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
 		    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, ef_ossl_md(p->hash)) <= 0 ||
 		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, mgf1_of(p)) <= 0)
-			return CKR_FUNCTION_FAILED;
+			return EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		if (p->label_len == 0)
 			return CKR_OK;
 		/* set0 takes ownership of an OPENSSL_malloc'd copy. */
 		label = OPENSSL_memdup(p->label, p->label_len);
 		if (label == NULL)
-			return CKR_HOST_MEMORY;
+			return EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		if (EVP_PKEY_CTX_set0_rsa_oaep_label(pctx, label, (int)p->label_len) <= 0) {
 			OPENSSL_free(label);
-			return CKR_FUNCTION_FAILED;
+			return EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		}
 		return CKR_OK;
 	default:
-		return CKR_MECHANISM_INVALID;
+		return EF_FAIL(CKR_MECHANISM_INVALID);
 	}
 }
 
@@ -219,8 +224,8 @@ CK_RV ef_rsa_encrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
 	CK_RV rv;
 
 	if (key == NULL || k == 0)
-		return CKR_KEY_HANDLE_INVALID;
-	ERR_set_mark();
+		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
+	ef_ossl_mark();
 	/* Input limits, PKCS#11 3.0 §2.1.6 and §2.1.8: k-11 for v1.5,
 	 * k-2-2hLen for OAEP. */
 	switch (p->pad) {
@@ -230,33 +235,33 @@ CK_RV ef_rsa_encrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
 	case EF_PAD_OAEP:
 		hlen = ef_hash_size(p->hash);
 		if (hlen == 0) {
-			rv = CKR_MECHANISM_PARAM_INVALID;
+			rv = EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 			goto out;
 		}
 		max = k >= 2 * hlen + 2 ? k - 2 * hlen - 2 : 0;
 		break;
 	default:
-		rv = CKR_MECHANISM_INVALID;
+		rv = EF_FAIL(CKR_MECHANISM_INVALID);
 		goto out;
 	}
 	if (in_len > max) {
-		rv = CKR_DATA_LEN_RANGE;
+		rv = EF_FAIL(CKR_DATA_LEN_RANGE);
 		goto out;
 	}
 	pctx = EVP_PKEY_CTX_new_from_pkey(ef_ossl_libctx(), key, NULL);
 	if (pctx == NULL) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	if (EVP_PKEY_encrypt_init(pctx) <= 0) {
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
 	}
 	rv = cipher_setup(pctx, p);
 	if (rv != CKR_OK)
 		goto out;
 	if (EVP_PKEY_encrypt(pctx, out, &len, in, in_len) <= 0) {
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
 	}
 	*out_len = len;
@@ -277,30 +282,30 @@ CK_RV ef_rsa_decrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
 	CK_RV rv;
 
 	if (key == NULL || k == 0)
-		return CKR_KEY_HANDLE_INVALID;
+		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
 	/* Every RSA ciphertext is exactly k bytes. */
 	if (in_len != k)
-		return CKR_ENCRYPTED_DATA_LEN_RANGE;
-	ERR_set_mark();
+		return EF_FAIL(CKR_ENCRYPTED_DATA_LEN_RANGE);
+	ef_ossl_mark();
 	rv = below_modulus(key, in, k, &below);
 	if (rv == CKR_OK && !below)
-		rv = CKR_ENCRYPTED_DATA_INVALID;
+		rv = EF_FAIL(CKR_ENCRYPTED_DATA_INVALID);
 	if (rv != CKR_OK)
 		goto out;
 	pctx = EVP_PKEY_CTX_new_from_pkey(ef_ossl_libctx(), key, NULL);
 	if (pctx == NULL) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	if (EVP_PKEY_decrypt_init(pctx) <= 0) {
-		rv = CKR_FUNCTION_FAILED;
+		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 		goto out;
 	}
 	rv = cipher_setup(pctx, p);
 	if (rv != CKR_OK)
 		goto out;
 	if (EVP_PKEY_decrypt(pctx, out, &len, in, in_len) <= 0) {
-		rv = CKR_ENCRYPTED_DATA_INVALID;
+		rv = EF_OSSL_FAIL(CKR_ENCRYPTED_DATA_INVALID);
 		goto out;
 	}
 	*out_len = len;

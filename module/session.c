@@ -194,8 +194,7 @@ CK_RV ef_session_take_op_inlock(struct ef_session *s, enum ef_op_kind kind,
 {
 	ef_assert_locked();
 	if (s->out[kind])
-		/* Another thread is inside an operation of this session. */
-		return CKR_FUNCTION_FAILED;
+		return EF_FAIL(EF_R_OP_BUSY);
 	if (!s->ops[kind])
 		return CKR_OPERATION_NOT_INITIALIZED;
 	*op = s->ops[kind];

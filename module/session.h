@@ -66,7 +66,8 @@ void ef_session_cancel_inlock(struct ef_session *s, enum ef_op_kind kind);
  * token: at logout the key must really go. */
 void ef_sessions_drop_key_ops_inlock(const struct ef_token *t);
 
-/* Takes the active operation of this kind out of the session. */
+/* Takes the active operation of this kind out of the session;
+ * EF_R_OP_BUSY when another thread has it out. */
 CK_RV ef_session_take_op_inlock(struct ef_session *s, enum ef_op_kind kind,
 				struct ef_op **op);
 /* Gives it back (keep) or ends it; takes the lock itself.  If the session

@@ -136,7 +136,7 @@ CK_RV ef_token_objects_inlock(struct ef_token *t)
 	CK_RV rv = ef_pubkey_from_spki(t->cert.spki, t->cert.spki_len, &t->pubkey);
 	if (rv != CKR_OK && rv != CKR_HOST_MEMORY) {
 		ef_log_warn("%s: unusable public key", t->cert_path);
-		rv = CKR_DEVICE_ERROR;
+		rv = EF_FAIL(CKR_DEVICE_ERROR);
 	}
 	if (rv == CKR_OK)
 		rv = build_objects_inlock(t);
@@ -209,7 +209,7 @@ CK_RV ef_token_load_inlock(struct ef_token *t)
 		}
 		ef_log_warn("%s: cannot read the certificate (%s); its slot has no token",
 			    t->cert_path, strerror(errno));
-		rv = CKR_DEVICE_ERROR;
+		rv = EF_FAIL(CKR_DEVICE_ERROR);
 		goto out;
 	}
 	rv = ef_cert_parse(data, len, &t->cert);
@@ -221,7 +221,7 @@ CK_RV ef_token_load_inlock(struct ef_token *t)
 	if (!t->cert.is_rsa) {
 		ef_log_warn("%s: the certificate's key is not RSA; its slot has no token",
 			    t->cert_path);
-		rv = CKR_KEY_TYPE_INCONSISTENT;
+		rv = EF_FAIL(CKR_KEY_TYPE_INCONSISTENT);
 		goto out;
 	}
 	/* C_GetMechanismInfo promises keys of EF_RSA_MIN_BITS and up; a
@@ -231,7 +231,7 @@ CK_RV ef_token_load_inlock(struct ef_token *t)
 		ef_log_warn("%s: the certificate's RSA key has %lu bits, fewer than %lu; "
 			    "its slot has no token", t->cert_path, t->cert.modulus_bits,
 			    EF_RSA_MIN_BITS);
-		rv = CKR_KEY_SIZE_RANGE;
+		rv = EF_FAIL(CKR_KEY_SIZE_RANGE);
 		goto out;
 	}
 	/* e.firma allows data encipherment; a CSD only signs.  Decryption
@@ -381,7 +381,7 @@ static CK_RV open_one(const struct ef_key_candidate *c, const unsigned char *pin
 		if (errno == ENOMEM)
 			return CKR_HOST_MEMORY;
 		ef_log_warn("%s: cannot read the key (%s)", c->path, strerror(errno));
-		return CKR_DEVICE_ERROR;
+		return EF_FAIL(CKR_DEVICE_ERROR);
 	}
 	iter = ef_key_kdf_iterations(data, len);
 	if (iter == 0 && c->scanned) {
@@ -397,27 +397,26 @@ static CK_RV open_one(const struct ef_key_candidate *c, const unsigned char *pin
 		} else {
 			ef_log_warn("%s: not an RSA private key this module can read", c->path);
 		}
-		rv = CKR_DEVICE_ERROR;
+		rv = EF_FAIL(CKR_DEVICE_ERROR);
 		goto out;
 	}
 	if (c->fallback && iter > EF_MAX_FALLBACK_ITER) {
 		ef_log_trace("%s: not tried: its password costs more than %lu PBKDF2 iterations",
 			     c->path, EF_MAX_FALLBACK_ITER);
-		rv = CKR_DEVICE_ERROR;
+		rv = EF_FAIL(CKR_DEVICE_ERROR);
 		goto out;
 	}
 	ef_log_trace("%s: trying this key", c->path);
 	rv = open_data(c->path, data, len, pin, pin_len, key);
 	if (rv == CKR_DATA_INVALID || rv == CKR_KEY_TYPE_INCONSISTENT)
-		rv = CKR_DEVICE_ERROR;
+		rv = EF_FAIL(CKR_DEVICE_ERROR);
 out:
 	ef_secret_free(data);
 	return rv;
 }
 
 /* Opens one candidate and checks it is the certificate's key.  CKR_OK,
- * CKR_PIN_INCORRECT, CKR_KEY_HANDLE_INVALID (opens, but is another
- * certificate's key), or another error. */
+ * CKR_PIN_INCORRECT, EF_R_KEY_OF_OTHER_CERT, or another error. */
 static CK_RV try_key(const struct ef_key_plan *p, const struct ef_key_candidate *c,
 		     const unsigned char *pin, size_t pin_len, struct ef_pkey **key_out,
 		     char **path_out)
@@ -434,7 +433,7 @@ static CK_RV try_key(const struct ef_key_plan *p, const struct ef_key_candidate 
 		else
 			ef_log_trace("%s: opens, but belongs to another certificate", c->path);
 		ef_key_unref(key);
-		return CKR_KEY_HANDLE_INVALID;
+		return EF_FAIL(EF_R_KEY_OF_OTHER_CERT);
 	}
 	if (!(*path_out = strdup(c->path))) {
 		ef_key_unref(key);
@@ -507,11 +506,11 @@ CK_RV ef_key_plan_open(const struct ef_key_plan *p, const unsigned char *pin, si
 		CK_RV rv = try_key(p, &p->c[i], pin, pin_len, key_out, path_out);
 		if (rv == CKR_OK || rv == CKR_HOST_MEMORY)
 			return rv;
-		opened_other |= rv == CKR_KEY_HANDLE_INVALID && !p->c[i].fallback;
+		opened_other |= rv == EF_R_KEY_OF_OTHER_CERT && !p->c[i].fallback;
 		pin_refused |= rv == CKR_PIN_INCORRECT ||
-			       (rv == CKR_KEY_HANDLE_INVALID && p->c[i].fallback);
+			       (rv == EF_R_KEY_OF_OTHER_CERT && p->c[i].fallback);
 	}
-	return opened_other || !pin_refused ? CKR_DEVICE_ERROR : CKR_PIN_INCORRECT;
+	return EF_FAIL(opened_other || !pin_refused ? CKR_DEVICE_ERROR : CKR_PIN_INCORRECT);
 }
 
 /* What the new file must hold: a key the new PIN opens, the same key. */
@@ -526,9 +525,9 @@ static CK_RV check_written(const unsigned char *data, size_t len, void *arg)
 	const struct ef_written *w = arg;
 	struct ef_pkey *k = NULL;
 	if (ef_key_open(data, len, w->pin, w->pin_len, &k) != CKR_OK)
-		return CKR_DEVICE_ERROR;
+		return EF_FAIL(CKR_DEVICE_ERROR);
 	CK_RV rv = ef_key_matches_spki(k, w->p->spki, w->p->spki_len) ?
-		   CKR_OK : CKR_DEVICE_ERROR;
+		   CKR_OK : EF_FAIL(CKR_DEVICE_ERROR);
 	ef_key_unref(k);
 	return rv;
 }
@@ -545,7 +544,7 @@ CK_RV ef_token_set_pin(const struct ef_key_plan *p, const unsigned char *old_pin
 	CK_RV rv;
 
 	if (new_len < EF_MIN_PIN || new_len > EF_MAX_PIN)
-		return CKR_PIN_LEN_RANGE;
+		return EF_FAIL(CKR_PIN_LEN_RANGE);
 	/* Which candidate is this token's key, as at login. */
 	rv = ef_key_plan_open(p, old_pin, old_len, &key, &key_path);
 	if (rv != CKR_OK)
@@ -563,11 +562,11 @@ CK_RV ef_token_set_pin(const struct ef_key_plan *p, const unsigned char *old_pin
 	rv = open_data(kf.path, kf.data, kf.len, old_pin, old_len, &key);
 	if (rv == CKR_OK && !ef_key_matches_spki(key, p->spki, p->spki_len)) {
 		ef_log_warn("%s: the key was replaced by another certificate's key", kf.path);
-		rv = CKR_DEVICE_ERROR;
+		rv = EF_FAIL(CKR_DEVICE_ERROR);
 	}
 	if (rv != CKR_OK) {
 		if (rv != CKR_PIN_INCORRECT && rv != CKR_HOST_MEMORY)
-			rv = CKR_DEVICE_ERROR;
+			rv = EF_FAIL(CKR_DEVICE_ERROR);
 		goto out;
 	}
 	rv = ef_key_export_sat(key, new_pin, new_len, &der, &der_len);

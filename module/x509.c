@@ -224,7 +224,7 @@ static CK_RV cert_from_parts(const struct cert_parts *c, struct ef_cert *out)
 	struct ef_sat_subject subj;
 	struct ef_spki sp;
 	struct ef_raw_str icn;
-	CK_RV rv = CKR_HOST_MEMORY;
+	CK_RV rv;
 
 	memset(out, 0, sizeof(*out));
 	memset(&subj, 0, sizeof(subj));
@@ -232,7 +232,7 @@ static CK_RV cert_from_parts(const struct cert_parts *c, struct ef_cert *out)
 	    !parse_time(c->nb_tag, c->nb, &out->not_before, &out->not_before_t) ||
 	    !parse_time(c->na_tag, c->na, &out->not_after, &out->not_after_t) ||
 	    !parse_extensions(c->exts, out)) {
-		rv = CKR_DATA_INVALID;
+		rv = EF_FAIL(CKR_DATA_INVALID);
 		goto out;
 	}
 	out->der = memdup_span(c->whole, &out->der_len);
@@ -244,15 +244,19 @@ static CK_RV cert_from_parts(const struct cert_parts *c, struct ef_cert *out)
 	out->serial = memdup_span(c->serial_tlv, &out->serial_len);
 	out->spki = memdup_span(c->spki, &out->spki_len);
 	if (out->der == NULL || out->subject == NULL || out->issuer == NULL ||
-	    out->serial == NULL || out->spki == NULL)
+	    out->serial == NULL || out->spki == NULL) {
+		rv = EF_FAIL(CKR_HOST_MEMORY);
 		goto out;
+	}
 	if (sp.is_rsa) {
 		unsigned top = sp.n.p[0];
 
 		out->modulus = memdup_span(sp.n, &out->modulus_len);
 		out->exponent = memdup_span(sp.e, &out->exponent_len);
-		if (out->modulus == NULL || out->exponent == NULL)
+		if (out->modulus == NULL || out->exponent == NULL) {
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			goto out;
+		}
 		out->modulus_bits = 8 * (unsigned long)(sp.n.n - 1);
 		while (top != 0) {
 			out->modulus_bits++;
@@ -271,11 +275,12 @@ static CK_RV cert_from_parts(const struct cert_parts *c, struct ef_cert *out)
 	out->self_issued = c->subject.n == c->issuer.n &&
 			   memcmp(c->subject.p, c->issuer.p, c->subject.n) == 0;
 
-	rv = CKR_HOST_MEMORY;
 	icn = name_attr(c->issuer, OID_AT_CN);
 	out->issuer_cn = ef_sat_to_utf8(&icn);
-	if (out->issuer_cn == NULL)
+	if (out->issuer_cn == NULL) {
+		rv = EF_FAIL(CKR_HOST_MEMORY);
 		goto out;
+	}
 	subj.cn = name_attr(c->subject, OID_AT_CN);
 	subj.ou = name_attr(c->subject, OID_AT_OU);
 	subj.unique_id = name_attr(c->subject, OID_AT_UNIQUE);
@@ -308,7 +313,7 @@ static CK_RV parse_one_der(const unsigned char *der, size_t len, size_t *used,
 
 	memset(out, 0, sizeof(*out));
 	if (!cert_split(der, len, &c))
-		return CKR_DATA_INVALID;
+		return EF_FAIL(CKR_DATA_INVALID);
 	*used = c.whole.n;
 	return cert_from_parts(&c, out);
 }
@@ -321,7 +326,7 @@ static CK_RV push_cert(struct ef_cert **arr, size_t *n, size_t *cap, struct ef_c
 		struct ef_cert *na = realloc(*arr, ncap * sizeof(*na));
 
 		if (na == NULL)
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 		*arr = na;
 		*cap = ncap;
 	}
@@ -366,7 +371,7 @@ static CK_RV parse_certs(const unsigned char *data, size_t len, size_t max,
 		goto out;
 	bio = BIO_new_mem_buf(data, (int)len);
 	if (bio == NULL) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	while (*n < max && ef_pem_next(bio, &b)) {
@@ -403,11 +408,11 @@ CK_RV ef_cert_parse(const unsigned char *data, size_t len, struct ef_cert *out)
 
 	memset(out, 0, sizeof(*out));
 	if (!ef_ossl_ready())
-		return CKR_GENERAL_ERROR;
-	ERR_set_mark();
+		return EF_FAIL(CKR_GENERAL_ERROR);
+	ef_ossl_mark();
 	rv = parse_certs(data, len, 1, &arr, &n);
 	if (rv == CKR_OK && n == 0)
-		rv = CKR_DATA_INVALID;
+		rv = EF_FAIL(CKR_DATA_INVALID);
 	if (rv == CKR_OK)
 		*out = arr[0];
 	free(arr);
@@ -423,8 +428,8 @@ CK_RV ef_cert_parse_all(const unsigned char *data, size_t len,
 	*out = NULL;
 	*n = 0;
 	if (!ef_ossl_ready())
-		return CKR_GENERAL_ERROR;
-	ERR_set_mark();
+		return EF_FAIL(CKR_GENERAL_ERROR);
+	ef_ossl_mark();
 	rv = parse_certs(data, len, SIZE_MAX, out, n);
 	ERR_pop_to_mark();
 	return rv;
@@ -476,7 +481,7 @@ bool ef_cert_issued_by(const struct ef_cert *child, const struct ef_cert *parent
 		return false;
 	if (!ef_ossl_ready())
 		return false;
-	ERR_set_mark();
+	ef_ossl_mark();
 	/* RFC 5280 §6.1.3 (a)(4): the issuer name must match the working
 	 * issuer name; SAT's CAs write both byte for byte the same, so a
 	 * binary comparison is enough. */

@@ -27,6 +27,13 @@ static void test_names(void)
 #undef N
 	/* PKCS#11 3.0 defines over 90: an empty list is a broken build. */
 	ok(all && count > 90, "rv_name: every CKR_ of pkcs11.h and efirma-pkcs11.h by name (%d)", count);
+	all = true;
+#define N(x) do { if (strcmp(ef_rv_name(x), #x) != 0) { all = false; tap_diag("%s -> %s", #x, ef_rv_name(x)); } } while (0);
+	N(EF_R_OP_BUSY)
+	N(EF_R_KEY_OF_OTHER_CERT)
+	N(EF_R_NOT_A_KEY)
+#undef N
+	ok(all, "rv_name: the module's internal results (result.h) by name");
 	is_str(ef_rv_name(0x12345), "0x12345", "rv_name: unknown -> hex");
 	is_str(ef_rv_name(CKR_VENDOR_DEFINED | 1), "0x80000001", "rv_name: vendor code -> hex");
 }
@@ -189,6 +196,107 @@ static void test_escaping(void)
 	ok(ef_escape_text("x", 1, NULL, 0) == 1, "escape: size 0 only measures");
 }
 
+/* What a C_* function does: fail deep down, answer at its exit. */
+static int deep_line;
+
+static CK_RV deep(void)
+{
+	deep_line = __LINE__ + 1;
+	return EF_FAIL(EF_R_NOT_A_KEY);
+}
+
+static CK_RV middle(void)
+{
+	return deep() == EF_R_NOT_A_KEY ? EF_FAIL(CKR_DEVICE_ERROR) : CKR_OK;
+}
+
+static CK_RV returned;
+
+static void call_failing(void)
+{
+	returned = ef_log_return("C_Login", middle());
+}
+
+static void call_busy(void)
+{
+	returned = ef_log_return("C_SignFinal", EF_FAIL(EF_R_OP_BUSY));
+}
+
+static void call_unrecorded(void)
+{
+	/* An origin left by a failure that was answered, then a code from
+	 * a site that records none: the old origin is not shown. */
+	(void)EF_FAIL(CKR_DATA_INVALID);
+	returned = ef_log_return("C_GetAttributeValue", CKR_ATTRIBUTE_TYPE_INVALID);
+}
+
+static void call_many(void)
+{
+	(void)EF_FAIL(CKR_DATA_INVALID);
+	for (int i = 0; i < 6; i++)
+		(void)EF_FAIL(CKR_PIN_INCORRECT);
+	returned = ef_log_return("C_Login", CKR_PIN_INCORRECT);
+}
+
+static bool names(const char *out, const char *site)
+{
+	return strstr(out, site) != NULL;
+}
+
+static void test_origins(void)
+{
+	char *out, buf[512];
+	char site[64];
+
+	setenv("EFIRMA_PKCS11_DEBUG", "1", 1);
+	ef_log_init_from_env();
+	ef_fail_forget();
+	out = run_capture(call_failing);
+	is_ul(returned, CKR_DEVICE_ERROR, "origins: the exit returns the caller's code");
+	snprintf(site, sizeof(site), "test-log.c:%d deep EF_R_NOT_A_KEY", deep_line);
+	ok(strncmp(out, "efirma-pkcs11: C_Login -> CKR_DEVICE_ERROR (test-log.c:", 55) == 0 &&
+	   names(out, " middle < ") && names(out, site),
+	   "origins: newest first, the inner one with its own code, file:line function");
+	if (!names(out, site))
+		tap_diag("got %s, wanted %s", out, site);
+	free(out);
+
+	out = run_capture(call_busy);
+	is_ul(returned, CKR_FUNCTION_FAILED, "internal: EF_R_OP_BUSY reaches a caller as CKR_FUNCTION_FAILED");
+	ok(names(out, "C_SignFinal -> CKR_FUNCTION_FAILED (test-log.c:") &&
+	   names(out, " call_busy EF_R_OP_BUSY)"), "internal: the trace names the internal result");
+	free(out);
+	is_ul(ef_rv_public(EF_R_NOT_A_KEY), CKR_DATA_INVALID, "internal: EF_R_NOT_A_KEY -> CKR_DATA_INVALID");
+	is_ul(ef_rv_public(EF_R_KEY_OF_OTHER_CERT), CKR_DEVICE_ERROR,
+	      "internal: EF_R_KEY_OF_OTHER_CERT -> CKR_DEVICE_ERROR");
+	is_ul(ef_rv_public(CKR_PIN_INCORRECT), CKR_PIN_INCORRECT, "internal: a CKR_ passes unchanged");
+	is_ul(ef_rv_public(CKR_VENDOR_DEFINED | 1), CKR_VENDOR_DEFINED | 1,
+	      "internal: a vendor code outside the EF_R_ range passes unchanged");
+
+	out = run_capture(call_unrecorded);
+	is_str(out, "efirma-pkcs11: C_GetAttributeValue -> CKR_ATTRIBUTE_TYPE_INVALID\n",
+	       "origins: another code's origin is not shown");
+	free(out);
+
+	out = run_capture(call_many);
+	ok(names(out, " < ... < ") && names(out, "call_many CKR_DATA_INVALID)"),
+	   "origins: too many keep the first and the newest (%s)", out);
+	free(out);
+
+	ef_fail_describe(CKR_PIN_INCORRECT, buf, sizeof(buf));
+	is_str(buf, "", "origins: the exit forgets them");
+
+	unsetenv("EFIRMA_PKCS11_DEBUG");
+	ef_log_init_from_env();
+	(void)EF_FAIL(CKR_PIN_INCORRECT);
+	ef_fail_describe(CKR_PIN_INCORRECT, buf, sizeof(buf));
+	is_str(buf, "", "origins: nothing is recorded with the trace off");
+	out = run_capture(call_failing);
+	is_str(out, "", "origins: the exit is silent with the trace off");
+	is_ul(returned, CKR_DEVICE_ERROR, "origins: ... and still returns the caller's code");
+	free(out);
+}
+
 int main(void)
 {
 	TAP_PART(test_names());
@@ -196,5 +304,6 @@ int main(void)
 	TAP_PART(test_trace_switch());
 	TAP_PART(test_lines());
 	TAP_PART(test_escaping());
+	TAP_PART(test_origins());
 	return tap_done();
 }
