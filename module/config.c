@@ -8,7 +8,7 @@
  * module doing smart-card login, for one); there the invoking user must
  * not be able to choose which certificate and key the token offers, nor
  * read a trace of the privileged process.  So in an AT_SECURE process
- * (ef_config_secure) no environment variable is read (EFIRMA_PKCS11_CONF,
+ * (ef_env_secure, secure_env.c) no environment variable is read (EFIRMA_PKCS11_CONF,
  * XDG_CONFIG_HOME, HOME, EFIRMA_PKCS11_DEBUG), and no path that depends on
  * the invoking user (one starting with "~", or relative to the working
  * directory) is used: only pReserved and the system file count, with
@@ -17,38 +17,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 
 #include "config.h"
 #include "config_internal.h"
 #include "log.h"
+#include "secure_env.h"
 
 #define EF_CONF_USER_PATH "efirma-pkcs11/efirma-pkcs11.conf"
-
-/* -1: ask the kernel; 0 or 1: what a unit test decided. */
-static int secure_forced = -1;
-
-void ef_config_force_secure(int on)
-{
-	secure_forced = on;
-}
-
-bool ef_config_secure(void)
-{
-	if (secure_forced >= 0)
-		return secure_forced != 0;
-	/* The kernel sets AT_SECURE when the program gained privileges at
-	 * exec (set-user-ID, set-group-ID, file capabilities, an LSM
-	 * transition): exactly when the environment belongs to someone
-	 * less trusted than the process. */
-	return getauxval(AT_SECURE) != 0;
-}
-
-const char *ef_conf_env(const char *name)
-{
-	return ef_config_secure() ? NULL : getenv(name);
-}
 
 /* ------------------------------------------------------------ switches */
 
@@ -163,12 +139,12 @@ char *ef_conf_join(const char *a, size_t alen, const char *b, size_t blen)
 CK_RV ef_conf_resolve_path(struct ef_conf_span v, const char *base_dir, char **path)
 {
 	*path = NULL;
-	if (ef_config_secure() &&
+	if (ef_env_secure() &&
 	    ((v.len > 0 && v.p[0] == '~') ||
 	     (!(v.len > 0 && v.p[0] == '/') && (base_dir == NULL || base_dir[0] != '/'))))
 		return CKR_OK;
 	if (v.len >= 1 && v.p[0] == '~' && (v.len == 1 || v.p[1] == '/')) {
-		const char *home = ef_conf_env("HOME");
+		const char *home = ef_env_get("HOME");
 
 		if (home != NULL && home[0] == '/') {
 			if (v.len <= 2)     /* "~" or "~/" */
@@ -245,7 +221,7 @@ static CK_RV load_file(const char *path, struct ef_config *cfg)
  * paths set in these environment variables must be absolute." */
 static CK_RV user_conf_path(char **path)
 {
-	const char *xdg = ef_conf_env("XDG_CONFIG_HOME");
+	const char *xdg = ef_env_get("XDG_CONFIG_HOME");
 	const char *home;
 	char *base;
 
@@ -254,7 +230,7 @@ static CK_RV user_conf_path(char **path)
 		*path = ef_conf_join(xdg, strlen(xdg), EF_CONF_USER_PATH, strlen(EF_CONF_USER_PATH));
 		return *path ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);
 	}
-	home = ef_conf_env("HOME");
+	home = ef_env_get("HOME");
 	if (home == NULL || home[0] != '/')
 		return CKR_OK;
 	base = ef_conf_join(home, strlen(home), ".config", strlen(".config"));
@@ -267,7 +243,7 @@ static CK_RV user_conf_path(char **path)
 
 CK_RV ef_config_user_file(char **path)
 {
-	const char *named = ef_conf_env("EFIRMA_PKCS11_CONF");
+	const char *named = ef_env_get("EFIRMA_PKCS11_CONF");
 
 	if (named != NULL && named[0] != '\0') {
 		*path = strdup(named);
@@ -315,7 +291,7 @@ CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_c
 	/* 2. EFIRMA_PKCS11_CONF: the user named a file, so a missing one is
 	 * reported (by the parser) and does not fall through to files the
 	 * user did not ask for. */
-	named = ef_conf_env("EFIRMA_PKCS11_CONF");
+	named = ef_env_get("EFIRMA_PKCS11_CONF");
 	if (named != NULL && named[0] != '\0') {
 		rv = load_file(named, cfg);
 		goto out;

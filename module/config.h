@@ -26,7 +26,7 @@
  *
  * In an AT_SECURE process (set-user-ID and the like) no environment
  * variable counts, "~" and relative paths are ignored with a warning, and
- * the trace stays off (log.c asks ef_config_secure too).
+ * the trace stays off (log.c asks ef_env_secure too, secure_env.h).
  *
  * A malformed line is a warning naming the file and line; the valid entries
  * still load.  Only an allocation failure is an error.
@@ -120,11 +120,5 @@ CK_RV ef_config_user_file(char **path);
 CK_RV ef_config_value_path(const char *conf, const char *value, size_t len, char **path);
 
 void ef_config_free(struct ef_config *cfg);
-
-/* True in an AT_SECURE process: the environment and the working directory
- * belong to a less trusted user than the process itself. */
-bool ef_config_secure(void);
-/* For unit tests only: 1 or 0 forces the answer, -1 asks the kernel again. */
-void ef_config_force_secure(int on);
 
 #endif

@@ -26,9 +26,6 @@ bool ef_conf_printable(struct ef_conf_span s);
 
 /* ---------------------------------------------------------- (config.c) */
 
-/* getenv, except in an AT_SECURE process: NULL there. */
-const char *ef_conf_env(const char *name);
-
 /* yes/no, 1/0, true/false, on/off into *value; false for anything else. */
 bool ef_conf_truthy(struct ef_conf_span v, bool *value);
 /* The [module] switches, in the file and as pReserved words: the flag of

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "log.h"
 #include "sat.h"
+#include "secure_env.h"
 
 #define EF_LOG_PREFIX "efirma-pkcs11: "
 /* Longer messages are cut: a warning is one line, not a dump. */
@@ -29,14 +29,14 @@ void ef_log_init_from_env(void)
 	/* Read at every C_Initialize, so a re-initialised module follows the
 	 * current environment.  Not in a set-user-ID process: its stderr is
 	 * the invoking user's, and the trace is not for them to see. */
-	const char *v = ef_config_secure() ? NULL : getenv("EFIRMA_PKCS11_DEBUG");
+	const char *v = ef_env_get("EFIRMA_PKCS11_DEBUG");
 
 	atomic_store(&trace_on, v != NULL && v[0] != '\0' && strcmp(v, "0") != 0);
 }
 
 void ef_log_enable_trace(void)
 {
-	if (ef_config_secure())
+	if (ef_env_secure())
 		return;
 	atomic_store(&trace_on, true);
 }

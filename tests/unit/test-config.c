@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "secure_env.h"
 #include "log.h"
 #include "tap.h"
 
@@ -605,7 +606,7 @@ static void test_secure(void)
 	char *err;
 	CK_RV rv;
 
-	ok(!ef_config_secure(), "secure: this test is not set-user-ID (getauxval(AT_SECURE) == 0)");
+	ok(!ef_env_secure(), "secure: this test is not set-user-ID (getauxval(AT_SECURE) == 0)");
 	snprintf(envfile, sizeof(envfile), "%s/s-env.conf", tmp_root);
 	write_file(envfile, "[bundle]\ncert=/env.cer\nkey=/env.key\n");
 	snprintf(sysfile, sizeof(sysfile), "%s/s-sys.conf", tmp_root);
@@ -620,8 +621,8 @@ static void test_secure(void)
 	setenv("XDG_CONFIG_HOME", home, 1);
 	setenv("EFIRMA_PKCS11_CONF", envfile, 1);
 
-	ef_config_force_secure(1);
-	ok(ef_config_secure(), "secure: the test hook forces AT_SECURE");
+	ef_env_force_secure(1);
+	ok(ef_env_secure(), "secure: the test hook forces AT_SECURE");
 	rv = ef_config_load(NULL, sysfile, &cfg);
 	is_ul(rv, CKR_OK, "secure: load CKR_OK");
 	is_str(cfg.origin, sysfile, "secure: EFIRMA_PKCS11_CONF, XDG_CONFIG_HOME and HOME ignored: the system file");
@@ -655,7 +656,7 @@ static void test_secure(void)
 	ef_log_enable_trace();
 	ok(!ef_log_trace_enabled(), "secure: debug=1 from the configuration ignored");
 
-	ef_config_force_secure(-1);
+	ef_env_force_secure(-1);
 	ef_log_init_from_env();
 	ok(ef_log_trace_enabled(), "secure: not forced any more, the variable counts again");
 	unsetenv("EFIRMA_PKCS11_DEBUG");
@@ -858,11 +859,11 @@ static void test_walk(void)
 	ef_config_user_file(&path);
 	is_str(path, "/named.conf", "user file: EFIRMA_PKCS11_CONF first");
 	free(path);
-	ef_config_force_secure(1);
+	ef_env_force_secure(1);
 	path = (char *)"";
 	ef_config_user_file(&path);
 	ok(path == NULL, "user file: none in a set-user-ID process, whatever the environment says");
-	ef_config_force_secure(-1);
+	ef_env_force_secure(-1);
 	unsetenv("EFIRMA_PKCS11_CONF");
 	unsetenv("XDG_CONFIG_HOME");
 }
