@@ -32,7 +32,9 @@
 
 #define EF_N_HASHES 6   /* enum ef_hash values, NONE included */
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* This file's own lock, over the context below: not the module's global
+ * lock (lock.h), so nothing here ends in _inlock. */
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool g_ready;
 static OSSL_LIB_CTX *g_ctx;
 static OSSL_PROVIDER *g_prov;
@@ -53,8 +55,7 @@ static const char *const g_md_name[EF_N_HASHES] = {
 	[EF_HASH_SHA512] = "SHA2-512",
 };
 
-
-static void fini_inlock(void)
+static void fini_under_ctx_lock(void)
 {
 	for (size_t i = 0; i < EF_N_HASHES; i++) {
 		EVP_MD_free(g_md[i]);
@@ -74,7 +75,7 @@ CK_RV ef_crypto_init(void)
 	if (atomic_load_explicit(&g_ready, memory_order_acquire))
 		return CKR_OK;
 	ef_ossl_mark();
-	pthread_mutex_lock(&g_lock);
+	pthread_mutex_lock(&ctx_lock);
 	if (g_ctx != NULL)
 		goto out;
 	/* A new context reads no configuration file unless told to:
@@ -99,8 +100,8 @@ CK_RV ef_crypto_init(void)
 	atomic_store_explicit(&g_ready, true, memory_order_release);
 out:
 	if (rv != CKR_OK)
-		fini_inlock();
-	pthread_mutex_unlock(&g_lock);
+		fini_under_ctx_lock();
+	pthread_mutex_unlock(&ctx_lock);
 	ERR_pop_to_mark();
 	return rv;
 }
@@ -108,10 +109,10 @@ out:
 void ef_crypto_fini(void)
 {
 	ERR_set_mark();
-	pthread_mutex_lock(&g_lock);
+	pthread_mutex_lock(&ctx_lock);
 	atomic_store_explicit(&g_ready, false, memory_order_release);
-	fini_inlock();
-	pthread_mutex_unlock(&g_lock);
+	fini_under_ctx_lock();
+	pthread_mutex_unlock(&ctx_lock);
 	ERR_pop_to_mark();
 }
 
