@@ -34,9 +34,9 @@ CK_RV ef_digest_new(enum ef_hash h, struct ef_digest **out)
 	*out = NULL;
 	if (ef_hash_size(h) == 0)
 		return EF_FAIL(CKR_MECHANISM_INVALID);
-	if (!ef_ossl_ready())
-		return EF_FAIL(CKR_GENERAL_ERROR);
-	ef_ossl_mark();
+	rv = ef_ossl_begin();
+	if (rv != CKR_OK)
+		return rv;
 	m = EVP_MD_CTX_new();
 	if (m == NULL) {
 		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
@@ -92,9 +92,9 @@ CK_RV ef_digest_oneshot(enum ef_hash h, const unsigned char *data, size_t len,
 
 	if (ef_hash_size(h) == 0)
 		return EF_FAIL(CKR_MECHANISM_INVALID);
-	if (!ef_ossl_ready())
-		return EF_FAIL(CKR_GENERAL_ERROR);
-	ef_ossl_mark();
+	rv = ef_ossl_begin();
+	if (rv != CKR_OK)
+		return rv;
 	if (EVP_Digest(data, len, out, NULL, ef_ossl_md(h), NULL) != 1)
 		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 	ERR_pop_to_mark();

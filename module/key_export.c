@@ -38,9 +38,9 @@ CK_RV ef_key_export_sat(const struct ef_pkey *k, const unsigned char *pin,
 		return EF_FAIL(CKR_ARGUMENTS_BAD);
 	if (pin == NULL)
 		pin_len = 0;
-	if (!ef_ossl_ready())
-		return EF_FAIL(CKR_GENERAL_ERROR);
-	ef_ossl_mark();
+	rv = ef_ossl_begin();
+	if (rv != CKR_OK)
+		return rv;
 	/* RSAPrivateKey (PKCS#1), wrapped by hand into the PrivateKeyInfo
 	 * that SAT encrypts: {v0, rsaEncryption NULL, OCTET STRING}. */
 	ectx = OSSL_ENCODER_CTX_new_for_pkey(ef_pkey_evp(k), EVP_PKEY_KEYPAIR, "DER",

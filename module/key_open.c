@@ -388,9 +388,9 @@ CK_RV ef_key_open(const unsigned char *data, size_t len,
 		return EF_FAIL(CKR_DATA_INVALID);
 	if (pin == NULL)
 		pin_len = 0;
-	if (!ef_ossl_ready())
-		return EF_FAIL(CKR_GENERAL_ERROR);
-	ef_ossl_mark();
+	rv = ef_ossl_begin();
+	if (rv != CKR_OK)
+		return rv;
 	if (ef_pem_armored(data, len))
 		rv = key_open_pem(data, len, pin, pin_len, out);
 	else if (epki_split(data, len, &e))

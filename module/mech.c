@@ -152,15 +152,27 @@ static CK_FLAGS op_flag(enum ef_op_kind op)
 	}
 }
 
+/* The parameter structure of size bytes a mechanism must carry, or NULL. */
+static const void *param_struct(const CK_MECHANISM *mechanism, size_t size)
+{
+	return mechanism->ulParameterLen == size ? mechanism->pParameter : NULL;
+}
+
+/* The hash and MGF1 hash both PSS and OAEP parameters name; false when
+ * either is not one of the token's. */
+static bool hash_and_mgf(CK_MECHANISM_TYPE hash_alg, CK_RSA_PKCS_MGF_TYPE mgf,
+			 struct ef_rsa_params *p)
+{
+	p->hash = ef_mech_hash_of(hash_alg);
+	p->mgf1 = mgf_hash(mgf);
+	return p->hash != EF_HASH_NONE && p->mgf1 != EF_HASH_NONE;
+}
+
 static CK_RV pss_params(const CK_MECHANISM *mechanism, const struct ef_mech *m,
 			size_t key_bytes, struct ef_rsa_params *p)
 {
-	const CK_RSA_PKCS_PSS_PARAMS *pss = mechanism->pParameter;
-	if (!pss || mechanism->ulParameterLen != sizeof(*pss))
-		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
-	p->hash = ef_mech_hash_of(pss->hashAlg);
-	p->mgf1 = mgf_hash(pss->mgf);
-	if (p->hash == EF_HASH_NONE || p->mgf1 == EF_HASH_NONE)
+	const CK_RSA_PKCS_PSS_PARAMS *pss = param_struct(mechanism, sizeof(*pss));
+	if (!pss || !hash_and_mgf(pss->hashAlg, pss->mgf, p))
 		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	/* [PKCS#11 3.0 §2.1.15] For CKM_SHAx_RSA_PKCS_PSS the hashAlg of the
 	 * parameters names the hash the mechanism itself applies. */
@@ -178,12 +190,8 @@ static CK_RV pss_params(const CK_MECHANISM *mechanism, const struct ef_mech *m,
 static CK_RV oaep_params(const CK_MECHANISM *mechanism, struct ef_rsa_params *p,
 			 unsigned char **label_copy)
 {
-	const CK_RSA_PKCS_OAEP_PARAMS *oaep = mechanism->pParameter;
-	if (!oaep || mechanism->ulParameterLen != sizeof(*oaep))
-		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
-	p->hash = ef_mech_hash_of(oaep->hashAlg);
-	p->mgf1 = mgf_hash(oaep->mgf);
-	if (p->hash == EF_HASH_NONE || p->mgf1 == EF_HASH_NONE)
+	const CK_RSA_PKCS_OAEP_PARAMS *oaep = param_struct(mechanism, sizeof(*oaep));
+	if (!oaep || !hash_and_mgf(oaep->hashAlg, oaep->mgf, p))
 		return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 	if (oaep->source == 0) {
 		/* Some applications pass source 0 for "no label". */

@@ -60,6 +60,18 @@ static CK_RV add_str(struct ef_object *o, CK_ATTRIBUTE_TYPE type, const char *s)
 	return add(o, type, s, s ? strlen(s) : 0);
 }
 
+/* Attributes that are CK_FALSE on every object of a kind. */
+static CK_RV add_false(struct ef_object *o, const CK_ATTRIBUTE_TYPE *types, size_t n)
+{
+	CK_RV rv = CKR_OK;
+
+	for (size_t i = 0; i < n && rv == CKR_OK; i++)
+		rv = add_bool(o, types[i], false);
+	return rv;
+}
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 static CK_RV add_sensitive(struct ef_object *o, CK_ATTRIBUTE_TYPE type)
 {
 	CK_RV rv = add(o, type, NULL, 0);
@@ -148,15 +160,14 @@ CK_ULONG ef_object_size(const struct ef_object *o)
 static CK_RV add_storage(struct ef_object *o, CK_OBJECT_CLASS klass, bool is_private,
 			 const char *label)
 {
+	static const CK_ATTRIBUTE_TYPE no[] = { CKA_MODIFIABLE, CKA_COPYABLE, CKA_DESTROYABLE };
 	CK_RV rv;
 	o->klass = klass;
 	o->is_private = is_private;
 	if ((rv = add_ulong(o, CKA_CLASS, klass)) ||
 	    (rv = add_bool(o, CKA_TOKEN, true)) ||
 	    (rv = add_bool(o, CKA_PRIVATE, is_private)) ||
-	    (rv = add_bool(o, CKA_MODIFIABLE, false)) ||
-	    (rv = add_bool(o, CKA_COPYABLE, false)) ||
-	    (rv = add_bool(o, CKA_DESTROYABLE, false)))
+	    (rv = add_false(o, no, N_OF(no))))
 		return rv;
 	if (label)
 		rv = add_str(o, CKA_LABEL, label);
@@ -246,22 +257,26 @@ static CK_RV add_key_common(struct ef_object *o, const struct ef_cert *c, bool c
 CK_RV ef_object_build_pubkey(struct ef_object *o, const struct ef_cert *c,
 			     const char *label, bool can_encrypt)
 {
+	static const CK_ATTRIBUTE_TYPE no[] = { CKA_VERIFY_RECOVER, CKA_WRAP, CKA_TRUSTED };
 	CK_RV rv;
 	if ((rv = add_storage(o, CKO_PUBLIC_KEY, false, label)) ||
 	    (rv = add_key_common(o, c, can_encrypt)) ||
 	    (rv = add_bool(o, CKA_ENCRYPT, can_encrypt)) ||
-	    (rv = add_bool(o, CKA_VERIFY, true)) ||
-	    (rv = add_bool(o, CKA_VERIFY_RECOVER, false)) ||
-	    (rv = add_bool(o, CKA_WRAP, false)) ||
-	    (rv = add_bool(o, CKA_TRUSTED, false)))
+	    (rv = add_bool(o, CKA_VERIFY, true)))
 		return rv;
-	return CKR_OK;
+	return add_false(o, no, N_OF(no));
 }
 
 CK_RV ef_object_build_privkey(struct ef_object *o, const struct ef_cert *c,
 			      const char *label, bool can_decrypt)
 {
 	CK_RV rv;
+	static const CK_ATTRIBUTE_TYPE no[] = {
+		CKA_SIGN_RECOVER, CKA_UNWRAP, CKA_EXTRACTABLE,
+		/* The key existed in a file before it reached this token. */
+		CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
+		CKA_WRAP_WITH_TRUSTED, CKA_ALWAYS_AUTHENTICATE,
+	};
 	static const CK_ATTRIBUTE_TYPE secret[] = {
 		CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1,
 		CKA_EXPONENT_2, CKA_COEFFICIENT,
@@ -271,16 +286,9 @@ CK_RV ef_object_build_privkey(struct ef_object *o, const struct ef_cert *c,
 	    (rv = add_bool(o, CKA_SENSITIVE, true)) ||
 	    (rv = add_bool(o, CKA_DECRYPT, can_decrypt)) ||
 	    (rv = add_bool(o, CKA_SIGN, true)) ||
-	    (rv = add_bool(o, CKA_SIGN_RECOVER, false)) ||
-	    (rv = add_bool(o, CKA_UNWRAP, false)) ||
-	    (rv = add_bool(o, CKA_EXTRACTABLE, false)) ||
-	    /* The key existed in a file before it reached this token. */
-	    (rv = add_bool(o, CKA_ALWAYS_SENSITIVE, false)) ||
-	    (rv = add_bool(o, CKA_NEVER_EXTRACTABLE, false)) ||
-	    (rv = add_bool(o, CKA_WRAP_WITH_TRUSTED, false)) ||
-	    (rv = add_bool(o, CKA_ALWAYS_AUTHENTICATE, false)))
+	    (rv = add_false(o, no, N_OF(no))))
 		return rv;
-	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+	for (size_t i = 0; i < N_OF(secret); i++)
 		if ((rv = add_sensitive(o, secret[i])))
 			return rv;
 	return CKR_OK;

@@ -159,13 +159,21 @@ CK_RV ef_random(unsigned char *out, size_t len)
 
 	if (len == 0)
 		return CKR_OK;
-	if (!ef_ossl_ready())
-		return EF_FAIL(CKR_GENERAL_ERROR);
-	ef_ossl_mark();
+	rv = ef_ossl_begin();
+	if (rv != CKR_OK)
+		return rv;
 	if (RAND_bytes_ex(g_ctx, out, len, 0) != 1)
 		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
 	ERR_pop_to_mark();
 	return rv;
+}
+
+CK_RV ef_ossl_begin(void)
+{
+	if (!ef_ossl_ready())
+		return EF_FAIL(CKR_GENERAL_ERROR);
+	ef_ossl_mark();
+	return CKR_OK;
 }
 
 void ef_ossl_mark(void)

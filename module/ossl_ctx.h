@@ -32,6 +32,10 @@ const EVP_MD *ef_ossl_md(enum ef_hash h);
 /* ERR_set_mark(), and with the trace on, the newest error the queue
  * already held: a failure's reason is an error queued after it. */
 void ef_ossl_mark(void);
+/* How a crypto-layer function starts: CKR_OK after ef_ossl_mark (the
+ * caller ends with ERR_pop_to_mark), or CKR_GENERAL_ERROR when there is
+ * no context (ef_ossl_ready). */
+CK_RV ef_ossl_begin(void);
 /* EF_FAIL with OpenSSL's reason: the text of the newest error queued
  * since ef_ossl_mark, if any (ERR_error_string_n: library, function and
  * reason names, never the data they were about).  Reads the queue only

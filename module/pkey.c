@@ -197,9 +197,9 @@ CK_RV ef_pubkey_from_spki(const unsigned char *spki, size_t len, struct ef_pkey 
 		return EF_FAIL(CKR_DATA_INVALID);
 	if (!sp.is_rsa)
 		return EF_FAIL(CKR_KEY_TYPE_INCONSISTENT);
-	if (!ef_ossl_ready())
-		return EF_FAIL(CKR_GENERAL_ERROR);
-	ef_ossl_mark();
+	rv = ef_ossl_begin();
+	if (rv != CKR_OK)
+		return rv;
 	key = ef_pkey_rsa_public(sp.n, sp.e);
 	rv = key == NULL ? EF_OSSL_FAIL(CKR_DATA_INVALID) : ef_pkey_accept(key, out);
 	ERR_pop_to_mark();

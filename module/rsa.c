@@ -110,75 +110,6 @@ static CK_RV sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const struct ef_rsa_pa
 	}
 }
 
-CK_RV ef_rsa_sign(struct ef_pkey *kp, const struct ef_rsa_params *p,
-		  const unsigned char *in, size_t in_len,
-		  unsigned char *sig, size_t *sig_len)
-{
-	EVP_PKEY *key = ef_pkey_evp(kp);
-	EVP_PKEY_CTX *pctx = NULL;
-	size_t k = ef_key_size(kp), len = k;
-	CK_RV rv;
-
-	if (key == NULL || k == 0)
-		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
-	ef_ossl_mark();
-	pctx = EVP_PKEY_CTX_new_from_pkey(ef_ossl_libctx(), key, NULL);
-	if (pctx == NULL) {
-		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
-		goto out;
-	}
-	if (EVP_PKEY_sign_init(pctx) <= 0) {
-		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
-		goto out;
-	}
-	rv = sig_setup(pctx, key, p, in_len, k);
-	if (rv != CKR_OK)
-		goto out;
-	if (EVP_PKEY_sign(pctx, sig, &len, in, in_len) <= 0) {
-		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
-		goto out;
-	}
-	*sig_len = len;
-out:
-	EVP_PKEY_CTX_free(pctx);
-	ERR_pop_to_mark();
-	return rv;
-}
-
-CK_RV ef_rsa_verify(struct ef_pkey *kp, const struct ef_rsa_params *p,
-		    const unsigned char *in, size_t in_len,
-		    const unsigned char *sig, size_t sig_len)
-{
-	EVP_PKEY *key = ef_pkey_evp(kp);
-	EVP_PKEY_CTX *pctx = NULL;
-	size_t k = ef_key_size(kp);
-	CK_RV rv;
-
-	if (key == NULL || k == 0)
-		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
-	if (sig_len != k)
-		return EF_FAIL(CKR_SIGNATURE_LEN_RANGE);
-	ef_ossl_mark();
-	pctx = EVP_PKEY_CTX_new_from_pkey(ef_ossl_libctx(), key, NULL);
-	if (pctx == NULL) {
-		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
-		goto out;
-	}
-	if (EVP_PKEY_verify_init(pctx) <= 0) {
-		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
-		goto out;
-	}
-	rv = sig_setup(pctx, key, p, in_len, k);
-	if (rv != CKR_OK)
-		goto out;
-	if (EVP_PKEY_verify(pctx, sig, sig_len, in, in_len) != 1)
-		rv = EF_OSSL_FAIL(CKR_SIGNATURE_INVALID);
-out:
-	EVP_PKEY_CTX_free(pctx);
-	ERR_pop_to_mark();
-	return rv;
-}
-
 /* Configures pctx for encrypt/decrypt. */
 static CK_RV cipher_setup(EVP_PKEY_CTX *pctx, const struct ef_rsa_params *p)
 {
@@ -214,66 +145,78 @@ static CK_RV cipher_setup(EVP_PKEY_CTX *pctx, const struct ef_rsa_params *p)
 	}
 }
 
-CK_RV ef_rsa_encrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
-		     const unsigned char *in, size_t in_len,
-		     unsigned char *out, size_t *out_len)
-{
-	EVP_PKEY *key = ef_pkey_evp(kp);
-	EVP_PKEY_CTX *pctx = NULL;
-	size_t k = ef_key_size(kp), len = k, hlen, max;
-	CK_RV rv;
+enum rsa_op { OP_SIGN, OP_VERIFY, OP_ENCRYPT, OP_DECRYPT };
 
-	if (key == NULL || k == 0)
-		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
-	ef_ossl_mark();
-	/* Input limits, PKCS#11 3.0 §2.1.6 and §2.1.8: k-11 for v1.5,
-	 * k-2-2hLen for OAEP. */
+/* A context for op on key, with the padding p names; *pctx is the
+ * caller's to free, whatever the result. */
+static CK_RV op_ctx(EVP_PKEY *key, enum rsa_op op, const struct ef_rsa_params *p,
+		    size_t in_len, size_t k, EVP_PKEY_CTX **pctx)
+{
+	int ok;
+
+	*pctx = EVP_PKEY_CTX_new_from_pkey(ef_ossl_libctx(), key, NULL);
+	if (*pctx == NULL)
+		return EF_OSSL_FAIL(CKR_HOST_MEMORY);
+	switch (op) {
+	case OP_SIGN:
+		ok = EVP_PKEY_sign_init(*pctx);
+		break;
+	case OP_VERIFY:
+		ok = EVP_PKEY_verify_init(*pctx);
+		break;
+	case OP_ENCRYPT:
+		ok = EVP_PKEY_encrypt_init(*pctx);
+		break;
+	default:
+		ok = EVP_PKEY_decrypt_init(*pctx);
+		break;
+	}
+	if (ok <= 0)
+		return EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
+	if (op == OP_SIGN || op == OP_VERIFY)
+		return sig_setup(*pctx, key, p, in_len, k);
+	return cipher_setup(*pctx, p);
+}
+
+/* Input limits of the operation, PKCS#11 3.0 §2.1.6 and §2.1.8: a
+ * signature and a ciphertext are k bytes; a plaintext at most k-11 for
+ * v1.5, k-2-2hLen for OAEP.  (A signature's input: sig_setup.) */
+static CK_RV check_lengths(enum rsa_op op, const struct ef_rsa_params *p, size_t k,
+			   size_t in_len, size_t sig_len)
+{
+	size_t hlen, max;
+
+	switch (op) {
+	case OP_VERIFY:
+		return sig_len != k ? EF_FAIL(CKR_SIGNATURE_LEN_RANGE) : CKR_OK;
+	case OP_DECRYPT:
+		return in_len != k ? EF_FAIL(CKR_ENCRYPTED_DATA_LEN_RANGE) : CKR_OK;
+	case OP_ENCRYPT:
+		break;
+	default:
+		return CKR_OK;
+	}
 	switch (p->pad) {
 	case EF_PAD_PKCS1:
 		max = k >= 11 ? k - 11 : 0;
 		break;
 	case EF_PAD_OAEP:
 		hlen = ef_hash_size(p->hash);
-		if (hlen == 0) {
-			rv = EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
-			goto out;
-		}
+		if (hlen == 0)
+			return EF_FAIL(CKR_MECHANISM_PARAM_INVALID);
 		max = k >= 2 * hlen + 2 ? k - 2 * hlen - 2 : 0;
 		break;
 	default:
-		rv = EF_FAIL(CKR_MECHANISM_INVALID);
-		goto out;
+		return EF_FAIL(CKR_MECHANISM_INVALID);
 	}
-	if (in_len > max) {
-		rv = EF_FAIL(CKR_DATA_LEN_RANGE);
-		goto out;
-	}
-	pctx = EVP_PKEY_CTX_new_from_pkey(ef_ossl_libctx(), key, NULL);
-	if (pctx == NULL) {
-		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
-		goto out;
-	}
-	if (EVP_PKEY_encrypt_init(pctx) <= 0) {
-		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
-		goto out;
-	}
-	rv = cipher_setup(pctx, p);
-	if (rv != CKR_OK)
-		goto out;
-	if (EVP_PKEY_encrypt(pctx, out, &len, in, in_len) <= 0) {
-		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
-		goto out;
-	}
-	*out_len = len;
-out:
-	EVP_PKEY_CTX_free(pctx);
-	ERR_pop_to_mark();
-	return rv;
+	return in_len > max ? EF_FAIL(CKR_DATA_LEN_RANGE) : CKR_OK;
 }
 
-CK_RV ef_rsa_decrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
-		     const unsigned char *in, size_t in_len,
-		     unsigned char *out, size_t *out_len)
+/* The one path of the four operations.  sign, encrypt, decrypt write
+ * at most k bytes to out and set *out_len; verify reads sig. */
+static CK_RV run(struct ef_pkey *kp, enum rsa_op op, const struct ef_rsa_params *p,
+		 const unsigned char *in, size_t in_len, unsigned char *out, size_t *out_len,
+		 const unsigned char *sig, size_t sig_len)
 {
 	EVP_PKEY *key = ef_pkey_evp(kp);
 	EVP_PKEY_CTX *pctx = NULL;
@@ -283,34 +226,70 @@ CK_RV ef_rsa_decrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
 
 	if (key == NULL || k == 0)
 		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
-	/* Every RSA ciphertext is exactly k bytes. */
-	if (in_len != k)
-		return EF_FAIL(CKR_ENCRYPTED_DATA_LEN_RANGE);
+	rv = check_lengths(op, p, k, in_len, sig_len);
+	if (rv != CKR_OK)
+		return rv;
 	ef_ossl_mark();
-	rv = below_modulus(key, in, k, &below);
-	if (rv == CKR_OK && !below)
-		rv = EF_FAIL(CKR_ENCRYPTED_DATA_INVALID);
+	if (op == OP_DECRYPT) {
+		rv = below_modulus(key, in, k, &below);
+		if (rv == CKR_OK && !below)
+			rv = EF_FAIL(CKR_ENCRYPTED_DATA_INVALID);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	rv = op_ctx(key, op, p, in_len, k, &pctx);
 	if (rv != CKR_OK)
 		goto out;
-	pctx = EVP_PKEY_CTX_new_from_pkey(ef_ossl_libctx(), key, NULL);
-	if (pctx == NULL) {
-		rv = EF_OSSL_FAIL(CKR_HOST_MEMORY);
-		goto out;
+	switch (op) {
+	case OP_SIGN:
+		if (EVP_PKEY_sign(pctx, out, &len, in, in_len) <= 0)
+			rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
+		break;
+	case OP_VERIFY:
+		if (EVP_PKEY_verify(pctx, sig, sig_len, in, in_len) != 1)
+			rv = EF_OSSL_FAIL(CKR_SIGNATURE_INVALID);
+		break;
+	case OP_ENCRYPT:
+		if (EVP_PKEY_encrypt(pctx, out, &len, in, in_len) <= 0)
+			rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
+		break;
+	case OP_DECRYPT:
+		if (EVP_PKEY_decrypt(pctx, out, &len, in, in_len) <= 0)
+			rv = EF_OSSL_FAIL(CKR_ENCRYPTED_DATA_INVALID);
+		break;
 	}
-	if (EVP_PKEY_decrypt_init(pctx) <= 0) {
-		rv = EF_OSSL_FAIL(CKR_FUNCTION_FAILED);
-		goto out;
-	}
-	rv = cipher_setup(pctx, p);
-	if (rv != CKR_OK)
-		goto out;
-	if (EVP_PKEY_decrypt(pctx, out, &len, in, in_len) <= 0) {
-		rv = EF_OSSL_FAIL(CKR_ENCRYPTED_DATA_INVALID);
-		goto out;
-	}
-	*out_len = len;
+	if (rv == CKR_OK && out_len != NULL)
+		*out_len = len;
 out:
 	EVP_PKEY_CTX_free(pctx);
 	ERR_pop_to_mark();
 	return rv;
+}
+
+CK_RV ef_rsa_sign(struct ef_pkey *kp, const struct ef_rsa_params *p,
+		  const unsigned char *in, size_t in_len,
+		  unsigned char *sig, size_t *sig_len)
+{
+	return run(kp, OP_SIGN, p, in, in_len, sig, sig_len, NULL, 0);
+}
+
+CK_RV ef_rsa_verify(struct ef_pkey *kp, const struct ef_rsa_params *p,
+		    const unsigned char *in, size_t in_len,
+		    const unsigned char *sig, size_t sig_len)
+{
+	return run(kp, OP_VERIFY, p, in, in_len, NULL, NULL, sig, sig_len);
+}
+
+CK_RV ef_rsa_encrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
+		     const unsigned char *in, size_t in_len,
+		     unsigned char *out, size_t *out_len)
+{
+	return run(kp, OP_ENCRYPT, p, in, in_len, out, out_len, NULL, 0);
+}
+
+CK_RV ef_rsa_decrypt(struct ef_pkey *kp, const struct ef_rsa_params *p,
+		     const unsigned char *in, size_t in_len,
+		     unsigned char *out, size_t *out_len)
+{
+	return run(kp, OP_DECRYPT, p, in, in_len, out, out_len, NULL, 0);
 }

@@ -50,36 +50,44 @@ size_t ef_utf8_put(unsigned char *out, uint32_t cp)
  * above U+10FFFF are invalid (RFC 3629 section 3). */
 static size_t get_utf8(const unsigned char *s, size_t len, uint32_t *cp, size_t *skip)
 {
+	/* Unicode 15 Table 3-7, "Well-Formed UTF-8 Byte Sequences": by the
+	 * first byte, the length and the range of the second byte, which
+	 * excludes overlong forms (E0, F0), surrogates (ED) and values above
+	 * U+10FFFF (F4).  Any other first byte (C0, C1, F5..FF, a stray
+	 * continuation) starts no character. */
+	static const struct {
+		unsigned char first_lo, first_hi, need, mask, lo, hi;
+	} forms[] = {
+		{ 0xC2, 0xDF, 2, 0x1F, 0x80, 0xBF },
+		{ 0xE0, 0xE0, 3, 0x0F, 0xA0, 0xBF },
+		{ 0xE1, 0xEC, 3, 0x0F, 0x80, 0xBF },
+		{ 0xED, 0xED, 3, 0x0F, 0x80, 0x9F },
+		{ 0xEE, 0xEF, 3, 0x0F, 0x80, 0xBF },
+		{ 0xF0, 0xF0, 4, 0x07, 0x90, 0xBF },
+		{ 0xF1, 0xF3, 4, 0x07, 0x80, 0xBF },
+		{ 0xF4, 0xF4, 4, 0x07, 0x80, 0x8F },
+	};
 	unsigned char b = s[0];
-	size_t need;
+	size_t need = 0;
 	unsigned char lo = 0x80, hi = 0xBF;  /* range of the second byte */
-	uint32_t v;
+	uint32_t v = 0;
 
 	*skip = 1;
 	if (b < 0x80) {
 		*cp = b;
 		return 1;
 	}
-	if (b >= 0xC2 && b <= 0xDF) {
-		need = 2;
-		v = b & 0x1F;
-	} else if (b >= 0xE0 && b <= 0xEF) {
-		need = 3;
-		v = b & 0x0F;
-		if (b == 0xE0)
-			lo = 0xA0;          /* overlong */
-		else if (b == 0xED)
-			hi = 0x9F;          /* surrogates */
-	} else if (b >= 0xF0 && b <= 0xF4) {
-		need = 4;
-		v = b & 0x07;
-		if (b == 0xF0)
-			lo = 0x90;          /* overlong */
-		else if (b == 0xF4)
-			hi = 0x8F;          /* above U+10FFFF */
-	} else {
-		return 0;                   /* C0, C1, F5..FF, stray continuation */
+	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		if (b >= forms[f].first_lo && b <= forms[f].first_hi) {
+			need = forms[f].need;
+			v = b & forms[f].mask;
+			lo = forms[f].lo;
+			hi = forms[f].hi;
+			break;
+		}
 	}
+	if (need == 0)
+		return 0;
 	for (size_t i = 1; i < need; i++) {
 		unsigned char c;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "session.h"
+#include "grow.h"
 #include "lock.h"
 #include "log.h"
 
@@ -54,16 +55,12 @@ CK_RV ef_session_lookup_inlock(CK_SESSION_HANDLE h, struct ef_session **s)
 
 CK_RV ef_session_open_inlock(struct ef_token *t, CK_FLAGS flags, CK_SESSION_HANDLE *h)
 {
-	struct ef_session *s;
+	struct ef_session *s, **p;
 	ef_assert_locked();
-	if (n_sessions == cap_sessions) {
-		size_t cap = cap_sessions ? cap_sessions * 2 : 32;
-		struct ef_session **p = realloc(sessions, cap * sizeof(*p));
-		if (!p)
-			return CKR_HOST_MEMORY;
-		sessions = p;
-		cap_sessions = cap;
-	}
+	p = ef_grow(sessions, n_sessions, &cap_sessions, 32, sizeof(*p));
+	if (!p)
+		return CKR_HOST_MEMORY;
+	sessions = p;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return CKR_HOST_MEMORY;

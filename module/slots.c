@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "file.h"
 #include "folder.h"
+#include "grow.h"
 #include "lock.h"
 #include "log.h"
 
@@ -184,17 +185,13 @@ static CK_RV add_ca_path_inlock(const char *path)
 static CK_RV new_token_inlock(const char *cert_path, struct ef_token **out)
 {
 	ef_assert_locked();
-	struct ef_token *t;
+	struct ef_token *t, **p;
 	CK_RV rv;
 
-	if (n_slots == cap_slots) {
-		size_t cap = cap_slots ? cap_slots * 2 : 16;
-		struct ef_token **p = realloc(slots, cap * sizeof(*p));
-		if (!p)
-			return CKR_HOST_MEMORY;
-		slots = p;
-		cap_slots = cap;
-	}
+	p = ef_grow(slots, n_slots, &cap_slots, 16, sizeof(*p));
+	if (!p)
+		return CKR_HOST_MEMORY;
+	slots = p;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return CKR_HOST_MEMORY;

@@ -407,9 +407,9 @@ CK_RV ef_cert_parse(const unsigned char *data, size_t len, struct ef_cert *out)
 	CK_RV rv;
 
 	memset(out, 0, sizeof(*out));
-	if (!ef_ossl_ready())
-		return EF_FAIL(CKR_GENERAL_ERROR);
-	ef_ossl_mark();
+	rv = ef_ossl_begin();
+	if (rv != CKR_OK)
+		return rv;
 	rv = parse_certs(data, len, 1, &arr, &n);
 	if (rv == CKR_OK && n == 0)
 		rv = EF_FAIL(CKR_DATA_INVALID);
@@ -427,9 +427,9 @@ CK_RV ef_cert_parse_all(const unsigned char *data, size_t len,
 
 	*out = NULL;
 	*n = 0;
-	if (!ef_ossl_ready())
-		return EF_FAIL(CKR_GENERAL_ERROR);
-	ef_ossl_mark();
+	rv = ef_ossl_begin();
+	if (rv != CKR_OK)
+		return rv;
 	rv = parse_certs(data, len, SIZE_MAX, out, n);
 	ERR_pop_to_mark();
 	return rv;

@@ -108,21 +108,19 @@ static void fingerprint(X509 *x, const EVP_MD *md, char *out, size_t size)
 /* OpenSSL's keyUsage bits (KU_*) in RFC 5280 numbering (EF_KU_*). */
 static uint32_t ku_bits(uint32_t ku)
 {
+	static const struct { uint32_t ossl, rfc; } map[] = {
+		{ KU_DIGITAL_SIGNATURE, EF_KU_DIGITAL_SIGNATURE },
+		{ KU_NON_REPUDIATION, EF_KU_NON_REPUDIATION },
+		{ KU_KEY_ENCIPHERMENT, EF_KU_KEY_ENCIPHERMENT },
+		{ KU_DATA_ENCIPHERMENT, EF_KU_DATA_ENCIPHERMENT },
+		{ KU_KEY_AGREEMENT, EF_KU_KEY_AGREEMENT },
+		{ KU_KEY_CERT_SIGN, EF_KU_KEY_CERT_SIGN },
+		{ KU_CRL_SIGN, EF_KU_CRL_SIGN },
+	};
 	uint32_t r = 0;
-	if (ku & KU_DIGITAL_SIGNATURE)
-		r |= EF_KU_DIGITAL_SIGNATURE;
-	if (ku & KU_NON_REPUDIATION)
-		r |= EF_KU_NON_REPUDIATION;
-	if (ku & KU_KEY_ENCIPHERMENT)
-		r |= EF_KU_KEY_ENCIPHERMENT;
-	if (ku & KU_DATA_ENCIPHERMENT)
-		r |= EF_KU_DATA_ENCIPHERMENT;
-	if (ku & KU_KEY_AGREEMENT)
-		r |= EF_KU_KEY_AGREEMENT;
-	if (ku & KU_KEY_CERT_SIGN)
-		r |= EF_KU_KEY_CERT_SIGN;
-	if (ku & KU_CRL_SIGN)
-		r |= EF_KU_CRL_SIGN;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (ku & map[i].ossl)
+			r |= map[i].rfc;
 	return r;
 }
 
