@@ -147,7 +147,7 @@ wx_drive() {
 		--outdir "$tmp/out" --portal "$portal" --unlisted "$unlisted" \
 		--answers "$tmp/answers" --pin-file "$tmp/pin" --events "$tmp/events" \
 		--pe-log "$tmp/pe.log" --locales "$EF_TEST_SRCDIR/tools/webext/_locales" \
-		--host-manifest "$manifest" "$@" > "$tmp/driver.log" 2>&1
+		--host-manifest "$manifest" "$@" > "$tmp/driver.log" 2>&1 8>&-
 	facts=$(cat "$tmp/out/facts" 2>/dev/null)
 }
 
