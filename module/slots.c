@@ -110,6 +110,7 @@ static CK_RV add_ca_file_inlock(const char *path)
 		goto out;
 	if (rv != CKR_OK || n == 0) {
 		ef_log_warn("%s: no certificate in this file", path);
+		ef_fail_forget();   /* tolerated: no origin of what the call answers */
 		rv = CKR_OK;
 		goto out;
 	}
@@ -173,8 +174,10 @@ static CK_RV add_ca_path_inlock(const char *path)
 		rv = add_ca_file_inlock(full);
 		free(full);
 	}
-	if (rv == CKR_OK || rv == CKR_DEVICE_ERROR)
+	if (rv == CKR_OK || rv == CKR_DEVICE_ERROR) {
+		ef_fail_forget();   /* an unreadable CA folder is tolerated */
 		rv = CKR_OK;
+	}
 	ef_folder_free_list(names, n);
 	return rv;
 }
@@ -240,7 +243,10 @@ static CK_RV add_bundle_inlock(const struct ef_bundle_conf *b)
 	if (b->key && !(t->key_named = strdup(b->key)))
 		return EF_FAIL(CKR_HOST_MEMORY);
 	rv = ef_token_load_inlock(t);
-	return rv == CKR_HOST_MEMORY ? rv : CKR_OK;
+	if (rv == CKR_HOST_MEMORY)
+		return rv;
+	ef_fail_forget();   /* a bundle that failed is a slot without a token */
+	return CKR_OK;
 }
 
 static int cmp_token_path(const void *a, const void *b)
@@ -307,6 +313,7 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 	rv = ef_folder_list(dir, ef_is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
 	if (rv == CKR_DEVICE_ERROR) {
 		ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
+		ef_fail_forget();   /* tolerated: the folder has no bundles now */
 		n_certs = 0;
 	} else if (rv != CKR_OK) {
 		return rv;
@@ -314,6 +321,7 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 	rv = ef_folder_list(dir, ef_is_key_name, EF_LIST_FILES, &keys, &n_keys);
 	if (rv == CKR_HOST_MEMORY)
 		goto out;
+	ef_fail_forget();   /* keys unreadable: tolerated, as above */
 	rv = CKR_OK;
 
 	/* Indexes for this scan, so that each certificate costs a few
@@ -375,6 +383,7 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 			rv = ef_token_load_inlock(t);
 			if (rv == CKR_HOST_MEMORY)
 				goto out;
+			ef_fail_forget();   /* a file that failed: a slot without a token */
 			t->cert_seen = true;
 			t->cert_id = certs[i].id;
 		}
