@@ -45,17 +45,17 @@ static CK_RV key_for_inlock(const struct ef_token *t, CK_OBJECT_HANDLE h, enum e
 	const struct ef_object *o = ef_token_object_inlock(t, h);
 	if (!o) {
 		if (h == ef_token_handle_inlock(t, EF_OBJ_PRIVKEY) && !ef_token_logged_in_inlock(t))
-			return CKR_USER_NOT_LOGGED_IN;
-		return CKR_KEY_HANDLE_INVALID;
+			return EF_FAIL(CKR_USER_NOT_LOGGED_IN);
+		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
 	}
 	if (o->klass != CKO_PRIVATE_KEY && o->klass != CKO_PUBLIC_KEY)
-		return CKR_KEY_HANDLE_INVALID;
+		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
 	/* e.firma keys may decrypt; a CSD's keyUsage forbids it, and its
 	 * private key says CKA_DECRYPT = FALSE. */
 	if (!ef_object_bool(o, permission_of(kind)))
-		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+		return EF_FAIL(CKR_KEY_FUNCTION_NOT_PERMITTED);
 	*key = o->klass == CKO_PRIVATE_KEY ? t->key : t->pubkey;
-	return *key ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+	return *key ? CKR_OK : EF_FAIL(CKR_USER_NOT_LOGGED_IN);
 }
 
 /* The trace names the mechanism a client asked for: which form of RSA-PSS
@@ -81,11 +81,11 @@ static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
 		goto out;
 	struct ef_token *t = s->token;
 	if (!pMechanism) {
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 		goto out;
 	}
 	if (ef_session_op_active_inlock(s, kind)) {
-		rv = CKR_OPERATION_ACTIVE;
+		rv = EF_FAIL(CKR_OPERATION_ACTIVE);
 		goto out;
 	}
 	if (kind != EF_OP_DIGEST) {
@@ -99,12 +99,12 @@ static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
 	 * allow-pkcs1-decrypt, for one (mech.c). */
 	const struct ef_mech *m = ef_mech_find(pMechanism->mechanism);
 	if (!m || !(ef_mech_flags(m, t->can_encrypt) & flag_of(kind))) {
-		rv = CKR_MECHANISM_INVALID;
+		rv = EF_FAIL(CKR_MECHANISM_INVALID);
 		goto out;
 	}
 	op = calloc(1, sizeof(*op));
 	if (!op) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	op->kind = kind;
@@ -143,13 +143,13 @@ static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
 	if (rv != CKR_OK)
 		goto out;
 	if (!s->ops[kind]) {
-		rv = s->out[kind] ? EF_FAIL(EF_R_OP_BUSY) : CKR_OPERATION_NOT_INITIALIZED;
+		rv = s->out[kind] ? EF_FAIL(EF_R_OP_BUSY) : EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
 		goto out;
 	}
 	if (!in && in_len)
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 	else if (single && s->ops[kind]->multi)
-		rv = CKR_OPERATION_ACTIVE;
+		rv = EF_FAIL(CKR_OPERATION_ACTIVE);
 	else
 		rv = ef_session_take_op_inlock(s, kind, taken);
 	if (rv != CKR_OK)
@@ -185,11 +185,11 @@ static CK_RV begin_output(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single
 		goto out;
 	}
 	if (!out_len || (single && !in && in_len)) {
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 		goto end;
 	}
 	if (single && op->multi) {
-		rv = CKR_OPERATION_ACTIVE;
+		rv = EF_FAIL(CKR_OPERATION_ACTIVE);
 		goto end;
 	}
 	size_t need = output_size(op);
@@ -255,7 +255,7 @@ static CK_RV produce(struct ef_op *op, const unsigned char *in, size_t in_len,
 	case EF_OP_DECRYPT: {
 		unsigned char *plain = malloc(op->key_bytes);
 		if (!plain)
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 		rv = ef_rsa_decrypt(op->key, &op->params, in, in_len, plain, &len);
 		if (rv == CKR_OK && len > *out_len)
 			rv = CKR_BUFFER_TOO_SMALL;
@@ -265,7 +265,7 @@ static CK_RV produce(struct ef_op *op, const unsigned char *in, size_t in_len,
 		break;
 	}
 	default:
-		rv = CKR_GENERAL_ERROR;
+		rv = EF_FAIL(CKR_GENERAL_ERROR);
 		break;
 	}
 	if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL)
@@ -300,7 +300,7 @@ static CK_RV update(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR in, C
 	if (rv != CKR_OK)
 		return rv;
 	if (single_part_only(op))
-		rv = CKR_FUNCTION_NOT_SUPPORTED;
+		rv = EF_FAIL(CKR_FUNCTION_NOT_SUPPORTED);
 	else if (in_len)
 		rv = ef_digest_update(op->digest, in, in_len);
 	op->multi = true;
@@ -316,7 +316,7 @@ static CK_RV final(CK_SESSION_HANDLE h, enum ef_op_kind kind, CK_BYTE_PTR out,
 	CK_RV rv = begin_output(h, kind, false, NULL, 0, out, out_len, &op);
 	if (rv != CKR_OK || !op)
 		return rv;
-	rv = single_part_only(op) ? CKR_FUNCTION_NOT_SUPPORTED :
+	rv = single_part_only(op) ? EF_FAIL(CKR_FUNCTION_NOT_SUPPORTED) :
 				    produce(op, NULL, 0, out, out_len);
 	ef_session_return_op(h, op, false);
 	return rv;
@@ -327,7 +327,7 @@ static CK_RV check_signature(struct ef_op *op, const unsigned char *in, size_t i
 {
 	unsigned char hash[64];
 	if (!sig)
-		return CKR_ARGUMENTS_BAD;
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
 	CK_RV rv = rsa_input(op, hash, &in, &in_len);
 	if (rv == CKR_OK)
 		rv = ef_rsa_verify(op->key, &op->params, in, in_len, sig, sig_len);
@@ -392,7 +392,7 @@ CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
 	CK_RV rv = begin_input(hSession, EF_OP_VERIFY, false, NULL, 0, &op);
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	rv = single_part_only(op) ? CKR_FUNCTION_NOT_SUPPORTED :
+	rv = single_part_only(op) ? EF_FAIL(CKR_FUNCTION_NOT_SUPPORTED) :
 		check_signature(op, NULL, 0, pSignature, ulSignatureLen);
 	ef_session_return_op(hSession, op, false);
 	EF_RETURN(rv);
@@ -482,13 +482,13 @@ CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
 	if (rv != CKR_OK)
 		goto out;
 	if (!ef_session_op_active_inlock(s, EF_OP_DIGEST))
-		rv = CKR_OPERATION_NOT_INITIALIZED;
+		rv = EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
 	else if (!ef_token_object_inlock(s->token, hKey))
-		rv = CKR_KEY_HANDLE_INVALID;
+		rv = EF_FAIL(CKR_KEY_HANDLE_INVALID);
 	else
 		/* Only secret keys can be digested, and the RSA key's
 		 * private half never leaves the token. */
-		rv = CKR_KEY_INDIGESTIBLE;
+		rv = EF_FAIL(CKR_KEY_INDIGESTIBLE);
 out:
 	ef_unlock();
 	EF_RETURN(rv);
@@ -508,10 +508,10 @@ CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSee
 		EF_RETURN(rv);
 	/* The arguments are checked before what the token can do. */
 	if (!pSeed && ulSeedLen)
-		EF_RETURN(CKR_ARGUMENTS_BAD);
+		EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
 	/* [PKCS#11 3.0 C_SeedRandom] OpenSSL's DRBG seeds itself from the
 	 * operating system; outside seed is not taken. */
-	EF_RETURN(CKR_RANDOM_SEED_NOT_SUPPORTED);
+	EF_RETURN(EF_FAIL(CKR_RANDOM_SEED_NOT_SUPPORTED));
 }
 
 CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_ULONG ulRandomLen)
@@ -520,7 +520,7 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_UL
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
 	if (!RandomData && ulRandomLen)
-		EF_RETURN(CKR_ARGUMENTS_BAD);
+		EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
 	EF_RETURN(ulRandomLen ? ef_random(RandomData, ulRandomLen) : CKR_OK);
 }
 

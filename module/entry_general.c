@@ -42,7 +42,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		/* [PKCS#11 3.0 C_Initialize] the four mutex functions come
 		 * all together or not at all. */
 		if (given != 0 && given != 4)
-			EF_RETURN(CKR_ARGUMENTS_BAD);
+			EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
 		/* Native locking serves every thread on this platform, so the
 		 * callbacks (NSS passes them with CKF_OS_LOCKING_OK) are not
 		 * needed; the module never creates threads either way. */
@@ -56,7 +56,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		 * (vm.mmap_min_addr), so such a pointer cannot be a string:
 		 * refuse it instead of reading it. */
 		if (reserved != NULL && (uintptr_t)reserved < page_size())
-			EF_RETURN(CKR_ARGUMENTS_BAD);
+			EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
 	}
 	EF_RETURN(ef_global_initialize(reserved));
 }
@@ -64,7 +64,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 CK_RV C_Finalize(CK_VOID_PTR pReserved)
 {
 	if (pReserved)
-		EF_RETURN(CKR_ARGUMENTS_BAD);
+		EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
 	EF_RETURN(ef_global_finalize());
 }
 
@@ -74,7 +74,7 @@ static CK_RV fill_info(CK_INFO_PTR info, CK_BYTE major, CK_BYTE minor)
 	if (rv != CKR_OK)
 		return rv;
 	if (!info)
-		return CKR_ARGUMENTS_BAD;
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
 	memset(info, 0, sizeof(*info));
 	info->cryptokiVersion.major = major;
 	info->cryptokiVersion.minor = minor;

@@ -37,11 +37,11 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 		goto out;
 	struct ef_token *t = s->token;
 	if (!pTemplate && ulCount) {
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 		goto out;
 	}
 	if (s->finding) {
-		rv = CKR_OPERATION_ACTIVE;
+		rv = EF_FAIL(CKR_OPERATION_ACTIVE);
 		goto out;
 	}
 	rv = ef_token_objects_inlock(t);
@@ -55,7 +55,7 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 	ef_session_clear_found_inlock(s);
 	s->found = calloc(t->n_objects ? t->n_objects : 1, sizeof(*s->found));
 	if (!s->found) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	/* WORKAROUND(NSS): NSS searches for its own trust and built-in root
@@ -84,11 +84,11 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
 	if (rv != CKR_OK)
 		goto out;
 	if (!s->finding) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
+		rv = EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
 		goto out;
 	}
 	if (!pulObjectCount || (!phObject && ulMaxObjectCount)) {
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 		goto out;
 	}
 	while (n < ulMaxObjectCount && s->pos < s->n_found)
@@ -109,7 +109,7 @@ CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 	if (rv != CKR_OK)
 		goto out;
 	if (!s->finding)
-		rv = CKR_OPERATION_NOT_INITIALIZED;
+		rv = EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
 	s->finding = false;
 	ef_session_clear_found_inlock(s);
 out:
@@ -129,9 +129,9 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		goto out;
 	const struct ef_object *o = object_of_inlock(s, hObject);
 	if (!o)
-		rv = CKR_OBJECT_HANDLE_INVALID;
+		rv = EF_FAIL(CKR_OBJECT_HANDLE_INVALID);
 	else if (!pTemplate && ulCount)
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 	else
 		rv = ef_object_get(o, pTemplate, ulCount);
 out:
@@ -150,9 +150,9 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_U
 		goto out;
 	const struct ef_object *o = object_of_inlock(s, hObject);
 	if (!o)
-		rv = CKR_OBJECT_HANDLE_INVALID;
+		rv = EF_FAIL(CKR_OBJECT_HANDLE_INVALID);
 	else if (!pulSize)
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 	else
 		*pulSize = ef_object_size(o);
 out:
@@ -172,9 +172,10 @@ static CK_RV refuse_change(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		return rv;
 	rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv == CKR_OK && !args_ok)
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 	else if (rv == CKR_OK)
-		rv = object_of_inlock(s, hObject) ? CKR_ACTION_PROHIBITED : CKR_OBJECT_HANDLE_INVALID;
+		rv = EF_FAIL(object_of_inlock(s, hObject) ? CKR_ACTION_PROHIBITED :
+							    CKR_OBJECT_HANDLE_INVALID);
 	ef_unlock();
 	return rv;
 }

@@ -17,11 +17,11 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 	if (rv != CKR_OK)
 		goto out;
 	if (!phSession)
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 	/* [PKCS#11 3.0 C_OpenSession] for legacy reasons the flag must be
 	 * set. */
 	else if (!(flags & CKF_SERIAL_SESSION))
-		rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+		rv = EF_FAIL(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
 	else
 		/* DESIGN §4: pkcs11-tool --test opens R/W sessions; writes
 		 * are refused per call instead. */
@@ -65,7 +65,7 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 	if (rv != CKR_OK)
 		goto out;
 	if (!pInfo) {
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 		goto out;
 	}
 	pInfo->slotID = s->token->slot_id;
@@ -115,7 +115,7 @@ CK_RV ef_session_exists(CK_SESSION_HANDLE hSession)
 CK_RV ef_session_unsupported(CK_SESSION_HANDLE hSession)
 {
 	CK_RV rv = ef_session_exists(hSession);
-	return rv != CKR_OK ? rv : CKR_FUNCTION_NOT_SUPPORTED;
+	return rv != CKR_OK ? rv : EF_FAIL(CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
@@ -143,12 +143,12 @@ CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
 	(void)hSession;
 	CK_RV rv = ef_global_check();
 	/* [PKCS#11 3.0 §5.16] legacy: always CKR_FUNCTION_NOT_PARALLEL. */
-	EF_RETURN(rv != CKR_OK ? rv : CKR_FUNCTION_NOT_PARALLEL);
+	EF_RETURN(rv != CKR_OK ? rv : EF_FAIL(CKR_FUNCTION_NOT_PARALLEL));
 }
 
 CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
 {
 	(void)hSession;
 	CK_RV rv = ef_global_check();
-	EF_RETURN(rv != CKR_OK ? rv : CKR_FUNCTION_NOT_PARALLEL);
+	EF_RETURN(rv != CKR_OK ? rv : EF_FAIL(CKR_FUNCTION_NOT_PARALLEL));
 }

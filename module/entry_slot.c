@@ -12,7 +12,7 @@ CK_RV ef_slot_lookup_inlock(CK_SLOT_ID id, struct ef_token **t)
 {
 	ef_assert_locked();
 	*t = ef_slots_find_inlock(id);
-	return *t ? CKR_OK : CKR_SLOT_ID_INVALID;
+	return *t ? CKR_OK : EF_FAIL(CKR_SLOT_ID_INVALID);
 }
 
 CK_RV ef_token_lookup_inlock(CK_SLOT_ID id, struct ef_token **t)
@@ -20,7 +20,7 @@ CK_RV ef_token_lookup_inlock(CK_SLOT_ID id, struct ef_token **t)
 	ef_assert_locked();
 	CK_RV rv = ef_slot_lookup_inlock(id, t);
 	if (rv == CKR_OK && !(*t)->present)
-		rv = CKR_TOKEN_NOT_PRESENT;
+		rv = EF_FAIL(CKR_TOKEN_NOT_PRESENT);
 	return rv;
 }
 
@@ -31,7 +31,7 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PT
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
 	if (!pulCount) {
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 		goto out;
 	}
 	/* The first call of the two-call idiom looks at the folders again,
@@ -67,7 +67,7 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 		EF_RETURN(rv);
 	rv = ef_slot_lookup_inlock(slotID, &t);
 	if (rv == CKR_OK && !pInfo)
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 	else if (rv == CKR_OK)
 		*pInfo = t->slot_info;
 	ef_unlock();
@@ -84,7 +84,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	if (rv != CKR_OK)
 		goto out;
 	if (!pInfo) {
-		rv = CKR_ARGUMENTS_BAD;
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 		goto out;
 	}
 	/* WORKAROUND(NSS): polled often; everything comes from memory. */
@@ -106,7 +106,7 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList
 	rv = ef_token_lookup_inlock(slotID, &t);
 	if (rv == CKR_OK)
 		rv = pulCount ? ef_mech_list(t->can_encrypt, pMechanismList, pulCount) :
-				CKR_ARGUMENTS_BAD;
+				EF_FAIL(CKR_ARGUMENTS_BAD);
 	ef_unlock();
 	EF_RETURN(rv);
 }
@@ -119,7 +119,7 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
 		EF_RETURN(rv);
 	rv = ef_token_lookup_inlock(slotID, &t);
 	if (rv == CKR_OK)
-		rv = pInfo ? ef_mech_info(type, t->can_encrypt, pInfo) : CKR_ARGUMENTS_BAD;
+		rv = pInfo ? ef_mech_info(type, t->can_encrypt, pInfo) : EF_FAIL(CKR_ARGUMENTS_BAD);
 	ef_unlock();
 	EF_RETURN(rv);
 }
@@ -139,7 +139,7 @@ CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
 	 * Otherwise: the token is SAT's certificate and key, it has no
 	 * security officer and cannot be re-initialized. */
 	if (rv == CKR_OK)
-		rv = t->n_sessions ? CKR_SESSION_EXISTS : CKR_FUNCTION_NOT_SUPPORTED;
+		rv = EF_FAIL(t->n_sessions ? CKR_SESSION_EXISTS : CKR_FUNCTION_NOT_SUPPORTED);
 	ef_unlock();
 	EF_RETURN(rv);
 }
@@ -151,7 +151,7 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
 	CK_RV rv = ef_session_exists(hSession);
 	/* [PKCS#11 3.0 C_InitPIN] only in the "R/W SO Functions" state, which
 	 * this token, having no SO, never reaches. */
-	EF_RETURN(rv != CKR_OK ? rv : CKR_USER_NOT_LOGGED_IN);
+	EF_RETURN(rv != CKR_OK ? rv : EF_FAIL(CKR_USER_NOT_LOGGED_IN));
 }
 
 /* After a login's work without the lock on a snapshot of the session's
@@ -166,7 +166,7 @@ static CK_RV relookup_session_inlock(CK_SESSION_HANDLE h, const struct ef_key_pl
 	ef_assert_locked();
 	const struct ef_token *t = ef_slots_find_inlock(snap->slot_id);
 	if (!t || t->generation != snap->generation)
-		return CKR_DEVICE_REMOVED;
+		return EF_FAIL(CKR_DEVICE_REMOVED);
 	return ef_session_lookup_inlock(h, s);
 }
 
@@ -182,10 +182,10 @@ static CK_RV setpin_plan_inlock(CK_SESSION_HANDLE hSession, bool pins_given,
 		return rv;
 	/* No protected authentication path: both PINs must be given. */
 	if (!pins_given)
-		return CKR_ARGUMENTS_BAD;
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
 	/* [PKCS#11 3.0 C_SetPIN] only in a R/W session. */
 	if (!(s->flags & CKF_RW_SESSION))
-		return CKR_SESSION_READ_ONLY;
+		return EF_FAIL(CKR_SESSION_READ_ONLY);
 	/* One password change per token at a time: a second one then reads
 	 * the file the first wrote, and its old PIN is no longer right. */
 	while (rv == CKR_OK && s->token->setpin) {
@@ -237,22 +237,22 @@ static CK_RV login_allowed_inlock(const struct ef_session *s, CK_USER_TYPE userT
 	ef_assert_locked();
 	switch (userType) {
 	case CKU_USER:
-		return ef_token_logged_in_inlock(s->token) ? CKR_USER_ALREADY_LOGGED_IN : CKR_OK;
+		return ef_token_logged_in_inlock(s->token) ? EF_FAIL(CKR_USER_ALREADY_LOGGED_IN) : CKR_OK;
 	case CKU_CONTEXT_SPECIFIC:
 		/* [PKCS#11 3.0 C_Login] improper use of CKU_CONTEXT_SPECIFIC:
 		 * CKR_OPERATION_NOT_INITIALIZED.  It re-proves the PIN for an
 		 * operation with the private key; the key stays as it is. */
 		if (!ef_session_op_active_inlock(s, EF_OP_SIGN) &&
 		    !ef_session_op_active_inlock(s, EF_OP_DECRYPT))
-			return CKR_OPERATION_NOT_INITIALIZED;
-		return ef_token_logged_in_inlock(s->token) ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+			return EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
+		return ef_token_logged_in_inlock(s->token) ? CKR_OK : EF_FAIL(CKR_USER_NOT_LOGGED_IN);
 	case CKU_SO:
 		/* SAT's files have one password; there is no security
 		 * officer to log in as. */
-		return ef_token_logged_in_inlock(s->token) ? CKR_USER_ANOTHER_ALREADY_LOGGED_IN :
-						      CKR_PIN_INCORRECT;
+		return EF_FAIL(ef_token_logged_in_inlock(s->token) ?
+			       CKR_USER_ANOTHER_ALREADY_LOGGED_IN : CKR_PIN_INCORRECT);
 	default:
-		return CKR_USER_TYPE_INVALID;
+		return EF_FAIL(CKR_USER_TYPE_INVALID);
 	}
 }
 
@@ -268,7 +268,7 @@ static CK_RV login_plan_inlock(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType
 	/* [PKCS#11 3.0 C_Login] pPin is NULL_PTR only on a token with a
 	 * protected authentication path, which this one has not. */
 	if (!pin_given)
-		return CKR_ARGUMENTS_BAD;
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
 	rv = login_allowed_inlock(s, userType);
 	if (rv == CKR_OK)
 		rv = ef_token_key_plan_inlock(s->token, snap);
@@ -355,7 +355,7 @@ CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 	if (rv != CKR_OK)
 		goto out;
 	if (!ef_token_logged_in_inlock(s->token)) {
-		rv = CKR_USER_NOT_LOGGED_IN;
+		rv = EF_FAIL(CKR_USER_NOT_LOGGED_IN);
 		goto out;
 	}
 	ef_sessions_drop_key_ops_inlock(s->token);
@@ -372,9 +372,9 @@ CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pRese
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
 	if (pReserved)
-		EF_RETURN(CKR_ARGUMENTS_BAD);
+		EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
 	/* Bundles change only when C_GetSlotList rescans; there is nothing
 	 * to wait for, and blocking would need a thread the module may not
 	 * create. */
-	EF_RETURN(flags & CKF_DONT_BLOCK ? CKR_NO_EVENT : CKR_FUNCTION_NOT_SUPPORTED);
+	EF_RETURN(flags & CKF_DONT_BLOCK ? CKR_NO_EVENT : EF_FAIL(CKR_FUNCTION_NOT_SUPPORTED));
 }

@@ -69,7 +69,7 @@ CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list w
 	*out = NULL;
 	*n_out = 0;
 	if (!d)
-		return CKR_DEVICE_ERROR;
+		return EF_FAIL(CKR_DEVICE_ERROR);
 	while ((e = readdir(d))) {
 		struct ef_file_id id = { 0 };
 		if (e->d_name[0] == '.' || !want(e->d_name))
@@ -86,14 +86,14 @@ CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list w
 			cap = cap ? cap * 2 : 64;
 			struct ef_dir_entry *p = realloc(v, cap * sizeof(*p));
 			if (!p) {
-				rv = CKR_HOST_MEMORY;
+				rv = EF_FAIL(CKR_HOST_MEMORY);
 				break;
 			}
 			v = p;
 		}
 		memset(&v[n], 0, sizeof(v[n]));
 		if (!(v[n].name = strdup(e->d_name))) {
-			rv = CKR_HOST_MEMORY;
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			break;
 		}
 		v[n].id = id;
@@ -107,7 +107,7 @@ CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list w
 	/* An empty folder still gets an array: qsort and bsearch must not
 	 * be given NULL, even for no elements (UBSan). */
 	if (!v && !(v = calloc(1, sizeof(*v))))
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	qsort(v, n, sizeof(*v), ef_dir_entry_cmp);
 	*out = v;
 	*n_out = n;
@@ -245,7 +245,7 @@ CK_RV ef_keydir_new(const char *dir, const struct ef_dir_entry *keys, const size
 	CK_RV rv = CKR_HOST_MEMORY;
 
 	if (!kd)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	kd->refs = 1;
 	kd->keys = calloc(n ? n : 1, sizeof(*kd->keys));
 	if (!kd->keys || !(kd->dir = strdup(dir)))
@@ -277,7 +277,8 @@ out:
 	if (fd >= 0)
 		close(fd);
 	ef_keydir_unref(kd);
-	return rv;
+	/* Every way here but the one above is an allocation failing. */
+	return rv == CKR_OK ? CKR_OK : EF_FAIL(rv);
 }
 
 struct ef_keydir *ef_keydir_ref(struct ef_keydir *kd)
@@ -388,7 +389,7 @@ CK_RV ef_keydir_pick(const struct ef_keydir *kd, const char *cert_name, const ch
 		size_t index = i < n_named ? named[i].index : others[i - n_named].index;
 		struct ef_key_candidate *c = &out[*n];
 		if (asprintf(&c->path, "%s/%s", kd->dir, kd->keys[index].name) < 0)
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 		c->scanned = true;
 		c->fallback = true;
 		(*n)++;

@@ -41,10 +41,10 @@ static void wipe_inherited_keys_forked(void)
 CK_RV ef_global_check(void)
 {
 	if (!atomic_load(&initialized))
-		return CKR_CRYPTOKI_NOT_INITIALIZED;
+		return EF_FAIL(CKR_CRYPTOKI_NOT_INITIALIZED);
 	if (atomic_load(&init_pid) != getpid()) {
 		wipe_inherited_keys_forked();
-		return CKR_CRYPTOKI_NOT_INITIALIZED;
+		return EF_FAIL(CKR_CRYPTOKI_NOT_INITIALIZED);
 	}
 	return CKR_OK;
 }
@@ -60,7 +60,7 @@ CK_RV ef_lock(void)
 	/* C_Finalize may have run while this thread waited. */
 	if (!atomic_load(&initialized)) {
 		ef_lock_release();
-		return CKR_CRYPTOKI_NOT_INITIALIZED;
+		return EF_FAIL(CKR_CRYPTOKI_NOT_INITIALIZED);
 	}
 	return CKR_OK;
 }
@@ -74,7 +74,7 @@ CK_RV ef_global_wait_inlock(void)
 {
 	ef_assert_locked();
 	ef_lock_wait_inlock();
-	return atomic_load(&initialized) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
+	return atomic_load(&initialized) ? CKR_OK : EF_FAIL(CKR_CRYPTOKI_NOT_INITIALIZED);
 }
 
 CK_RV ef_global_initialize(const char *reserved)
@@ -98,7 +98,7 @@ CK_RV ef_global_initialize(const char *reserved)
 		atomic_store(&initialized, false);
 	}
 	if (atomic_load(&initialized)) {
-		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
+		rv = EF_FAIL(CKR_CRYPTOKI_ALREADY_INITIALIZED);
 		goto out;
 	}
 	ef_log_init_from_env();

@@ -9,6 +9,7 @@
 
 #include "object.h"
 #include "efirma-pkcs11.h"
+#include "log.h"
 
 void ef_object_clear(struct ef_object *o)
 {
@@ -25,7 +26,7 @@ static CK_RV add(struct ef_object *o, CK_ATTRIBUTE_TYPE type, const void *value,
 		size_t cap = o->cap ? o->cap * 2 : 32;
 		struct ef_attr *a = realloc(o->attrs, cap * sizeof(*a));
 		if (!a)
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 		o->attrs = a;
 		o->cap = cap;
 	}
@@ -37,7 +38,7 @@ static CK_RV add(struct ef_object *o, CK_ATTRIBUTE_TYPE type, const void *value,
 		/* Zero-length values keep value NULL: malloc(0) may too. */
 		a->value = malloc(len);
 		if (!a->value)
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 		memcpy(a->value, value, len);
 	}
 	o->n_attrs++;
@@ -130,10 +131,10 @@ CK_RV ef_object_get(const struct ef_object *o, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n
 		const struct ef_attr *a = ef_object_attr(o, tmpl[i].type);
 		if (!a) {
 			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
-			rv = CKR_ATTRIBUTE_TYPE_INVALID;
+			rv = EF_FAIL(CKR_ATTRIBUTE_TYPE_INVALID);
 		} else if (a->sensitive) {
 			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
-			rv = CKR_ATTRIBUTE_SENSITIVE;
+			rv = EF_FAIL(CKR_ATTRIBUTE_SENSITIVE);
 		} else if (!tmpl[i].pValue) {
 			tmpl[i].ulValueLen = a->len;
 		} else if (tmpl[i].ulValueLen < a->len) {

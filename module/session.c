@@ -48,7 +48,7 @@ CK_RV ef_session_lookup_inlock(CK_SESSION_HANDLE h, struct ef_session **s)
 	bool found;
 	size_t i = find_index_inlock(h, &found);
 	if (!found)
-		return CKR_SESSION_HANDLE_INVALID;
+		return EF_FAIL(CKR_SESSION_HANDLE_INVALID);
 	*s = sessions[i];
 	return CKR_OK;
 }
@@ -59,11 +59,11 @@ CK_RV ef_session_open_inlock(struct ef_token *t, CK_FLAGS flags, CK_SESSION_HAND
 	ef_assert_locked();
 	p = ef_grow(sessions, n_sessions, &cap_sessions, 32, sizeof(*p));
 	if (!p)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	sessions = p;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	s->handle = next_handle++;
 	s->token = t;
 	s->flags = flags;
@@ -108,7 +108,7 @@ CK_RV ef_session_close_inlock(CK_SESSION_HANDLE h)
 	bool found;
 	size_t i = find_index_inlock(h, &found);
 	if (!found)
-		return CKR_SESSION_HANDLE_INVALID;
+		return EF_FAIL(CKR_SESSION_HANDLE_INVALID);
 	remove_at_inlock(i);
 	return CKR_OK;
 }
@@ -193,7 +193,7 @@ CK_RV ef_session_take_op_inlock(struct ef_session *s, enum ef_op_kind kind,
 	if (s->out[kind])
 		return EF_FAIL(EF_R_OP_BUSY);
 	if (!s->ops[kind])
-		return CKR_OPERATION_NOT_INITIALIZED;
+		return EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
 	*op = s->ops[kind];
 	s->ops[kind] = NULL;
 	s->out[kind] = *op;

@@ -64,13 +64,13 @@ static CK_RV slot_id_for_inlock(const char *path, CK_SLOT_ID *id)
 		size_t cap = cap_ids ? cap_ids * 2 : 64;
 		struct id_entry *n = realloc(ids, cap * sizeof(*n));
 		if (!n)
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 		ids = n;
 		cap_ids = cap;
 	}
 	char *copy = strdup(path);
 	if (!copy)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	memmove(&ids[lo + 1], &ids[lo], (n_ids - lo) * sizeof(*ids));
 	ids[lo].path = copy;
 	ids[lo].id = next_id++;
@@ -102,7 +102,7 @@ static CK_RV add_ca_file_inlock(const char *path)
 	/* CA files are small: a larger one is a wrong path. */
 	if (!ef_file_read(path, false, EF_MAX_FILE, &ef_file_heap, &buf, &len)) {
 		if (errno == ENOMEM)
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 		ef_log_warn("%s: cannot read CA certificates (%s)", path, strerror(errno));
 		return CKR_OK;
 	}
@@ -111,6 +111,7 @@ static CK_RV add_ca_file_inlock(const char *path)
 		goto out;
 	if (rv != CKR_OK || n == 0) {
 		ef_log_warn("%s: no certificate in this file", path);
+		ef_fail_forget();   /* tolerated: no origin of what the call answers */
 		rv = CKR_OK;
 		goto out;
 	}
@@ -123,7 +124,7 @@ static CK_RV add_ca_file_inlock(const char *path)
 		if (!p) {
 			for (size_t j = i; j < n; j++)
 				ef_cert_clear(&certs[j]);
-			rv = CKR_HOST_MEMORY;
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			goto out;
 		}
 		ca_pool = p;
@@ -168,14 +169,16 @@ static CK_RV add_ca_path_inlock(const char *path)
 	for (size_t i = 0; rv == CKR_OK && i < n; i++) {
 		char *full;
 		if (asprintf(&full, "%s/%s", path, names[i].name) < 0) {
-			rv = CKR_HOST_MEMORY;
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			break;
 		}
 		rv = add_ca_file_inlock(full);
 		free(full);
 	}
-	if (rv == CKR_OK || rv == CKR_DEVICE_ERROR)
+	if (rv == CKR_OK || rv == CKR_DEVICE_ERROR) {
+		ef_fail_forget();   /* an unreadable CA folder is tolerated */
 		rv = CKR_OK;
+	}
 	ef_folder_free_list(names, n);
 	return rv;
 }
@@ -190,15 +193,15 @@ static CK_RV new_token_inlock(const char *cert_path, struct ef_token **out)
 
 	p = ef_grow(slots, n_slots, &cap_slots, 16, sizeof(*p));
 	if (!p)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	slots = p;
 	t = calloc(1, sizeof(*t));
 	if (!t)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	t->cert_path = strdup(cert_path);
 	if (!t->cert_path) {
 		free(t);
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	}
 	rv = slot_id_for_inlock(cert_path, &t->slot_id);
 	if (rv != CKR_OK) {
@@ -233,11 +236,14 @@ static CK_RV add_bundle_inlock(const struct ef_bundle_conf *b)
 	if (rv != CKR_OK)
 		return rv;
 	if (b->label && !(t->label_override = strdup(b->label)))
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	if (b->key && !(t->key_named = strdup(b->key)))
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	rv = ef_token_load_inlock(t);
-	return rv == CKR_HOST_MEMORY ? rv : CKR_OK;
+	if (rv == CKR_HOST_MEMORY)
+		return rv;
+	ef_fail_forget();   /* a bundle that failed is a slot without a token */
+	return CKR_OK;
 }
 
 static int cmp_token_path(const void *a, const void *b)
@@ -279,7 +285,7 @@ static CK_RV set_keys_inlock(struct ef_token *t, const char *dir,
 	ef_assert_locked();
 	char *path = NULL;
 	if (own && asprintf(&path, "%s/%s", dir, own->name) < 0)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	free(t->key_named);
 	t->key_named = path;
 	ef_keydir_unref(t->keydir);
@@ -304,6 +310,7 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 	rv = ef_folder_list(dir, ef_is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
 	if (rv == CKR_DEVICE_ERROR) {
 		ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
+		ef_fail_forget();   /* tolerated: the folder has no bundles now */
 		n_certs = 0;
 	} else if (rv != CKR_OK) {
 		return rv;
@@ -311,6 +318,7 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 	rv = ef_folder_list(dir, ef_is_key_name, EF_LIST_FILES, &keys, &n_keys);
 	if (rv == CKR_HOST_MEMORY)
 		goto out;
+	ef_fail_forget();   /* keys unreadable: tolerated, as above */
 	rv = CKR_OK;
 
 	/* Indexes for this scan, so that each certificate costs a few
@@ -320,7 +328,7 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 	unclaimed = calloc(n_keys ? n_keys : 1, sizeof(*unclaimed));
 	known = calloc(n_known ? n_known : 1, sizeof(*known));
 	if (!cert_stems || !key_stems || !unclaimed || !known) {
-		rv = CKR_HOST_MEMORY;
+		rv = EF_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	for (size_t k = 0; k < n_keys; k++)
@@ -353,7 +361,7 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 	for (size_t i = 0; i < n_certs; i++) {
 		char *path;
 		if (asprintf(&path, "%s/%s", dir, certs[i].name) < 0) {
-			rv = CKR_HOST_MEMORY;
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			goto out;
 		}
 		/* Tokens made by this loop are for other names of the
@@ -372,6 +380,7 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 			rv = ef_token_load_inlock(t);
 			if (rv == CKR_HOST_MEMORY)
 				goto out;
+			ef_fail_forget();   /* a file that failed: a slot without a token */
 			t->cert_seen = true;
 			t->cert_id = certs[i].id;
 		}
@@ -433,10 +442,10 @@ CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 	CK_RV rv = CKR_OK;
 	ca_paths = calloc(cfg->n_ca_paths ? cfg->n_ca_paths : 1, sizeof(*ca_paths));
 	if (!ca_paths)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	for (size_t i = 0; i < cfg->n_ca_paths; i++, n_ca_paths++)
 		if (!(ca_paths[i] = strdup(cfg->ca_paths[i])))
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 	for (size_t i = 0; rv == CKR_OK && i < cfg->n_bundles; i++)
 		rv = add_bundle_inlock(&cfg->bundles[i]);
 	if (rv != CKR_OK)
@@ -444,14 +453,14 @@ CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
 	dirs = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dirs));
 	dir_keys = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dir_keys));
 	if (!dirs || !dir_keys)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	for (size_t i = 0; i < cfg->n_dirs; i++) {
 		/* A trailing slash would make the same file two paths. */
 		size_t len = strlen(cfg->dirs[i]);
 		while (len > 1 && cfg->dirs[i][len - 1] == '/')
 			len--;
 		if (!(dirs[n_dirs] = strndup(cfg->dirs[i], len)))
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 		n_dirs++;
 	}
 	return ef_slots_rescan_inlock();

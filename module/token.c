@@ -111,7 +111,7 @@ static CK_RV build_objects_inlock(struct ef_token *t)
 
 	t->objects = calloc(EF_OBJ_FIRST_CA, sizeof(*t->objects));
 	if (!t->objects)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	t->n_objects = EF_OBJ_FIRST_CA;
 	if ((rv = ef_object_build_cert(&t->objects[EF_OBJ_CERT], &t->cert, 1, holder)) ||
 	    (rv = ef_object_build_pubkey(&t->objects[EF_OBJ_PUBKEY], &t->cert, holder,
@@ -169,7 +169,7 @@ CK_RV ef_token_add_chain_inlock(struct ef_token *t, const struct ef_cert *pool, 
 	depth = find_chain(&t->cert, pool, n_pool, chain);
 	o = realloc(t->objects, (EF_OBJ_FIRST_CA + depth) * sizeof(*o));
 	if (!o)
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	t->objects = o;
 	for (; built < depth; built++) {
 		const char *cn = chain[built]->sat.holder && *chain[built]->sat.holder ?
@@ -204,7 +204,7 @@ CK_RV ef_token_load_inlock(struct ef_token *t)
 	ef_token_unload_inlock(t);
 	if (!ef_file_read(t->cert_path, t->from_dir, EF_MAX_FILE, &ef_file_heap, &data, &len)) {
 		if (errno == ENOMEM) {
-			rv = CKR_HOST_MEMORY;
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			goto out;
 		}
 		ef_log_warn("%s: cannot read the certificate (%s); its slot has no token",
@@ -346,7 +346,7 @@ static CK_RV open_data(const char *path, const unsigned char *data, size_t len,
 		/* The password in another encoding: as secret as the PIN. */
 		alt = ef_secret_alloc(EF_MAX_PIN);
 		if (!alt) {
-			rv = CKR_HOST_MEMORY;
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			goto out;
 		}
 		alt_len = ef_sat_pin_cp1252(pin, pin_len, alt, EF_MAX_PIN);
@@ -379,7 +379,7 @@ static CK_RV open_one(const struct ef_key_candidate *c, const unsigned char *pin
 
 	if (!ef_file_read(c->path, c->scanned, EF_MAX_FILE, &ef_file_secret, &data, &len)) {
 		if (errno == ENOMEM)
-			return CKR_HOST_MEMORY;
+			return EF_FAIL(CKR_HOST_MEMORY);
 		ef_log_warn("%s: cannot read the key (%s)", c->path, strerror(errno));
 		return EF_FAIL(CKR_DEVICE_ERROR);
 	}
@@ -437,7 +437,7 @@ static CK_RV try_key(const struct ef_key_plan *p, const struct ef_key_candidate 
 	}
 	if (!(*path_out = strdup(c->path))) {
 		ef_key_unref(key);
-		return CKR_HOST_MEMORY;
+		return EF_FAIL(CKR_HOST_MEMORY);
 	}
 	*key_out = key;
 	return CKR_OK;
@@ -455,7 +455,7 @@ void ef_key_plan_clear(struct ef_key_plan *p)
 
 CK_RV ef_token_key_plan_inlock(const struct ef_token *t, struct ef_key_plan *p)
 {
-	CK_RV rv = CKR_HOST_MEMORY;
+	CK_RV rv = CKR_OK;
 	ef_assert_locked();
 
 	memset(p, 0, sizeof(*p));
@@ -464,14 +464,18 @@ CK_RV ef_token_key_plan_inlock(const struct ef_token *t, struct ef_key_plan *p)
 	p->ticket = ++stamps;
 	p->c = calloc(EF_KEYDIR_MAX_NARROWED + EF_KEYDIR_MAX_OTHERS, sizeof(*p->c));
 	p->spki = malloc(t->cert.spki_len ? t->cert.spki_len : 1);
-	if (!p->c || !p->spki || !(p->cert_path = strdup(t->cert_path)))
+	if (!p->c || !p->spki || !(p->cert_path = strdup(t->cert_path))) {
+		rv = EF_FAIL(CKR_HOST_MEMORY);
 		goto out;
+	}
 	if (t->cert.spki_len)
 		memcpy(p->spki, t->cert.spki, t->cert.spki_len);
 	p->spki_len = t->cert.spki_len;
 	if (t->key_named) {
-		if (!(p->c[0].path = strdup(t->key_named)))
+		if (!(p->c[0].path = strdup(t->key_named))) {
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			goto out;
+		}
 		p->c[0].scanned = t->from_dir;
 		p->n = 1;
 	} else if (t->keydir) {
@@ -481,7 +485,6 @@ CK_RV ef_token_key_plan_inlock(const struct ef_token *t, struct ef_key_plan *p)
 		if (rv != CKR_OK)
 			goto out;
 	}
-	rv = CKR_OK;
 out:
 	if (rv != CKR_OK)
 		ef_key_plan_clear(p);

@@ -22,6 +22,8 @@ packages=(
 	zip unzip nodejs chromium chromium-l10n
 	# efirma-tool's translations
 	gettext locales
+	# the house style (make check-style)
+	clang-format git
 	# fuzzing and sanitizers
 	clang-14 libclang-rt-14-dev llvm-14
 )

@@ -203,6 +203,139 @@ static void test_pss_salt(const struct api_bundle *b)
 	free(trace);
 }
 
+/* The trace of one failing call: the line "C_x -> CKR_y (", checked to
+ * name file:LINE func; false (with the trace shown) when it does not. */
+static bool trace_names(const char *trace, const char *head, const char *file, const char *func)
+{
+	char line[2048];
+
+	if (!ok(trace && find_line(trace, head, line, sizeof line),
+		"the trace has a line \"%s...\"", head)) {
+		tap_diag("trace: %s", trace ? trace : "(none)");
+		return false;
+	}
+	tap_diag("%s", line);
+	return ok(names_site(line, file, func), "it names %s:LINE %s", file, func);
+}
+
+/* A private key's secret part: C_GetAttributeValue ->
+ * CKR_ATTRIBUTE_SENSITIVE, decided by the object layer. */
+static void test_sensitive_attribute(const struct api_bundle *b)
+{
+	unsigned char buf[1024];
+	CK_ATTRIBUTE a = { CKA_PRIVATE_EXPONENT, buf, sizeof buf };
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE s;
+	char *trace;
+	CK_RV rv;
+
+	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
+		return;
+	rv = api_init_bundle(b);
+	if (rv == CKR_OK && (rv = api_first_token_slot(&slot)) == CKR_OK &&
+	    (rv = api_open(slot, false, &s)) == CKR_OK && (rv = api_login(s, b->pin)) == CKR_OK)
+		rv = P->C_GetAttributeValue(s, api_one(s, CKO_PRIVATE_KEY), &a, 1);
+	api_finalize();
+	trace = trace_end();
+	is_ul(rv, CKR_ATTRIBUTE_SENSITIVE, "CKA_PRIVATE_EXPONENT: C_GetAttributeValue -> "
+	      "CKR_ATTRIBUTE_SENSITIVE");
+	is_ul(a.ulValueLen, CK_UNAVAILABLE_INFORMATION, "... with CK_UNAVAILABLE_INFORMATION");
+	trace_names(trace, "C_GetAttributeValue -> CKR_ATTRIBUTE_SENSITIVE (", "object.c",
+		    "ef_object_get");
+	ok(trace && !strstr(trace, b->pin), "the password appears nowhere in the trace");
+	free(trace);
+}
+
+/* A session handle that was never opened: C_GetSessionInfo ->
+ * CKR_SESSION_HANDLE_INVALID, from the session table's lookup. */
+static void test_bad_session(const struct api_bundle *b)
+{
+	CK_SESSION_INFO info;
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE s;
+	char *trace;
+	CK_RV rv;
+
+	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
+		return;
+	rv = api_init_bundle(b);
+	if (rv == CKR_OK && (rv = api_first_token_slot(&slot)) == CKR_OK &&
+	    (rv = api_open(slot, false, &s)) == CKR_OK)
+		rv = P->C_GetSessionInfo(s + 1000, &info);
+	api_finalize();
+	trace = trace_end();
+	is_ul(rv, CKR_SESSION_HANDLE_INVALID, "handle never opened: C_GetSessionInfo -> "
+	      "CKR_SESSION_HANDLE_INVALID");
+	trace_names(trace, "C_GetSessionInfo -> CKR_SESSION_HANDLE_INVALID (", "session.c",
+		    "ef_session_lookup_inlock");
+	free(trace);
+}
+
+/* A [bundle] whose certificate is no certificate: its slot has no token,
+ * and C_OpenSession there -> CKR_TOKEN_NOT_PRESENT, from the entry
+ * layer's lookup (not from the parse that failed at C_Initialize). */
+static void test_no_token(const struct api_bundle *good)
+{
+	struct api_bundle b = *good;
+	CK_SLOT_ID slots[4];
+	CK_ULONG n = 4;
+	CK_SESSION_HANDLE s;
+	char line[2048];
+	char *trace;
+	CK_RV rv;
+
+	snprintf(b.cer, sizeof b.cer, "%s/not-a-cert.cer", api_tmpdir());
+	if (!ok(api_write_file(b.cer, "not a certificate\n", 18), "a .cer that is not one"))
+		return;
+	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
+		return;
+	rv = api_init_bundle(&b);
+	if (rv == CKR_OK && (rv = P->C_GetSlotList(CK_FALSE, slots, &n)) == CKR_OK)
+		rv = n == 1 ? P->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &s) :
+			      CKR_GENERAL_ERROR;
+	api_finalize();
+	trace = trace_end();
+	is_ul(rv, CKR_TOKEN_NOT_PRESENT, "slot without a token: C_OpenSession -> "
+	      "CKR_TOKEN_NOT_PRESENT");
+	if (trace_names(trace, "C_OpenSession -> CKR_TOKEN_NOT_PRESENT (", "entry_slot.c",
+			"ef_token_lookup_inlock") &&
+	    find_line(trace, "C_OpenSession -> ", line, sizeof line))
+		ok(!strstr(line, "x509.c") && !strchr(strchr(line, '(') + 1, '<'),
+		   "and nothing older: the certificate's failure was answered at C_Initialize");
+	free(trace);
+}
+
+/* With the trace off, the same failures leave stderr silent: no origin is
+ * recorded, so none is formatted either (test-log checks the record). */
+static void test_trace_off(const struct api_bundle *b)
+{
+	CK_SESSION_INFO info;
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE s;
+	char *trace;
+	CK_RV rv, rv_login = CKR_OK;
+
+	unsetenv("EFIRMA_PKCS11_DEBUG");
+	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
+		return;
+	rv = api_init_bundle(b);
+	if (rv == CKR_OK && (rv = api_first_token_slot(&slot)) == CKR_OK &&
+	    (rv = api_open(slot, false, &s)) == CKR_OK) {
+		rv_login = api_login(s, WRONG_PIN);
+		rv = P->C_GetSessionInfo(s + 1000, &info);
+	}
+	api_finalize();
+	trace = trace_end();
+	setenv("EFIRMA_PKCS11_DEBUG", "1", 1);
+	is_ul(rv_login, CKR_PIN_INCORRECT, "trace off: C_Login -> CKR_PIN_INCORRECT");
+	is_ul(rv, CKR_SESSION_HANDLE_INVALID, "trace off: C_GetSessionInfo -> "
+	      "CKR_SESSION_HANDLE_INVALID");
+	ok(trace && trace[0] == '\0', "trace off: nothing at all on stderr");
+	if (trace && trace[0])
+		tap_diag("stderr: %s", trace);
+	free(trace);
+}
+
 int main(void)
 {
 	struct api_bundle b;
@@ -216,5 +349,9 @@ int main(void)
 	TAP_PART(test_truncated_key(&b));
 	TAP_PART(test_wrong_password(&b));
 	TAP_PART(test_pss_salt(&b));
+	TAP_PART(test_sensitive_attribute(&b));
+	TAP_PART(test_bad_session(&b));
+	TAP_PART(test_no_token(&b));
+	TAP_PART(test_trace_off(&b));
 	return tap_done();
 }

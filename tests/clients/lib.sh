@@ -110,7 +110,8 @@ cl_wait_port() {
 # $cl_last_pid and is killed by the trap
 cl_spawn() {
 	local log=$1; shift
-	"$@" >"$log" 2>&1 </dev/null &
+	# 8>&-: a server does not inherit the browser turn (cl_one_browser)
+	"$@" >"$log" 2>&1 </dev/null 8>&- &
 	cl_last_pid=$!
 	cl_pids+=("$cl_last_pid")
 }
@@ -209,4 +210,14 @@ user_pref("security.OCSP.enabled", 0);
 user_pref("security.enterprise_roots.enabled", false);
 user_pref("toolkit.startup.max_resumed_crashes", -1);
 EOF
+}
+
+# cl_one_browser: waits until no other browser test runs, then holds the
+# turn until this test exits.  A browser started beside another one on a
+# loaded machine (make -j16 check on 2 cores) misses its start-up and page
+# deadlines; one at a time, each gets the machine the others leave.  The
+# lock is a file outside the tree, so checkouts side by side take turns too.
+cl_one_browser() {
+	exec 8>"${TMPDIR:-/tmp}/efirma-pkcs11-browser-$(id -u).lock" || return 0
+	flock 8
 }

@@ -41,6 +41,7 @@ firefox=$(command -v firefox-esr || command -v firefox) || skip_all "firefox-esr
 nginx=$(PATH=$PATH:/usr/sbin:/sbin command -v nginx) || skip_all "nginx is not installed"
 cl_need certutil modutil python3 openssl
 
+cl_one_browser
 cl_setup firefox
 out_dir=$tmp/out
 mkdir -p "$out_dir" "$tmp/home"

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # gnutls-cli --provider loads the module itself (no p11-kit registration:
-# tests/tools/test-p11tool.sh and test-p11kit.sh cover that route), so the
+# tests/pkcs11-cli/test-p11tool.sh and test-p11kit.sh cover that route), so the
 # module reads its configuration from EFIRMA_PKCS11_CONF.  The PIN is the
 # URI's pin-value in one run and GNUTLS_PIN in another.  The server is the
 # s_server of tests/clients/lib.sh: it requires a client certificate that

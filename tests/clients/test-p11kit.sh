@@ -1,5 +1,5 @@
 #!/bin/bash
-# test-p11kit.sh - p11-kit beyond tests/tools/test-p11tool.sh: certificates
+# test-p11kit.sh - p11-kit beyond tests/pkcs11-cli/test-p11tool.sh: certificates
 # and objects addressed by PKCS#11 URIs, configuration through
 # "x-init-reserved:", and p11-kit's own remoting (p11-kit server on one
 # side, p11-kit-client.so on the other).

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "log.h"
 #include "sat.h"
@@ -243,6 +245,32 @@ static bool names(const char *out, const char *site)
 	return strstr(out, site) != NULL;
 }
 
+/* With the trace off, a failure site touches none of what it would
+ * format: a file, function and reason that cannot be read do no harm
+ * (a child process reads them, so that a fault fails only this check). */
+static void test_no_formatting(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int status = -1;
+	pid_t pid;
+
+	if (!ok(p != MAP_FAILED, "origins: an unreadable page"))
+		return;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		CK_RV rv = ef_fail_at(CKR_DEVICE_ERROR, p, 1, p, p);
+		_exit(rv == CKR_DEVICE_ERROR ? 0 : 1);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	ok(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "origins: with the trace off, a failure reads nothing it would format (status %d)",
+	   status);
+	munmap(p, (size_t)page);
+}
+
 static void test_origins(void)
 {
 	char *out, buf[512];
@@ -295,6 +323,7 @@ static void test_origins(void)
 	is_str(out, "", "origins: the exit is silent with the trace off");
 	is_ul(returned, CKR_DEVICE_ERROR, "origins: ... and still returns the caller's code");
 	free(out);
+	test_no_formatting();
 }
 
 int main(void)

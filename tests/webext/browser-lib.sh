@@ -13,7 +13,7 @@
 #
 # The browser's environment reaches the host it starts: EFIRMA_TOOL_MODULE
 # (the build tree's module), EFIRMA_PKCS11_CONF (the bundles),
-# EFIRMA_PINENTRY (tests/tool/pinentry-test.sh; PE_ANSWERS is rewritten by
+# EFIRMA_PINENTRY (tests/efirma-tool/pinentry-test.sh; PE_ANSWERS is rewritten by
 # the driver before each login, PE_LOG collects the dialog's commands,
 # PE_TIMES the moments it answered and was closed).
 
@@ -135,7 +135,7 @@ wx_env() {
 	wx_browser_env=(env HOME="$wx_home" XDG_CONFIG_HOME="$wx_home/.config"
 		XDG_CACHE_HOME="$wx_home/.cache" TMPDIR="$tmp"
 		EFIRMA_TOOL_MODULE="$module" EFIRMA_PKCS11_CONF="$tmp/bundles.conf"
-		EFIRMA_PINENTRY="$here/tool/pinentry-test.sh"
+		EFIRMA_PINENTRY="$here/efirma-tool/pinentry-test.sh"
 		PE_LOG="$tmp/pe.log" PE_ANSWERS="$tmp/answers" PE_TIMES="$tmp/pe.times")
 }
 
@@ -147,7 +147,7 @@ wx_drive() {
 		--outdir "$tmp/out" --portal "$portal" --unlisted "$unlisted" \
 		--answers "$tmp/answers" --pin-file "$tmp/pin" --events "$tmp/events" \
 		--pe-log "$tmp/pe.log" --locales "$EF_TEST_SRCDIR/tools/webext/_locales" \
-		--host-manifest "$manifest" "$@" > "$tmp/driver.log" 2>&1
+		--host-manifest "$manifest" "$@" > "$tmp/driver.log" 2>&1 8>&-
 	facts=$(cat "$tmp/out/facts" 2>/dev/null)
 }
 

@@ -22,6 +22,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 wx_need
 chromium=$(command -v chromium || command -v chromium-browser) || skip_all "chromium is not installed"
+cl_one_browser
 wx_setup webext-chromium || { tap_done; exit; }
 
 ok "the test build of the extension (.zip) is packed" wx_extension chromium "$tmp/efirma.zip"

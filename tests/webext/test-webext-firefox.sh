@@ -20,6 +20,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 wx_need
 firefox=$(command -v firefox-esr || command -v firefox) || skip_all "firefox-esr is not installed"
+cl_one_browser
 wx_setup webext-firefox || { tap_done; exit; }
 
 ok "the test build of the extension (.xpi) is packed" wx_extension firefox "$tmp/efirma.xpi"

@@ -142,12 +142,16 @@ async function login(msg) {
 		guid: req.challenge,
 		origin: req.origin,
 	});
-	closeHost(msg.id);
 	if (reply && reply.ok === true) {
-		await api.tabs.sendMessage(req.tabId, { type: "complete", reply },
+		// The page first: ending the host can wait (Firefox takes its
+		// time to stop a native program).
+		const sent = api.tabs.sendMessage(req.tabId, { type: "complete", reply },
 			{ frameId: req.frameId });
+		closeHost(msg.id);
+		await sent;
 		return { ok: true };
 	}
+	closeHost(msg.id);
 	return reply && typeof reply.error === "string" ? reply : { ok: false, error: "error" };
 }
 

@@ -60,9 +60,9 @@ if command -v perl >/dev/null; then
 	guid=$(printf '%s' "$(cat /proc/sys/kernel/random/uuid)" | openssl base64 -A)
 	echo CANCEL > "$tmp/answers"
 	: > "$tmp/pe.log"
-	perl "$here/tool/nh-frame.pl" frame "{\"method\":\"sat-login\",\"token\":\"CACX7605101P8\",\"guid\":\"$guid\",\"origin\":\"https://login.siat.sat.gob.mx\"}" > "$tmp/nh.in"
+	perl "$here/efirma-tool/nh-frame.pl" frame "{\"method\":\"sat-login\",\"token\":\"CACX7605101P8\",\"guid\":\"$guid\",\"origin\":\"https://login.siat.sat.gob.mx\"}" > "$tmp/nh.in"
 	env LOCPATH="$tmp/locale" LC_ALL=es_MX.UTF-8 EFIRMA_TOOL_LOCALEDIR="$builddir/po/locale" \
-		EFIRMA_PKCS11_CONF="$tmp/nh.conf" EFIRMA_PINENTRY="$here/tool/pinentry-test.sh" \
+		EFIRMA_PKCS11_CONF="$tmp/nh.conf" EFIRMA_PINENTRY="$here/efirma-tool/pinentry-test.sh" \
 		PE_LOG="$tmp/pe.log" PE_ANSWERS="$tmp/answers" "$T" native-host < "$tmp/nh.in" >/dev/null 2>&1
 	check "native-host: the password dialog in Spanish, naming the site, the holder and the RFC" \
 		"$(grep -qx 'SETDESC https://login.siat.sat.gob.mx le pide iniciar sesión con la e.firma de XOCHILT CASAS CHAVEZ (RFC CACX7605101P8).%0AContraseña de la clave privada:' "$tmp/pe.log" &&

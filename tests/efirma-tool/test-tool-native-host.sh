@@ -1,7 +1,7 @@
 #!/bin/bash
 # test-tool-native-host.sh - "efirma-tool native-host" driven as a browser
-# drives it (tests/tool/nh-frame.pl frames the messages), with a test
-# pinentry (tests/tool/pinentry-test.sh) answering the password dialog;
+# drives it (tests/efirma-tool/nh-frame.pl frames the messages), with a test
+# pinentry (tests/efirma-tool/pinentry-test.sh) answering the password dialog;
 # the token it returns checked by efirma-portal-verify and, taken apart,
 # by OpenSSL against the .cer (issue 10, "The native host").
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -13,7 +13,7 @@ command -v perl >/dev/null || skip_all "perl is not installed"
 conf "$tmp/all.conf" "$fiel_cer" "$fiel_key" "$csd_cer" "$csd_key" "$moral_cer" "$moral_key" \
 	"$old_cer" "$old_key"
 export EFIRMA_PKCS11_CONF=$tmp/all.conf
-export EFIRMA_PINENTRY=$here/tool/pinentry-test.sh PE_LOG=$tmp/pe.log PE_ANSWERS=$tmp/answers
+export EFIRMA_PINENTRY=$here/efirma-tool/pinentry-test.sh PE_LOG=$tmp/pe.log PE_ANSWERS=$tmp/answers
 origin=https://login.siat.sat.gob.mx
 
 # nh ANSWERS MESSAGE...: one host session; the replies in $tmp/r (one a
@@ -25,10 +25,10 @@ nh() {
 	printf '%s' "$1" | tr ' ' '\n' > "$PE_ANSWERS"
 	shift
 	: > "$PE_LOG"
-	perl "$here/tool/nh-frame.pl" frame "$@" > "$tmp/in"
+	perl "$here/efirma-tool/nh-frame.pl" frame "$@" > "$tmp/in"
 	setsid -w env ${NH_PATH:+PATH="$NH_PATH"} "${nh_cmd[@]}" < "$tmp/in" > "$tmp/raw" 2>"$tmp/nh.err"
 	local hrc=$?
-	perl "$here/tool/nh-frame.pl" unframe < "$tmp/raw" > "$tmp/r"
+	perl "$here/efirma-tool/nh-frame.pl" unframe < "$tmp/raw" > "$tmp/r"
 	echo "EXIT $hrc" >> "$tmp/r"
 }
 # reply N FIELD: a string or boolean member of the Nth reply ("" when
@@ -151,7 +151,7 @@ fi
 # ------------------------------------------------ finding the pinentry
 # Without EFIRMA_PINENTRY the host looks on PATH, GnuPG's programs first.
 mkdir -p "$tmp/bin" "$tmp/nobin"
-ln -s "$here/tool/pinentry-test.sh" "$tmp/bin/pinentry-gnome3"
+ln -s "$here/efirma-tool/pinentry-test.sh" "$tmp/bin/pinentry-gnome3"
 NH_PATH=$tmp/bin:$PATH EFIRMA_PINENTRY= nh 12345678a "$(login_msg CACX7605101P8 "$(new_guid)" "$origin")"
 check "without EFIRMA_PINENTRY: pinentry-gnome3 found on PATH, ok" \
 	"$( [ "$(reply 1 ok)" = true ] && grep -q '^GETPIN$' "$PE_LOG"; echo $?)" "$(cat "$tmp/r" "$tmp/nh.err")"

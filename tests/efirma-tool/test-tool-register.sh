@@ -51,8 +51,8 @@ check "... the host manifest is written all the same (it needs no profile)" \
 	"$(manifest "$ffm" allowed_extensions "$gecko_id")" "$(cat "$ffm" 2>&1)"
 # The path in the manifest starts the host, which answers a list request
 # whatever arguments the browser adds (Firefox: manifest and extension id).
-hrc=$(perl "$here/tool/nh-frame.pl" frame '{"method":"list"}' |
-	setsid -w "$host" "$ffm" "$gecko_id" 2>"$tmp/h.err" | perl "$here/tool/nh-frame.pl" unframe > "$tmp/h.out"; echo "${PIPESTATUS[1]}")
+hrc=$(perl "$here/efirma-tool/nh-frame.pl" frame '{"method":"list"}' |
+	setsid -w "$host" "$ffm" "$gecko_id" 2>"$tmp/h.err" | perl "$here/efirma-tool/nh-frame.pl" unframe > "$tmp/h.out"; echo "${PIPESTATUS[1]}")
 check "the manifest's host runs the native host (list answered, exit 0)" \
 	"$( [ "$hrc" = 0 ] && grep -q '^{"ok":true,"tokens":\[{.*"rfc":"CACX7605101P8"' "$tmp/h.out"; echo $?)" \
 	"$hrc $(cat "$tmp/h.out" "$tmp/h.err")"
