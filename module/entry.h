@@ -16,6 +16,10 @@
 #include "session.h"
 #include "slots.h"
 
+/* A parameter an entry point has no use for (the function list fixes
+ * every signature). */
+#define EF_UNUSED __attribute__((unused))
+
 /* The exit of an entry point: an internal result becomes its CKR, and
  * the trace shows the code with where it arose (log.h). */
 #define EF_RETURN(rv) return ef_log_return(__func__, (rv))

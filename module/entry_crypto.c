@@ -130,6 +130,20 @@ out:
 	return rv;
 }
 
+/* The session behind h, with an operation of this kind to take out:
+ * CKR_OPERATION_NOT_INITIALIZED when there is none, EF_R_OP_BUSY while
+ * another thread has it out. */
+static CK_RV session_with_op_inlock(CK_SESSION_HANDLE h, enum ef_op_kind kind,
+				   struct ef_session **s)
+{
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(h, s);
+	if (rv == CKR_OK && !(*s)->ops[kind])
+		rv = (*s)->out[kind] ? EF_FAIL(EF_R_OP_BUSY) :
+				       EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
+	return rv;
+}
+
 /* Takes out the operation for a call that consumes input (an Update, or
  * C_Verify).  single: the call must not follow an Update. */
 static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
@@ -139,13 +153,9 @@ static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
 	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		return rv;
-	rv = ef_session_lookup_inlock(h, &s);
+	rv = session_with_op_inlock(h, kind, &s);
 	if (rv != CKR_OK)
 		goto out;
-	if (!s->ops[kind]) {
-		rv = s->out[kind] ? EF_FAIL(EF_R_OP_BUSY) : EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
-		goto out;
-	}
 	if (!in && in_len)
 		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 	else if (single && s->ops[kind]->multi)
@@ -176,14 +186,10 @@ static CK_RV begin_output(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single
 	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		return rv;
-	rv = ef_session_lookup_inlock(h, &s);
+	rv = session_with_op_inlock(h, kind, &s);
 	if (rv != CKR_OK)
 		goto out;
 	struct ef_op *op = s->ops[kind];
-	if (!op) {
-		rv = s->out[kind] ? EF_FAIL(EF_R_OP_BUSY) : CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
 	if (!out_len || (single && !in && in_len)) {
 		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 		goto end;
@@ -414,10 +420,9 @@ CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLe
 }
 
 CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
-		      CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
+		      CK_BYTE_PTR pEncryptedPart EF_UNUSED,
+		      CK_ULONG_PTR pulEncryptedPartLen EF_UNUSED)
 {
-	(void)pEncryptedPart;
-	(void)pulEncryptedPartLen;
 	EF_RETURN(update(hSession, EF_OP_ENCRYPT, pPart, ulPartLen));
 }
 
@@ -441,10 +446,9 @@ CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG
 }
 
 CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-		      CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
+		      CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart EF_UNUSED,
+		      CK_ULONG_PTR pulPartLen EF_UNUSED)
 {
-	(void)pPart;
-	(void)pulPartLen;
 	EF_RETURN(update(hSession, EF_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen));
 }
 
@@ -529,50 +533,37 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_UL
 /* Recovery and dual-function operations: no mechanism here offers them
  * (ef_session_unsupported). */
 
-CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-			CK_OBJECT_HANDLE hKey)
+CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism EF_UNUSED,
+			CK_OBJECT_HANDLE hKey EF_UNUSED)
 {
-	(void)pMechanism;
-	(void)hKey;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-		    CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData EF_UNUSED,
+		    CK_ULONG ulDataLen EF_UNUSED, CK_BYTE_PTR pSignature EF_UNUSED,
+		    CK_ULONG_PTR pulSignatureLen EF_UNUSED)
 {
-	(void)pData;
-	(void)ulDataLen;
-	(void)pSignature;
-	(void)pulSignatureLen;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-			  CK_OBJECT_HANDLE hKey)
+CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism EF_UNUSED,
+			  CK_OBJECT_HANDLE hKey EF_UNUSED)
 {
-	(void)pMechanism;
-	(void)hKey;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen,
-		      CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature EF_UNUSED,
+		      CK_ULONG ulSignatureLen EF_UNUSED, CK_BYTE_PTR pData EF_UNUSED,
+		      CK_ULONG_PTR pulDataLen EF_UNUSED)
 {
-	(void)pSignature;
-	(void)ulSignatureLen;
-	(void)pData;
-	(void)pulDataLen;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
 #define DUAL(name)                                                                        \
-	CK_RV name(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pIn, CK_ULONG ulInLen,         \
-		   CK_BYTE_PTR pOut, CK_ULONG_PTR pulOutLen)                              \
+	CK_RV name(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pIn EF_UNUSED,                 \
+		   CK_ULONG ulInLen EF_UNUSED, CK_BYTE_PTR pOut EF_UNUSED,                \
+		   CK_ULONG_PTR pulOutLen EF_UNUSED)                                      \
 	{                                                                                 \
-		(void)pIn;                                                                \
-		(void)ulInLen;                                                            \
-		(void)pOut;                                                               \
-		(void)pulOutLen;                                                          \
 		EF_RETURN(ef_session_unsupported(hSession));                              \
 	}
 DUAL(C_DigestEncryptUpdate)

@@ -15,6 +15,19 @@ static struct ef_object *object_of_inlock(struct ef_session *s, CK_OBJECT_HANDLE
 	return ef_token_object_inlock(s->token, h);
 }
 
+/* The object behind hObject in the session behind hSession. */
+static CK_RV object_lookup_inlock(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+				  const struct ef_object **o)
+{
+	struct ef_session *s;
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		return rv;
+	*o = object_of_inlock(s, hObject);
+	return *o ? CKR_OK : EF_FAIL(CKR_OBJECT_HANDLE_INVALID);
+}
+
 /* False when the template names a class other than certificates: then
  * the CA certificates need not be read. */
 static bool may_show_certificates(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
@@ -120,42 +133,30 @@ out:
 CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 			  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-	struct ef_session *s;
+	const struct ef_object *o;
 	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
-	const struct ef_object *o = object_of_inlock(s, hObject);
-	if (!o)
-		rv = EF_FAIL(CKR_OBJECT_HANDLE_INVALID);
-	else if (!pTemplate && ulCount)
+	rv = object_lookup_inlock(hSession, hObject, &o);
+	if (rv == CKR_OK && !pTemplate && ulCount)
 		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-	else
+	else if (rv == CKR_OK)
 		rv = ef_object_get(o, pTemplate, ulCount);
-out:
 	ef_unlock();
 	EF_RETURN(rv);
 }
 
 CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ULONG_PTR pulSize)
 {
-	struct ef_session *s;
+	const struct ef_object *o;
 	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
-	const struct ef_object *o = object_of_inlock(s, hObject);
-	if (!o)
-		rv = EF_FAIL(CKR_OBJECT_HANDLE_INVALID);
-	else if (!pulSize)
+	rv = object_lookup_inlock(hSession, hObject, &o);
+	if (rv == CKR_OK && !pulSize)
 		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-	else
+	else if (rv == CKR_OK)
 		*pulSize = ef_object_size(o);
-out:
 	ef_unlock();
 	EF_RETURN(rv);
 }
@@ -200,75 +201,48 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 /* Functions that would create or export key material: the token holds one
  * key, SAT's, and never lets it out (ef_session_unsupported). */
 
-CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
-		     CK_OBJECT_HANDLE_PTR phObject)
+CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate EF_UNUSED,
+		     CK_ULONG ulCount EF_UNUSED, CK_OBJECT_HANDLE_PTR phObject EF_UNUSED)
 {
-	(void)pTemplate;
-	(void)ulCount;
-	(void)phObject;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
+CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism EF_UNUSED,
+		    CK_ATTRIBUTE_PTR pTemplate EF_UNUSED, CK_ULONG ulCount EF_UNUSED,
+		    CK_OBJECT_HANDLE_PTR phKey EF_UNUSED)
 {
-	(void)pMechanism;
-	(void)pTemplate;
-	(void)ulCount;
-	(void)phKey;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-			CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-			CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
-			CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
+CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism EF_UNUSED,
+			CK_ATTRIBUTE_PTR pPublicKeyTemplate EF_UNUSED,
+			CK_ULONG ulPublicKeyAttributeCount EF_UNUSED,
+			CK_ATTRIBUTE_PTR pPrivateKeyTemplate EF_UNUSED,
+			CK_ULONG ulPrivateKeyAttributeCount EF_UNUSED,
+			CK_OBJECT_HANDLE_PTR phPublicKey EF_UNUSED,
+			CK_OBJECT_HANDLE_PTR phPrivateKey EF_UNUSED)
 {
-	(void)pMechanism;
-	(void)pPublicKeyTemplate;
-	(void)ulPublicKeyAttributeCount;
-	(void)pPrivateKeyTemplate;
-	(void)ulPrivateKeyAttributeCount;
-	(void)phPublicKey;
-	(void)phPrivateKey;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
-		CK_ULONG_PTR pulWrappedKeyLen)
+CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism EF_UNUSED,
+		CK_OBJECT_HANDLE hWrappingKey EF_UNUSED, CK_OBJECT_HANDLE hKey EF_UNUSED,
+		CK_BYTE_PTR pWrappedKey EF_UNUSED, CK_ULONG_PTR pulWrappedKeyLen EF_UNUSED)
 {
-	(void)pMechanism;
-	(void)hWrappingKey;
-	(void)hKey;
-	(void)pWrappedKey;
-	(void)pulWrappedKeyLen;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		  CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
-		  CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-		  CK_OBJECT_HANDLE_PTR phKey)
+CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism EF_UNUSED,
+		  CK_OBJECT_HANDLE hUnwrappingKey EF_UNUSED, CK_BYTE_PTR pWrappedKey EF_UNUSED,
+		  CK_ULONG ulWrappedKeyLen EF_UNUSED, CK_ATTRIBUTE_PTR pTemplate EF_UNUSED,
+		  CK_ULONG ulAttributeCount EF_UNUSED, CK_OBJECT_HANDLE_PTR phKey EF_UNUSED)
 {
-	(void)pMechanism;
-	(void)hUnwrappingKey;
-	(void)pWrappedKey;
-	(void)ulWrappedKeyLen;
-	(void)pTemplate;
-	(void)ulAttributeCount;
-	(void)phKey;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-		  CK_OBJECT_HANDLE_PTR phKey)
+CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism EF_UNUSED,
+		  CK_OBJECT_HANDLE hBaseKey EF_UNUSED, CK_ATTRIBUTE_PTR pTemplate EF_UNUSED,
+		  CK_ULONG ulAttributeCount EF_UNUSED, CK_OBJECT_HANDLE_PTR phKey EF_UNUSED)
 {
-	(void)pMechanism;
-	(void)hBaseKey;
-	(void)pTemplate;
-	(void)ulAttributeCount;
-	(void)phKey;
 	EF_RETURN(ef_session_unsupported(hSession));
 }

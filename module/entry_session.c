@@ -4,12 +4,11 @@
  */
 #include "entry.h"
 
-CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
-		    CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
+CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication EF_UNUSED,
+		    CK_NOTIFY Notify EF_UNUSED, CK_SESSION_HANDLE_PTR phSession)
 {
 	struct ef_token *t;
-	(void)pApplication;
-	(void)Notify;   /* no callbacks: nothing here ever waits for a person */
+	/* Notify: no callbacks, nothing here ever waits for a person. */
 	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
@@ -118,37 +117,30 @@ CK_RV ef_session_unsupported(CK_SESSION_HANDLE hSession)
 	return rv != CKR_OK ? rv : EF_FAIL(CKR_FUNCTION_NOT_SUPPORTED);
 }
 
-CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
-			  CK_ULONG_PTR pulOperationStateLen)
+CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState EF_UNUSED,
+			  CK_ULONG_PTR pulOperationStateLen EF_UNUSED)
 {
-	(void)pOperationState;
-	(void)pulOperationStateLen;
 	/* A running OpenSSL hash cannot be exported. */
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
-			  CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE hEncryptionKey,
-			  CK_OBJECT_HANDLE hAuthenticationKey)
+CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState EF_UNUSED,
+			  CK_ULONG ulOperationStateLen EF_UNUSED,
+			  CK_OBJECT_HANDLE hEncryptionKey EF_UNUSED,
+			  CK_OBJECT_HANDLE hAuthenticationKey EF_UNUSED)
 {
-	(void)pOperationState;
-	(void)ulOperationStateLen;
-	(void)hEncryptionKey;
-	(void)hAuthenticationKey;
 	EF_RETURN(ef_session_unsupported(hSession));
 }
 
-CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
+CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE hSession EF_UNUSED)
 {
-	(void)hSession;
 	CK_RV rv = ef_global_check();
 	/* [PKCS#11 3.0 §5.16] legacy: always CKR_FUNCTION_NOT_PARALLEL. */
 	EF_RETURN(rv != CKR_OK ? rv : EF_FAIL(CKR_FUNCTION_NOT_PARALLEL));
 }
 
-CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
+CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession EF_UNUSED)
 {
-	(void)hSession;
 	CK_RV rv = ef_global_check();
 	EF_RETURN(rv != CKR_OK ? rv : EF_FAIL(CKR_FUNCTION_NOT_PARALLEL));
 }

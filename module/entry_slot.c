@@ -124,13 +124,10 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
 	EF_RETURN(rv);
 }
 
-CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
-		  CK_UTF8CHAR_PTR pLabel)
+CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin EF_UNUSED, CK_ULONG ulPinLen EF_UNUSED,
+		  CK_UTF8CHAR_PTR pLabel EF_UNUSED)
 {
 	struct ef_token *t;
-	(void)pPin;
-	(void)ulPinLen;
-	(void)pLabel;
 	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
@@ -144,10 +141,9 @@ CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
 	EF_RETURN(rv);
 }
 
-CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin EF_UNUSED,
+		CK_ULONG ulPinLen EF_UNUSED)
 {
-	(void)pPin;
-	(void)ulPinLen;
 	CK_RV rv = ef_session_exists(hSession);
 	/* [PKCS#11 3.0 C_InitPIN] only in the "R/W SO Functions" state, which
 	 * this token, having no SO, never reaches. */
@@ -336,12 +332,11 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 }
 
 CK_RV C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
-		  CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen)
+		  CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername EF_UNUSED,
+		  CK_ULONG ulUsernameLen EF_UNUSED)
 {
 	/* [PKCS#11 3.0 C_LoginUser] a token without user names treats it as
 	 * C_Login. */
-	(void)pUsername;
-	(void)ulUsernameLen;
 	EF_RETURN(login(hSession, userType, pPin, ulPinLen));
 }
 
@@ -365,9 +360,8 @@ out:
 	EF_RETURN(rv);
 }
 
-CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
+CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot EF_UNUSED, CK_VOID_PTR pReserved)
 {
-	(void)pSlot;
 	CK_RV rv = ef_global_check();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
