@@ -41,8 +41,6 @@ bool ef_conf_truthy(struct ef_conf_span v, bool *value)
 	return false;
 }
 
-/* The [module] switches, in the file and as pReserved words.  Each turns
- * something on, never off, whichever source says so. */
 bool *ef_conf_module_switch(struct ef_config *cfg, struct ef_conf_span key)
 {
 	if (ef_conf_span_eq(key, "debug"))
@@ -78,8 +76,6 @@ void ef_conf_pending_reset(struct ef_conf_pending *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Ends the bundle being read: stored when cert and key are known, else
- * one warning and it is dropped. */
 CK_RV ef_conf_pending_close(struct ef_conf_pending *b, const char *origin, struct ef_config *cfg)
 {
 	struct ef_bundle_conf *grown;
@@ -163,7 +159,6 @@ CK_RV ef_conf_resolve_path(struct ef_conf_span v, const char *base_dir, char **p
 	return *path ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);
 }
 
-/* The warning for a path resolve_path would not use. */
 void ef_conf_warn_unsafe_path(const char *origin, unsigned lineno)
 {
 	if (lineno != 0)

@@ -24,9 +24,6 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* One character inside double quotes: \" is a quote and \\ a backslash;
- * any other backslash is itself (a Windows-style path keeps working).
- * Returns the bytes consumed (left >= 1). */
 size_t ef_conf_quoted_char(const char *p, size_t left, char *c)
 {
 	if (p[0] == '\\' && left >= 2 && (p[1] == '"' || p[1] == '\\')) {
@@ -55,8 +52,6 @@ bool ef_conf_span_eq(struct ef_conf_span s, const char *word)
 	return s.len == n && strncasecmp(s.p, word, n) == 0;
 }
 
-/* For warnings: echo a key only when it is short printable ASCII, so a
- * garbage file cannot spray control characters over the user's terminal. */
 bool ef_conf_printable(struct ef_conf_span s)
 {
 	if (s.len == 0 || s.len > 40)
