@@ -1,5 +1,5 @@
 /*
- * config.c - where bundles come from (config.h, DESIGN.md section 5): which
+ * config.c - where bundles come from (config.h, doc/DESIGN.md §5): which
  * source counts, and what the file and pReserved parsers (config_file.c,
  * config_reserved.c) share: switches, storage, paths.
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -126,7 +126,7 @@ char *ef_conf_join(const char *a, size_t alen, const char *b, size_t blen)
 	return out;
 }
 
-/* The path a value names: "~/" is the home directory (DESIGN.md section 5)
+/* The path a value names: "~/" is the home directory (doc/DESIGN.md §5)
  * and a relative path is anchored at base_dir (the configuration file's
  * folder), so a file and the bundles beside it can move together.
  * In an AT_SECURE process, a path that would depend on the invoking user

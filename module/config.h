@@ -1,5 +1,5 @@
 /*
- * config.h - where bundles come from (DESIGN.md section 5).
+ * config.h - where bundles come from (doc/DESIGN.md §5).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Sources, first found wins: the pReserved string of C_Initialize, the file

@@ -2,7 +2,7 @@
  * entry.h - shared by the files that implement the C_* entry points.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Only the entry layer knows the function-list structures (DESIGN §5).
+ * Only the entry layer knows the function-list structures (doc/DESIGN.md §5).
  * Every C_* function is hidden (the build exports only C_GetFunctionList,
  * C_GetInterfaceList and C_GetInterface); applications reach the rest
  * through the lists.

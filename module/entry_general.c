@@ -143,7 +143,7 @@ static CK_CHAR interface_name[] = "PKCS 11";
 
 /* 3.0 first: an application that takes the first interface gets the
  * newest.  No interface claims CKF_INTERFACE_FORK_SAFE: after fork() the
- * child must call C_Initialize and log in again (DESIGN §4). */
+ * child must call C_Initialize and log in again (doc/DESIGN.md §4). */
 static CK_INTERFACE interfaces[] = {
 	{ interface_name, &functions_3_0, 0 },
 	{ interface_name, &functions_2_40, 0 },
@@ -154,7 +154,7 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
 	if (!ppFunctionList)
 		return CKR_ARGUMENTS_BAD;
-	/* DESIGN §4: this call always answers with the 2.40 table; 3.0 is
+	/* doc/DESIGN.md §4: this call always answers with the 2.40 table; 3.0 is
 	 * only reached through C_GetInterface. */
 	*ppFunctionList = &functions_2_40;
 	return CKR_OK;

@@ -22,7 +22,7 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication 
 	else if (!(flags & CKF_SERIAL_SESSION))
 		rv = EF_FAIL(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
 	else
-		/* DESIGN §4: pkcs11-tool --test opens R/W sessions; writes
+		/* doc/DESIGN.md §4: pkcs11-tool --test opens R/W sessions; writes
 		 * are refused per call instead. */
 		rv = ef_session_open_inlock(t, flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION),
 					    phSession);

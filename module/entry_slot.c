@@ -310,7 +310,7 @@ static CK_RV login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
 	if (rv != CKR_OK)
 		goto out;
 	/* The key derivation, once per candidate key, without the lock:
-	 * DESIGN §5, no call waits on another token's password work. */
+	 * doc/DESIGN.md §5, no call waits on another token's password work. */
 	opened = ef_key_plan_open(&snap, pPin, ulPinLen, &key, &key_path);
 	rv = ef_lock();
 	if (rv != CKR_OK)

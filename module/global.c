@@ -2,7 +2,7 @@
  * global.c - initialization, finalization and fork detection.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The module never registers pthread_atfork handlers (DESIGN §4): a fork is
+ * The module never registers pthread_atfork handlers (doc/DESIGN.md §4): a fork is
  * noticed by the PID changing.
  */
 #include <stdatomic.h>

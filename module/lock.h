@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The lock guards the slot table and its tokens, the session table and
- * its sessions, the CA pool and the token stamps (DESIGN §5).  A function
+ * its sessions, the CA pool and the token stamps (doc/DESIGN.md §5).  A function
  * that needs it held ends in _inlock, and nothing else does; in a build
  * configured with --enable-debug each _inlock function checks, on entry,
  * that the calling thread holds it (ef_assert_locked), and a violation

@@ -15,7 +15,7 @@
 /* Order matters only for C_GetMechanismList's output.
  *
  * No CKM_RSA_X_509: raw RSA with the private key answers any block, which
- * makes it a decryption oracle for every padding at once (DESIGN.md §8);
+ * makes it a decryption oracle for every padding at once (doc/DESIGN.md §8);
  * its public half (raw verify, textbook encryption) has no use a signer
  * needs, so the mechanism is not offered at all. */
 static const struct ef_mech mechs[] = {

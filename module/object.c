@@ -193,7 +193,7 @@ CK_RV ef_object_build_cert(struct ef_object *o, const struct ef_cert *c,
 	    (rv = add(o, CKA_SUBJECT, c->subject, c->subject_len)) ||
 	    (rv = add(o, CKA_ID, c->key_id, sizeof(c->key_id))) ||
 	    (rv = add(o, CKA_ISSUER, c->issuer, c->issuer_len)) ||
-	    /* DESIGN §3: the DER INTEGER with its tag, as NSS compares it. */
+	    /* doc/DESIGN.md §3: the DER INTEGER with its tag, as NSS compares it. */
 	    (rv = add(o, CKA_SERIAL_NUMBER, c->serial, c->serial_len)) ||
 	    (rv = add(o, CKA_VALUE, c->der, c->der_len)) ||
 	    (rv = add_str(o, CKA_URL, "")) ||

@@ -66,7 +66,7 @@ static const EVP_MD *mgf1_of(const struct ef_rsa_params *p)
 
 /* Validates the input for a signature operation and configures pctx.
  * There is no raw RSA (EF_PAD_NONE) here: the private key only ever
- * computes a padded signature (DESIGN.md §8). */
+ * computes a padded signature (doc/DESIGN.md §8). */
 static CK_RV sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const struct ef_rsa_params *p,
 		       size_t in_len, size_t k)
 {

@@ -1,5 +1,5 @@
 /*
- * sat.c - what SAT's files mean (see sat.h and DESIGN.md section 2).
+ * sat.c - what SAT's files mean (see sat.h and doc/DESIGN.md §2).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Pure: no I/O, no OpenSSL, no PKCS#11 state.  Every input here comes from
@@ -359,7 +359,7 @@ static enum ef_sat_kind classify(const struct ef_sat_subject *subj, bool has_ou)
 	const uint32_t enc = EF_KU_DATA_ENCIPHERMENT | EF_KU_KEY_AGREEMENT;
 	uint32_t ku = subj->has_key_usage ? subj->key_usage : 0;
 
-	/* DESIGN.md section 2: "e.firma: keyUsage digitalSignature,
+	/* doc/DESIGN.md §2: "e.firma: keyUsage digitalSignature,
 	 * nonRepudiation, dataEncipherment, keyAgreement; EKU clientAuth +
 	 * emailProtection; no OU.  CSD: keyUsage digitalSignature +
 	 * nonRepudiation, and an OU (the branch)."  The OU is the CSD's mark;
@@ -445,7 +445,7 @@ void ef_sat_numero(const unsigned char *serial, size_t len, char *out, size_t ou
 		}
 	}
 	/* SAT: "The X.509 serial is the ASCII of the 20-digit número de
-	 * certificado" (DESIGN.md section 2). */
+	 * certificado" (doc/DESIGN.md §2). */
 	if (digits) {
 		for (size_t i = 0; i < len && o + 1 < out_size; i++)
 			out[o++] = (char)serial[i];

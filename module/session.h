@@ -7,7 +7,7 @@
  * does real work (a signature, a hash over a large buffer) is taken out of
  * its session under the lock, worked on without it, and put back or freed
  * under the lock again: two threads signing in two sessions never wait for
- * each other (DESIGN §5).
+ * each other (doc/DESIGN.md §5).
  */
 #ifndef EF_SESSION_H
 #define EF_SESSION_H

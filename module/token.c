@@ -235,7 +235,7 @@ CK_RV ef_token_load_inlock(struct ef_token *t)
 		goto out;
 	}
 	/* e.firma allows data encipherment; a CSD only signs.  Decryption
-	 * is offered only where keyUsage says so (DESIGN.md §8): a
+	 * is offered only where keyUsage says so (doc/DESIGN.md §8): a
 	 * certificate without the extension, which RFC 5280 leaves
 	 * unrestricted, is treated as a signature key. */
 	t->can_encrypt = t->cert.has_key_usage &&

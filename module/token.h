@@ -11,7 +11,7 @@
  * A login or a password change works on a plan copied from the token
  * under the lock (struct ef_key_plan), and the key derivation and file
  * I/O run without it: no call waits on another token's password work
- * (DESIGN §5).  The caller then takes the lock again and checks, with the
+ * (doc/DESIGN.md §5).  The caller then takes the lock again and checks, with the
  * generation, that the token it installs the key in is the one it copied.
  */
 #ifndef EF_TOKEN_H

@@ -4,7 +4,7 @@
 #
 # [PKCS#11 3.0 5.2] an application finds everything through C_GetFunctionList
 # or C_GetInterfaceList / C_GetInterface; any other exported symbol could
-# clash with the host program or another module (DESIGN.md section 6).
+# clash with the host program or another module (doc/DESIGN.md §6).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/tap.sh"

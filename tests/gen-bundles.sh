@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Everything made here is throw-away test material signed by a throw-away
-# CA: certificates and keys in the SAT layout (see DESIGN.md section 2),
+# CA: certificates and keys in the SAT layout (see doc/DESIGN.md §2),
 # plus the broken and converted variants the module must cope with.
 # OUTDIR/MANIFEST lists each bundle; it is written last, so its presence
 # means the run completed.  Needs the openssl command line (3.0) only.

@@ -5,7 +5,7 @@
  *
  * SAT's form signs co = "guid|RFC|número de certificado" with SHA1withRSA
  * and posts token = base64( base64(co) "#" base64( base64(signature) ) )
- * beside guid and fert (DESIGN §7).  Portals that copied the scheme vary
+ * beside guid and fert (doc/DESIGN.md §7).  Portals that copied the scheme vary
  * the text and the hash, so both are options (--format, --hash) rather
  * than code; the encoding is SAT's always.
  */

@@ -44,7 +44,7 @@ int ef_p11_load(struct ef_p11 *p, const char *path, const char *reserved)
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	/* The configuration string of PKCS#11 2.40 section 5.4: the module
-	 * reads "cert=... key=..." from here (DESIGN.md section 5). */
+	 * reads "cert=... key=..." from here (doc/DESIGN.md §5). */
 	args.pReserved = (void *)reserved;
 	rv = p->f->C_Initialize(&args);
 	if (rv != CKR_OK) {

@@ -8,7 +8,7 @@
  *     before initialisation, C_Finalize;
  *   - C_GetInfo, C_GetSlotList (length queries), C_GetSlotInfo,
  *     C_GetTokenInfo: blank padding, labels, serial from the número,
- *     flags (DESIGN.md section 3);
+ *     flags (doc/DESIGN.md §3);
  *   - broken bundles (missing, garbage, truncated) as slots without a token;
  *   - holder names stored as T61String (Ñ) turned into valid UTF-8;
  *   - C_GetMechanismList / C_GetMechanismInfo for an e.firma and a CSD;
@@ -636,7 +636,7 @@ static void test_mechanisms(const char *bundle, const char *label, bool efirma)
 		rv = P->C_GetMechanismInfo(slot, CKM_RSA_PKCS_OAEP, &mi);
 		ok(rv == CKR_OK && (mi.flags & (CKF_DECRYPT | CKF_ENCRYPT)) == (CKF_DECRYPT | CKF_ENCRYPT),
 		   "%s: CKM_RSA_PKCS_OAEP with CKF_DECRYPT|CKF_ENCRYPT (%s)", label, ef_rv_name(rv));
-		/* PKCS#1 v1.5 decryption is a padding oracle (DESIGN.md §8):
+		/* PKCS#1 v1.5 decryption is a padding oracle (doc/DESIGN.md §8):
 		 * off unless configured (tests/api/test-api-mechs). */
 		rv = P->C_GetMechanismInfo(slot, CKM_RSA_PKCS, &mi);
 		ok(rv == CKR_OK && !(mi.flags & CKF_DECRYPT), "%s: CKM_RSA_PKCS without CKF_DECRYPT", label);

@@ -1,5 +1,5 @@
 /*
- * test-api-mechs.c - what the private key may be used for (DESIGN.md §8,
+ * test-api-mechs.c - what the private key may be used for (doc/DESIGN.md §8,
  * issue 9 item 4), black-box through the function list:
  *   - by default no PKCS#1 v1.5 decryption and no raw RSA (CKM_RSA_X_509)
  *     at all: the mechanism list and info say so, and C_DecryptInit /

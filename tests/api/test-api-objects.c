@@ -1,6 +1,6 @@
 /*
  * test-api-objects.c - the objects of each token, black-box through the
- * function list (DESIGN.md section 3):
+ * function list (doc/DESIGN.md §3):
  *   - for every SAT bundle: before login the certificate, the public key,
  *     the CA certificates that chain it (category 2, exactly the chain,
  *     computed here with OpenSSL from tests/data/sat/ca) and one CKO_PROFILE

@@ -181,7 +181,7 @@ static void sign_matrix(struct tok *t)
 	   "%s: CKM_RSA_PKCS over a 51-byte DigestInfo verified by OpenSSL (%s)", t->name, ef_rv_name(rv));
 
 	/* CKM_RSA_X_509: raw RSA with the private key is a decryption oracle
-	 * (DESIGN.md §8); no key offers it */
+	 * (doc/DESIGN.md §8); no key offers it */
 	CK_MECHANISM rx = { CKM_RSA_X_509, NULL, 0 };
 	is_ul(P->C_SignInit(t->s, &rx, t->priv), CKR_MECHANISM_INVALID,
 	      "%s: C_SignInit(CKM_RSA_X_509) -> CKR_MECHANISM_INVALID", t->name);

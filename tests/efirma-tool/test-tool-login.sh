@@ -1,7 +1,7 @@
 #!/bin/bash
 # test-tool-login.sh - the portal login: efirma-tool login-token against
 # the reference verifier efirma-portal-verify, the token taken apart byte
-# by byte in SAT's exact format (DESIGN §7, issue 14) and its signature
+# by byte in SAT's exact format (doc/DESIGN.md §7, issue 14) and its signature
 # checked independently with OpenSSL.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u

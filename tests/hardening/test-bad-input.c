@@ -3,7 +3,7 @@
  * expected outcome, through the function list.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The rule (DESIGN §3): a broken bundle never fails C_Initialize; it is a
+ * The rule (doc/DESIGN.md §3): a broken bundle never fails C_Initialize; it is a
  * slot without a token (CKR_TOKEN_NOT_PRESENT), or, when only the .key is
  * bad, a token whose C_Login answers CKR_DEVICE_ERROR (the file cannot be
  * used) or CKR_PIN_INCORRECT (the file is a key this PIN does not open).

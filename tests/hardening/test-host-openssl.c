@@ -1,6 +1,6 @@
 /*
  * test-host-openssl.c - the module leaves the host program's OpenSSL as
- * it found it (DESIGN §5: private OSSL_LIB_CTX, no global init or
+ * it found it (doc/DESIGN.md §5: private OSSL_LIB_CTX, no global init or
  * cleanup, the caller's error queue untouched).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *

@@ -89,7 +89,7 @@ for m in RSA-PKCS SHA256-RSA-PKCS RSA-PKCS-PSS SHA256-RSA-PKCS-PSS RSA-PKCS-OAEP
 	check "-M lists $m" \
 		"$(printf '%s\n' "$out" | grep -Eq "^ *$m([ ,]|\$)"; echo $?)" "$out"
 done
-# No raw RSA, and PKCS#1 v1.5 signs but does not decrypt (DESIGN.md §8).
+# No raw RSA, and PKCS#1 v1.5 signs but does not decrypt (doc/DESIGN.md §8).
 check "-M does not list RSA-X-509" \
 	"$(printf '%s\n' "$out" | grep -Eq '^ *RSA-X-509([ ,]|$)'; [ $? = 1 ]; echo $?)" "$out"
 check "-M: RSA-PKCS signs, does not decrypt" \

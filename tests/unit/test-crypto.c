@@ -492,7 +492,7 @@ static void vm_flags(const void *addr, char *out, size_t size)
 }
 
 /* Secret buffers are zeroed, aligned, and on pages that core dumps skip
- * (DESIGN.md 8): the kernel shows MADV_DONTDUMP as "dd". */
+ * (doc/DESIGN.md §8): the kernel shows MADV_DONTDUMP as "dd". */
 static void test_secret_alloc(void)
 {
 	static const size_t sizes[] = { 1, 256, 4080, 5000, 70000 };
@@ -1233,7 +1233,7 @@ static void test_sign(struct pair *P)
 	}
 
 	/* No raw RSA with the private key: it is a decryption oracle
-	 * (DESIGN.md §8). */
+	 * (doc/DESIGN.md §8). */
 	p = (struct ef_rsa_params){ EF_PAD_NONE, EF_HASH_NONE, EF_HASH_NONE, 0, NULL, 0 };
 	is_ul(ef_rsa_sign(P->k, &p, h, 32, sig, &sl), CKR_MECHANISM_INVALID,
 	      "no raw RSA signature -> CKR_MECHANISM_INVALID");
@@ -1357,7 +1357,7 @@ static void test_cipher(struct pair *P)
 		ok(ef_rsa_decrypt(P->k, &p, ct, olen, pt, &ptl) == CKR_OK && ptl == 50 &&
 		   memcmp(pt, in, 50) == 0, "... the crypto layer decrypts it");
 	}
-	/* No raw RSA (DESIGN.md §8). */
+	/* No raw RSA (doc/DESIGN.md §8). */
 	p = (struct ef_rsa_params){ EF_PAD_NONE, EF_HASH_NONE, EF_HASH_NONE, 0, NULL, 0 };
 	is_ul(ef_rsa_encrypt(pubk, &p, in, 20, ct, &cl), CKR_MECHANISM_INVALID,
 	      "no raw RSA encryption -> CKR_MECHANISM_INVALID");

@@ -198,7 +198,7 @@ static void test_mech(void)
 	ok(info.flags == CKF_DIGEST && info.ulMaxKeySize == 0, "... digest only, no key size");
 	is_ul(ef_mech_info(CKM_MD5, true, &info), CKR_MECHANISM_INVALID, "MD5 -> invalid");
 
-	/* DESIGN.md §8: no raw RSA; PKCS#1 v1.5 decrypts only when allowed,
+	/* doc/DESIGN.md §8: no raw RSA; PKCS#1 v1.5 decrypts only when allowed,
 	 * and never on a CSD. */
 	ok(ef_mech_find(CKM_RSA_X_509) == NULL, "CKM_RSA_X_509 is not offered");
 	is_ul(ef_mech_info(CKM_RSA_PKCS, true, &info), CKR_OK, "RSA_PKCS on an e.firma");

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # sat-replica.py - the back end of the test portal: a replica of SAT's
-# e.firma login flow (DESIGN.md section 7), written from the facts, for the
+# e.firma login flow (doc/DESIGN.md §7), written from the facts, for the
 # browser tests of the extension.  nginx terminates HTTPS on 127.0.0.1 and
 # passes requests here (plain HTTP on another loopback port).
 # SPDX-License-Identifier: LGPL-2.1-or-later

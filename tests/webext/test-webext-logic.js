@@ -3,7 +3,7 @@
 // a small replica of SAT's certform, and the background's login flow
 // against a fake browser API and a fake native host.  Prints TAP.
 //   node test-webext-logic.js WEBEXT_SOURCE_DIR
-// The replica is written from DESIGN.md section 7 (the fields of
+// The replica is written from doc/DESIGN.md §7 (the fields of
 // "certform", guid = base64 of a UUID), not from SAT's HTML.
 // SPDX-License-Identifier: LGPL-2.1-or-later
 "use strict";
@@ -104,7 +104,7 @@ function documentOf(body) {
 
 const LEGACY = ["ks", "seeder", "arc", "tan", "placer", "secuence", "urlApplet"];
 const guid = Buffer.from("3f2b8a54-7c1e-4d8a-9b2f-6e5d4c3b2a10").toString("base64");
-// The replica: SAT's hidden certform as DESIGN.md section 7 describes it;
+// The replica: SAT's hidden certform as doc/DESIGN.md §7 describes it;
 // the legacy fields carry something, to see them emptied.
 function replica(fields = ["token", "credentialsRequired", "guid", "fert", ...LEGACY]) {
 	const body = new Node("body");

@@ -3,7 +3,7 @@
  * login.siat.sat.gob.mx, cfdiau.sat.gob.mx and the other SAT login hosts).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * From DESIGN.md section 7: the page serves a hidden form "certform" with
+ * From doc/DESIGN.md §7: the page serves a hidden form "certform" with
  * token, credentialsRequired, guid, ks, seeder, arc, tan, placer, secuence,
  * urlApplet and fert; guid is issued per page load.  SAT's own script posts
  * token (built by the host from guid|RFC|número), credentialsRequired=CERT,
