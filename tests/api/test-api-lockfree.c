@@ -177,8 +177,17 @@ static void test_login_does_not_block(EVP_PKEY *pub)
 		goto out;
 	is_ul(other_token_calls(a, b, pub), 0,
 	      "C_GetSlotList, C_GetTokenInfo, C_OpenSession, C_Login, C_Sign on the other token: all OK");
-	is_ul(state_of(j.s), CKS_RO_PUBLIC_SESSION,
-	      "... and all returned while the login was still deriving its key");
+	/* Under valgrind (EF_TEST_TIME_SCALE, run-valgrind.sh) threads take
+	 * turns on one core, and the login's thread may be left to run its
+	 * whole derivation while this one waits to be scheduled: then its
+	 * calls ending after the login proves nothing either way.  At full
+	 * speed the order is asserted. */
+	CK_STATE st = state_of(j.s);
+	if (st != CKS_RO_PUBLIC_SESSION && getenv("EF_TEST_TIME_SCALE") != NULL)
+		ok(1, "# SKIP the slow login ended first: a slowed-down run (valgrind) scheduled it so");
+	else
+		is_ul(st, CKS_RO_PUBLIC_SESSION,
+		      "... and all returned while the login was still deriving its key");
 	is_ul(finish_job(&j), CKR_OK, "then the slow C_Login succeeds");
 	is_ul(state_of(j.s), CKS_RO_USER_FUNCTIONS, "... and its session is logged in");
 out:
