@@ -184,7 +184,7 @@ static void test_login_does_not_block(EVP_PKEY *pub)
 	 * speed the order is asserted. */
 	CK_STATE st = state_of(j.s);
 	if (st != CKS_RO_PUBLIC_SESSION && getenv("EF_TEST_TIME_SCALE") != NULL)
-		ok(1, "# SKIP the slow login ended first: a slowed-down run (valgrind) scheduled it so");
+		ok(1, "# SKIP the slow login ended first: valgrind scheduled it so");
 	else
 		is_ul(st, CKS_RO_PUBLIC_SESSION,
 		      "... and all returned while the login was still deriving its key");
