@@ -93,10 +93,35 @@ static bool names_site(const char *line, const char *file, const char *func)
 
 /* A bundle whose .key is cut in half: C_Login -> CKR_DEVICE_ERROR, and
  * the trace says the key reader found no key there. */
+/* C_Initialize with the bundle, a session on its token and, with a pin,
+ * C_Login: the first code that is not CKR_OK, else C_Login's. */
+static CK_RV session_on(const struct api_bundle *b, const char *pin, CK_SESSION_HANDLE *s)
+{
+	CK_SLOT_ID slot;
+	CK_RV rv = api_init_bundle(b);
+
+	if (rv == CKR_OK && (rv = api_first_token_slot(&slot)) == CKR_OK &&
+	    (rv = api_open(slot, false, s)) == CKR_OK && pin != NULL)
+		rv = api_login(*s, pin);
+	return rv;
+}
+
+/* The trace's line that starts with head ("C_x -> CKR_y ("), asserted
+ * as what; the whole trace shown when it is missing. */
+static bool origin_line(const char *trace, const char *head, const char *what, char *line,
+			size_t size)
+{
+	if (!ok(trace && find_line(trace, head, line, size), "%s", what)) {
+		tap_diag("trace: %s", trace ? trace : "(none)");
+		return false;
+	}
+	tap_diag("%s", line);
+	return true;
+}
+
 static void test_truncated_key(const struct api_bundle *good)
 {
 	struct api_bundle b = *good;
-	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE s;
 	unsigned char *key;
 	size_t len;
@@ -112,20 +137,15 @@ static void test_truncated_key(const struct api_bundle *good)
 	free(key);
 	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
 		return;
-	CK_RV rv = api_init_bundle(&b);
-	if (rv == CKR_OK && (rv = api_first_token_slot(&slot)) == CKR_OK &&
-	    (rv = api_open(slot, false, &s)) == CKR_OK)
-		rv = api_login(s, b.pin);
+	CK_RV rv = session_on(&b, b.pin, &s);
 	api_finalize();
 	trace = trace_end();
 	is_ul(rv, CKR_DEVICE_ERROR, "truncated .key: C_Login -> CKR_DEVICE_ERROR");
-	if (!ok(trace && find_line(trace, "C_Login -> CKR_DEVICE_ERROR (", line, sizeof line),
-		"the trace has the C_Login line with an origin")) {
-		tap_diag("trace: %s", trace ? trace : "(none)");
+	if (!origin_line(trace, "C_Login -> CKR_DEVICE_ERROR (",
+			 "the trace has the C_Login line with an origin", line, sizeof line)) {
 		free(trace);
 		return;
 	}
-	tap_diag("%s", line);
 	ok(names_site(line, "token.c", "open_one"), "it names token.c:LINE open_one (the key not read)");
 	ok(names_site(line, "key_open.c", "open_plain") && strstr(line, "EF_R_NOT_A_KEY"),
 	   "it names the root: key_open.c:LINE open_plain EF_R_NOT_A_KEY");
@@ -137,7 +157,6 @@ static void test_truncated_key(const struct api_bundle *good)
  * decryption, with the reason OpenSSL gave. */
 static void test_wrong_password(const struct api_bundle *b)
 {
-	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE s;
 	char line[2048];
 	char *trace;
@@ -145,20 +164,15 @@ static void test_wrong_password(const struct api_bundle *b)
 
 	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
 		return;
-	rv = api_init_bundle(b);
-	if (rv == CKR_OK && (rv = api_first_token_slot(&slot)) == CKR_OK &&
-	    (rv = api_open(slot, false, &s)) == CKR_OK)
-		rv = api_login(s, WRONG_PIN);
+	rv = session_on(b, WRONG_PIN, &s);
 	api_finalize();
 	trace = trace_end();
 	is_ul(rv, CKR_PIN_INCORRECT, "wrong password: C_Login -> CKR_PIN_INCORRECT");
-	if (!ok(trace && find_line(trace, "C_Login -> CKR_PIN_INCORRECT (", line, sizeof line),
-		"the trace has the C_Login line with an origin")) {
-		tap_diag("trace: %s", trace ? trace : "(none)");
+	if (!origin_line(trace, "C_Login -> CKR_PIN_INCORRECT (",
+			 "the trace has the C_Login line with an origin", line, sizeof line)) {
 		free(trace);
 		return;
 	}
-	tap_diag("%s", line);
 	ok(names_site(line, "pbes2.c", "ef_cbc_decrypt"), "it names pbes2.c:LINE ef_cbc_decrypt");
 	ok(strstr(line, "ef_cbc_decrypt: error:") != NULL, "with OpenSSL's reason");
 	ok(!strstr(trace, WRONG_PIN) && !strstr(trace, b->pin),
@@ -172,7 +186,6 @@ static void test_pss_salt(const struct api_bundle *b)
 {
 	CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 4096 };
 	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof pss };
-	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE s;
 	CK_RV rv;
 	char line[2048];
@@ -180,21 +193,18 @@ static void test_pss_salt(const struct api_bundle *b)
 
 	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
 		return;
-	rv = api_init_bundle(b);
-	if (rv == CKR_OK && (rv = api_first_token_slot(&slot)) == CKR_OK &&
-	    (rv = api_open(slot, false, &s)) == CKR_OK && (rv = api_login(s, b->pin)) == CKR_OK)
+	rv = session_on(b, b->pin, &s);
+	if (rv == CKR_OK)
 		rv = P->C_SignInit(s, &m, api_one(s, CKO_PRIVATE_KEY));
 	api_finalize();
 	trace = trace_end();
 	is_ul(rv, CKR_MECHANISM_PARAM_INVALID, "PSS salt of 4096 bytes: C_SignInit -> "
 	      "CKR_MECHANISM_PARAM_INVALID");
-	if (!ok(trace && find_line(trace, "C_SignInit -> CKR_MECHANISM_PARAM_INVALID (", line,
-				   sizeof line), "the trace has the C_SignInit line with an origin")) {
-		tap_diag("trace: %s", trace ? trace : "(none)");
+	if (!origin_line(trace, "C_SignInit -> CKR_MECHANISM_PARAM_INVALID (",
+			 "the trace has the C_SignInit line with an origin", line, sizeof line)) {
 		free(trace);
 		return;
 	}
-	tap_diag("%s", line);
 	ok(names_site(line, "mech.c", "pss_params"), "it names mech.c:LINE pss_params");
 	ok(find_line(trace, "C_Login -> ", line, sizeof line) &&
 	   strcmp(line, "efirma-pkcs11: C_Login -> CKR_OK") == 0,
@@ -207,14 +217,11 @@ static void test_pss_salt(const struct api_bundle *b)
  * name file:LINE func; false (with the trace shown) when it does not. */
 static bool trace_names(const char *trace, const char *head, const char *file, const char *func)
 {
-	char line[2048];
+	char line[2048], what[256];
 
-	if (!ok(trace && find_line(trace, head, line, sizeof line),
-		"the trace has a line \"%s...\"", head)) {
-		tap_diag("trace: %s", trace ? trace : "(none)");
+	snprintf(what, sizeof what, "the trace has a line \"%s...\"", head);
+	if (!origin_line(trace, head, what, line, sizeof line))
 		return false;
-	}
-	tap_diag("%s", line);
 	return ok(names_site(line, file, func), "it names %s:LINE %s", file, func);
 }
 
@@ -224,16 +231,14 @@ static void test_sensitive_attribute(const struct api_bundle *b)
 {
 	unsigned char buf[1024];
 	CK_ATTRIBUTE a = { CKA_PRIVATE_EXPONENT, buf, sizeof buf };
-	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE s;
 	char *trace;
 	CK_RV rv;
 
 	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
 		return;
-	rv = api_init_bundle(b);
-	if (rv == CKR_OK && (rv = api_first_token_slot(&slot)) == CKR_OK &&
-	    (rv = api_open(slot, false, &s)) == CKR_OK && (rv = api_login(s, b->pin)) == CKR_OK)
+	rv = session_on(b, b->pin, &s);
+	if (rv == CKR_OK)
 		rv = P->C_GetAttributeValue(s, api_one(s, CKO_PRIVATE_KEY), &a, 1);
 	api_finalize();
 	trace = trace_end();
@@ -251,16 +256,14 @@ static void test_sensitive_attribute(const struct api_bundle *b)
 static void test_bad_session(const struct api_bundle *b)
 {
 	CK_SESSION_INFO info;
-	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE s;
 	char *trace;
 	CK_RV rv;
 
 	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
 		return;
-	rv = api_init_bundle(b);
-	if (rv == CKR_OK && (rv = api_first_token_slot(&slot)) == CKR_OK &&
-	    (rv = api_open(slot, false, &s)) == CKR_OK)
+	rv = session_on(b, NULL, &s);
+	if (rv == CKR_OK)
 		rv = P->C_GetSessionInfo(s + 1000, &info);
 	api_finalize();
 	trace = trace_end();
