@@ -221,3 +221,26 @@ cl_one_browser() {
 	exec 8>"${TMPDIR:-/tmp}/efirma-pkcs11-browser-$(id -u).lock" || return 0
 	flock 8
 }
+
+# cl_nginx_head DIR: the start of an nginx.conf for one foreground nginx
+# process whose pid, logs and temporary files stay under DIR (DIR/logs and
+# DIR/tmp made by the caller), up to the opening of its http block; the
+# caller writes the rest and closes it
+cl_nginx_head() {
+	local ng=$1
+	cat <<-EOF
+	daemon off;
+	master_process off;
+	worker_processes 1;
+	pid $ng/nginx.pid;
+	error_log $ng/logs/error.log info;
+	events { worker_connections 64; }
+	http {
+	    access_log $ng/logs/access.log;
+	    client_body_temp_path $ng/tmp/body;
+	    proxy_temp_path $ng/tmp/proxy;
+	    fastcgi_temp_path $ng/tmp/fastcgi;
+	    uwsgi_temp_path $ng/tmp/uwsgi;
+	    scgi_temp_path $ng/tmp/scgi;
+	EOF
+}

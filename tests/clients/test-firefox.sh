@@ -55,20 +55,7 @@ mkdir -p "$ng/logs" "$ng/tmp"
 start_nginx() {
 	port13=$(cl_free_port) && port12=$(cl_free_port) || return 1
 	[ "$port13" != "$port12" ] || return 1
-	cat > "$ng/nginx.conf" <<-EOF
-	daemon off;
-	master_process off;
-	worker_processes 1;
-	pid $ng/nginx.pid;
-	error_log $ng/logs/error.log info;
-	events { worker_connections 32; }
-	http {
-	    access_log $ng/logs/access.log;
-	    client_body_temp_path $ng/tmp/body;
-	    proxy_temp_path $ng/tmp/proxy;
-	    fastcgi_temp_path $ng/tmp/fastcgi;
-	    uwsgi_temp_path $ng/tmp/uwsgi;
-	    scgi_temp_path $ng/tmp/scgi;
+	{ cl_nginx_head "$ng"; cat <<-EOF
 	    default_type text/plain;
 	    ssl_certificate $tmp/pki/server.pem;
 	    ssl_certificate_key $tmp/pki/server.key;
@@ -95,6 +82,7 @@ start_nginx() {
 	    }
 	}
 	EOF
+	} > "$ng/nginx.conf"
 	cl_spawn "$ng/logs/stderr.log" "$nginx" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log"
 	nginx_pid=$cl_last_pid
 	cl_wait_port "$port13" "$nginx_pid" && cl_wait_port "$port12" "$nginx_pid" && return 0

@@ -62,20 +62,7 @@ wx_portal_start() {
 	cl_spawn "$tmp/replica.log" python3 -B "$here/webext/sat-replica.py" "$back" \
 		"$tmp/events" "$V" "$tmp/registry" "$sat_ca_der" "$sat_root_der"
 	replica_pid=$cl_last_pid
-	cat > "$ng/nginx.conf" <<-EOF
-	daemon off;
-	master_process off;
-	worker_processes 1;
-	pid $ng/nginx.pid;
-	error_log $ng/logs/error.log info;
-	events { worker_connections 64; }
-	http {
-	    access_log $ng/logs/access.log;
-	    client_body_temp_path $ng/tmp/body;
-	    proxy_temp_path $ng/tmp/proxy;
-	    fastcgi_temp_path $ng/tmp/fastcgi;
-	    uwsgi_temp_path $ng/tmp/uwsgi;
-	    scgi_temp_path $ng/tmp/scgi;
+	{ cl_nginx_head "$ng"; cat <<-EOF
 	    server {
 	        listen 127.0.0.1:$port ssl;
 	        ssl_certificate $tmp/pki/server.pem;
@@ -87,6 +74,7 @@ wx_portal_start() {
 	    }
 	}
 	EOF
+	} > "$ng/nginx.conf"
 	cl_spawn "$ng/logs/stderr.log" "$nginx" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log"
 	nginx_pid=$cl_last_pid
 	cl_wait_port "$back" "$replica_pid" && cl_wait_port "$port" "$nginx_pid" && return 0
