@@ -169,6 +169,70 @@ void ef_conf_warn_unsafe_path(const char *origin, unsigned lineno)
 			    "word ignored", origin);
 }
 
+/* ----------------------------------------------------------- removable */
+
+/* More would make a list that programs show in full for nothing. */
+#define EF_MAX_EMPTY_SLOTS 16
+
+static void warn_value(const char *origin, unsigned lineno, const char *what, const char *takes)
+{
+	if (lineno != 0)
+		ef_log_warn("%s:%u: %s takes %s, line ignored", origin, lineno, what, takes);
+	else
+		ef_log_warn("%s: %s takes %s, word ignored", origin, what, takes);
+}
+
+CK_RV ef_conf_removable(struct ef_config *cfg, const char *what, struct ef_conf_span value,
+			const char *base_dir, const char *origin, unsigned lineno)
+{
+	bool on;
+	char *path = NULL;
+	CK_RV rv;
+
+	if (strcmp(what, "search") == 0) {
+		if (!ef_conf_truthy(value, &on))
+			warn_value(origin, lineno, what, "yes or no");
+		else if (!on)
+			cfg->removable_off = true;
+		else
+			cfg->removable_on = true;
+		return CKR_OK;
+	}
+	if (strcmp(what, "empty-slots") == 0) {
+		char digits[4] = { 0 };
+		char *end;
+		long n = -1;
+		if (value.len > 0 && value.len < sizeof(digits)) {
+			memcpy(digits, value.p, value.len);
+			n = strtol(digits, &end, 10);
+			if (*end || digits[0] == '-' || digits[0] == '+')
+				n = -1;
+		}
+		if (n < 0 || n > EF_MAX_EMPTY_SLOTS) {
+			warn_value(origin, lineno, what, "a number from 0 to 16");
+		} else {
+			cfg->empty_slots = (unsigned)n;
+			cfg->empty_slots_given = true;
+		}
+		return CKR_OK;
+	}
+	if (value.len == 0) {
+		warn_value(origin, lineno, what, "a folder");
+		return CKR_OK;
+	}
+	rv = ef_conf_resolve_path(value, base_dir, &path);
+	if (rv != CKR_OK)
+		return rv;
+	if (!path) {
+		ef_conf_warn_unsafe_path(origin, lineno);
+		return CKR_OK;
+	}
+	rv = ef_conf_push_str(&cfg->removable_roots, &cfg->n_removable_roots, path);
+	if (rv != CKR_OK)
+		free(path);
+	return rv;
+}
+
 /* ---------------------------------------------------------------- load */
 
 void ef_config_free(struct ef_config *cfg)
@@ -187,6 +251,9 @@ void ef_config_free(struct ef_config *cfg)
 	for (size_t i = 0; i < cfg->n_ca_paths; i++)
 		free(cfg->ca_paths[i]);
 	free(cfg->ca_paths);
+	for (size_t i = 0; i < cfg->n_removable_roots; i++)
+		free(cfg->removable_roots[i]);
+	free(cfg->removable_roots);
 	free(cfg->origin);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -268,6 +335,10 @@ CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_c
 		if (rv != CKR_OK)
 			goto out;
 		if (source) {
+			/* A program that names its bundles gets those: removable
+			 * volumes only when it also asks for them. */
+			if (!from_reserved.removable_on && !from_reserved.n_removable_roots)
+				from_reserved.removable_off = true;
 			*cfg = from_reserved;
 			memset(&from_reserved, 0, sizeof(from_reserved));
 			cfg->origin = strdup("pReserved");
@@ -281,6 +352,13 @@ CK_RV ef_config_load(const char *reserved, const char *sysconf_path, struct ef_c
 		cfg->n_ca_paths = from_reserved.n_ca_paths;
 		from_reserved.ca_paths = NULL;
 		from_reserved.n_ca_paths = 0;
+		cfg->removable_off = from_reserved.removable_off;
+		cfg->removable_roots = from_reserved.removable_roots;
+		cfg->n_removable_roots = from_reserved.n_removable_roots;
+		from_reserved.removable_roots = NULL;
+		from_reserved.n_removable_roots = 0;
+		cfg->empty_slots = from_reserved.empty_slots;
+		cfg->empty_slots_given = from_reserved.empty_slots_given;
 	}
 
 	/* 2. EFIRMA_PKCS11_CONF: the user named a file, so a missing one is

@@ -10,6 +10,7 @@
  *   [bundle]     cert = PATH, key = PATH, label = TEXT (optional)
  *   [directory]  path = PATH
  *   [ca]         path = FILE_OR_DIR
+ *   [removable]  search = no, root = PATH (repeatable), empty-slots = N
  * and before any section, or in a [module] section, debug = 1 and
  * allow-pkcs1-decrypt = yes (CKM_RSA_PKCS decryption, off by default).
  * secure-heap = yes.
@@ -18,7 +19,7 @@
  * pReserved syntax: space-separated key=value words:
  *   conf=PATH | cert=PATH key=PATH [label=TEXT] | dir=PATH | ca=PATH | debug=1
  *   | allow-pkcs1-decrypt=1
- *   | secure-heap=1
+ *   | secure-heap=1 | removable=0 | removable-root=PATH | empty-slots=N
  * Double quotes may wrap a value containing spaces.
  *
  * In both, inside double quotes \" is a double quote and \\ a backslash;
@@ -54,6 +55,14 @@ struct ef_config {
 	bool debug;
 	bool allow_pkcs1_decrypt;   /* on when any source read says so, like debug */
 	bool secure_heap;     /* set up OpenSSL's secure heap if the host has not */
+	/* Removable volumes are searched unless a source says no (or
+	 * pReserved names the bundles and does not say yes); roots given
+	 * replace the usual ones (/media/$USER, /run/media/$USER). */
+	bool removable_off, removable_on;
+	char **removable_roots;
+	size_t n_removable_roots;
+	bool empty_slots_given;
+	unsigned empty_slots; /* slots kept for bundles that appear later */
 	char *origin;         /* "pReserved", or the file path used; for the trace */
 };
 

@@ -1,6 +1,6 @@
 /*
  * config_file.c - what a configuration file's lines mean (config.h): the
- * sections [module], [bundle], [directory], [ca] and their keys, over the
+ * sections [module], [bundle], [directory], [ca], [removable] and their keys, over the
  * line grammar of config_walk.c.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
@@ -23,7 +23,7 @@
 
 /* --------------------------------------------------------- file syntax */
 
-enum section { SEC_TOP, SEC_MODULE, SEC_BUNDLE, SEC_DIRECTORY, SEC_CA, SEC_UNKNOWN };
+enum section { SEC_TOP, SEC_MODULE, SEC_BUNDLE, SEC_DIRECTORY, SEC_CA, SEC_REMOVABLE, SEC_UNKNOWN };
 
 struct file_state {
 	const char *origin;
@@ -55,6 +55,8 @@ static CK_RV file_section(struct file_state *st, const struct ef_conf_line *l)
 		st->sec = SEC_DIRECTORY;
 	} else if (ef_conf_span_eq(name, "ca")) {
 		st->sec = SEC_CA;
+	} else if (ef_conf_span_eq(name, "removable")) {
+		st->sec = SEC_REMOVABLE;
 	} else if (ef_conf_span_eq(name, "module")) {
 		st->sec = SEC_MODULE;
 	} else if (ef_conf_printable(name)) {
@@ -160,6 +162,16 @@ static CK_RV file_assignment(struct file_state *st, const struct ef_conf_line *l
 				free(s);
 			goto out;
 		}
+		break;
+	case SEC_REMOVABLE:
+		for (const char *const *w =
+			     (const char *const[]){ "search", "root", "empty-slots", NULL };
+		     *w; w++)
+			if (ef_conf_span_eq(key, *w)) {
+				rv = ef_conf_removable(st->cfg, *w, value, st->base_dir, st->origin,
+						       lineno);
+				goto out;
+			}
 		break;
 	case SEC_UNKNOWN:
 		break;

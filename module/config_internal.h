@@ -33,6 +33,12 @@ bool ef_conf_truthy(struct ef_conf_span v, bool *value);
  * never off, whichever source says so. */
 bool *ef_conf_module_switch(struct ef_config *cfg, struct ef_conf_span key);
 
+/* One setting of removable volumes, what = "search", "root" or
+ * "empty-slots", from the file's [removable] section or from pReserved
+ * (lineno 0); a bad value is a warning. */
+CK_RV ef_conf_removable(struct ef_config *cfg, const char *what, struct ef_conf_span value,
+			const char *base_dir, const char *origin, unsigned lineno);
+
 /* Appends s (which it then owns) to *arr. */
 CK_RV ef_conf_push_str(char ***arr, size_t *n, char *s);
 

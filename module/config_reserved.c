@@ -92,6 +92,15 @@ static CK_RV reserved_word(const char *word, struct ef_conf_pending *b, bool *so
 			*sw = true;
 		return CKR_OK;
 	}
+	/* pReserved names of the [removable] settings. */
+	static const char *const removable[][2] = {
+		{ "removable", "search" },
+		{ "removable-root", "root" },
+		{ "empty-slots", "empty-slots" },
+	};
+	for (size_t i = 0; i < sizeof(removable) / sizeof(removable[0]); i++)
+		if (ef_conf_span_eq(key, removable[i][0]))
+			return ef_conf_removable(cfg, removable[i][1], value, NULL, origin, 0);
 	if (ef_conf_span_eq(key, "cert") || ef_conf_span_eq(key, "key") || ef_conf_span_eq(key, "label") ||
 	    ef_conf_span_eq(key, "conf") || ef_conf_span_eq(key, "dir") || ef_conf_span_eq(key, "ca")) {
 		if (value.len == 0) {

@@ -11,7 +11,9 @@
 #define EF_ENTRY_H
 
 #include "efirma-pkcs11.h"
+#include "ca_pool.h"
 #include "global.h"
+#include "hotplug.h"
 #include "log.h"
 #include "session.h"
 #include "slots.h"

@@ -35,6 +35,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 {
 	const CK_C_INITIALIZE_ARGS *args = pInitArgs;
 	const char *reserved = NULL;
+	bool may_create_threads = true;
 
 	if (args) {
 		int given = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) +
@@ -45,7 +46,8 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 			EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
 		/* Native locking serves every thread on this platform, so the
 		 * callbacks (NSS passes them with CKF_OS_LOCKING_OK) are not
-		 * needed; the module never creates threads either way. */
+		 * needed. */
+		may_create_threads = !(args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS);
 		/* WORKAROUND(NSS, p11-kit): pReserved carries the
 		 * configuration string ("parameters", x-init-reserved). */
 		reserved = args->pReserved;
@@ -58,7 +60,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		if (reserved != NULL && (uintptr_t)reserved < page_size())
 			EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
 	}
-	EF_RETURN(ef_global_initialize(reserved));
+	EF_RETURN(ef_global_initialize(reserved, may_create_threads));
 }
 
 CK_RV C_Finalize(CK_VOID_PTR pReserved)

@@ -61,7 +61,7 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 	if (rv != CKR_OK)
 		goto out;
 	if (may_show_certificates(pTemplate, ulCount)) {
-		rv = ef_slots_chain_inlock(t);
+		rv = ef_ca_pool_chain_inlock(t);
 		if (rv != CKR_OK)
 			goto out;
 	}

@@ -11,7 +11,15 @@
 CK_RV ef_slot_lookup_inlock(CK_SLOT_ID id, struct ef_token **t)
 {
 	ef_assert_locked();
-	*t = ef_slots_find_inlock(id);
+	/* Where nothing else follows the files (no thread of the module's,
+	 * none waiting in C_WaitForSlotEvent), a call about a slot is when
+	 * changes are noticed: a read of the watch's queue when nothing
+	 * changed.  WORKAROUND(NSS): it polls C_GetSlotInfo of removable
+	 * slots. */
+	CK_RV rv = ef_hotplug_refresh_inlock(false);
+	*t = rv == CKR_OK ? ef_slots_find_inlock(id) : NULL;
+	if (rv != CKR_OK)
+		return rv;
 	return *t ? CKR_OK : EF_FAIL(CKR_SLOT_ID_INVALID);
 }
 
@@ -35,14 +43,11 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PT
 		goto out;
 	}
 	/* The first call of the two-call idiom looks at the folders again,
-	 * so bundles copied in or removed show up; the second call then
-	 * sees the same list. */
-	if (!pSlotList) {
-		rv = ef_slots_rescan_inlock();
-		ef_sessions_close_absent_inlock();
-		if (rv != CKR_OK)
-			goto out;
-	}
+	 * so bundles copied in or removed show up even where they cannot be
+	 * followed; the second call then sees the same list. */
+	rv = ef_hotplug_refresh_inlock(!pSlotList);
+	if (rv != CKR_OK)
+		goto out;
 	for (size_t i = 0; i < ef_slots_count_inlock(); i++) {
 		struct ef_token *t = ef_slots_at_inlock(i);
 		if (tokenPresent && !t->present)
@@ -360,15 +365,31 @@ out:
 	EF_RETURN(rv);
 }
 
-CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot EF_UNUSED, CK_VOID_PTR pReserved)
+CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
 {
-	CK_RV rv = ef_global_check();
+	CK_RV rv = ef_lock();
 	if (rv != CKR_OK)
 		EF_RETURN(rv);
-	if (pReserved)
-		EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
-	/* Bundles change only when C_GetSlotList rescans; there is nothing
-	 * to wait for, and blocking would need a thread the module may not
-	 * create. */
-	EF_RETURN(flags & CKF_DONT_BLOCK ? CKR_NO_EVENT : EF_FAIL(CKR_FUNCTION_NOT_SUPPORTED));
+	if (pReserved || !pSlot) {
+		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
+		goto out;
+	}
+	/* [PKCS#11 3.0 C_WaitForSlotEvent] blocks until an event occurs,
+	 * unless CKF_DONT_BLOCK; C_Finalize from another thread makes it
+	 * return CKR_CRYPTOKI_NOT_INITIALIZED. */
+	for (;;) {
+		rv = ef_hotplug_refresh_inlock(false);
+		if (rv != CKR_OK || ef_slots_take_event_inlock(pSlot))
+			break;
+		if (flags & CKF_DONT_BLOCK) {
+			rv = CKR_NO_EVENT;
+			break;
+		}
+		rv = ef_hotplug_wait_inlock();
+		if (rv != CKR_OK)
+			break;
+	}
+out:
+	ef_unlock();
+	EF_RETURN(rv);
 }

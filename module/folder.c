@@ -37,13 +37,18 @@ void ef_folder_free_list(struct ef_dir_entry *e, size_t n)
 	free(e);
 }
 
-static bool stat_entry(int dirfd, const char *name, struct ef_file_id *id)
+static bool stat_at(int dirfd, const char *name, int flags, struct ef_file_id *id)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+	if (fstatat(dirfd, name, &st, flags) != 0 || !S_ISREG(st.st_mode))
 		return false;
 	*id = (struct ef_file_id){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim };
 	return true;
+}
+
+bool ef_file_id_of(const char *path, struct ef_file_id *id)
+{
+	return stat_at(AT_FDCWD, path, 0, id);
 }
 
 /* True when the entry is itself a regular file.  Its id is read when asked
@@ -54,7 +59,7 @@ static bool regular_entry(DIR *d, const struct dirent *e, bool want_id, struct e
 		return true;
 	if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
 		return false;
-	return stat_entry(dirfd(d), e->d_name, id);
+	return stat_at(dirfd(d), e->d_name, AT_SYMLINK_NOFOLLOW, id);
 }
 
 CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list what,
@@ -266,7 +271,7 @@ CK_RV ef_keydir_new(const char *dir, const struct ef_dir_entry *keys, const size
 		if (fd < 0)
 			fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0)
-			stat_entry(fd, k->name, &to->id);
+			stat_at(fd, k->name, AT_SYMLINK_NOFOLLOW, &to->id);
 	}
 	if (!(kd->words = word_index(kd->keys, kd->n_keys, &kd->n_words)))
 		goto out;

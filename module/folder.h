@@ -28,6 +28,9 @@ struct ef_file_id {
 };
 
 bool ef_file_id_equal(const struct ef_file_id *a, const struct ef_file_id *b);
+/* The id of the regular file at path (a symlink followed: a [bundle] may
+ * name one); false when there is none. */
+bool ef_file_id_of(const char *path, struct ef_file_id *id);
 
 struct ef_dir_entry {
 	char *name;

@@ -12,6 +12,7 @@
 #include "global.h"
 #include "config.h"
 #include "crypto.h"
+#include "hotplug.h"
 #include "log.h"
 #include "mech.h"
 #include "session.h"
@@ -77,7 +78,7 @@ CK_RV ef_global_wait_inlock(void)
 	return atomic_load(&initialized) ? CKR_OK : EF_FAIL(CKR_CRYPTOKI_NOT_INITIALIZED);
 }
 
-CK_RV ef_global_initialize(const char *reserved)
+CK_RV ef_global_initialize(const char *reserved, bool may_create_threads)
 {
 	CK_RV rv;
 	struct ef_config cfg = {0};
@@ -90,6 +91,7 @@ CK_RV ef_global_initialize(const char *reserved)
 	if (forked) {
 		ef_lock_reset_forked();
 		wipe_inherited_keys_forked();
+		ef_hotplug_forget_forked();
 	}
 	ef_lock_acquire();
 	if (forked) {
@@ -118,11 +120,9 @@ CK_RV ef_global_initialize(const char *reserved)
 	rv = ef_crypto_init();
 	if (rv != CKR_OK)
 		goto out;
-	rv = ef_slots_init_inlock(&cfg);
-	if (rv != CKR_OK) {
-		ef_slots_fini_inlock();
+	rv = ef_hotplug_init_inlock(&cfg, may_create_threads);
+	if (rv != CKR_OK)
 		goto out;
-	}
 	atomic_store(&init_pid, getpid());
 	atomic_store(&child_wiped, false);
 	atomic_store(&initialized, true);
@@ -146,8 +146,11 @@ CK_RV ef_global_finalize(void)
 	if (rv != CKR_OK)
 		return rv;
 	atomic_store(&initialized, false);
+	ef_hotplug_stop_inlock();
 	ef_sessions_fini_inlock();
 	ef_slots_fini_inlock();
 	ef_unlock();
+	/* The module's thread takes the lock to see that it must leave. */
+	ef_hotplug_join();
 	return CKR_OK;
 }

@@ -38,7 +38,9 @@ void ef_unlock(void);
 CK_RV ef_global_wait_inlock(void);
 
 /* C_Initialize / C_Finalize bodies (argument checks are in entry). */
-CK_RV ef_global_initialize(const char *reserved);
+/* may_create_threads: the application did not pass
+ * CKF_LIBRARY_CANT_CREATE_OS_THREADS. */
+CK_RV ef_global_initialize(const char *reserved, bool may_create_threads);
 CK_RV ef_global_finalize(void);
 
 #endif

@@ -66,6 +66,7 @@ CK_RV ef_session_open_inlock(struct ef_token *t, CK_FLAGS flags, CK_SESSION_HAND
 		return EF_FAIL(CKR_HOST_MEMORY);
 	s->handle = next_handle++;
 	s->token = t;
+	s->generation = t->generation;
 	s->flags = flags;
 	sessions[n_sessions++] = s;
 	t->n_sessions++;
@@ -121,12 +122,14 @@ void ef_session_close_all_inlock(struct ef_token *t)
 			remove_at_inlock(i);
 }
 
-void ef_sessions_close_absent_inlock(void)
+void ef_sessions_close_stale_inlock(void)
 {
 	ef_assert_locked();
-	for (size_t i = n_sessions; i-- > 0;)
-		if (!sessions[i]->token->present)
+	for (size_t i = n_sessions; i-- > 0;) {
+		const struct ef_session *s = sessions[i];
+		if (!s->token->present || s->generation != s->token->generation)
 			remove_at_inlock(i);
+	}
 }
 
 void ef_sessions_fini_inlock(void)

@@ -35,6 +35,7 @@ void ef_op_free(struct ef_op *op);
 struct ef_session {
 	CK_SESSION_HANDLE handle;
 	struct ef_token *token;
+	unsigned long generation; /* the token's when the session opened */
 	CK_FLAGS flags;
 	struct ef_op *ops[EF_OP_KINDS];
 	struct ef_op *out[EF_OP_KINDS];  /* taken out by a thread working on it */
@@ -47,8 +48,10 @@ CK_RV ef_session_open_inlock(struct ef_token *t, CK_FLAGS flags, CK_SESSION_HAND
 /* Closing the token's last session logs it out ([PKCS#11 3.0 §5.6]). */
 CK_RV ef_session_close_inlock(CK_SESSION_HANDLE h);
 void ef_session_close_all_inlock(struct ef_token *t);
-/* Closes the sessions of tokens that have gone away. */
-void ef_sessions_close_absent_inlock(void);
+/* Closes the sessions of tokens that have gone away or been replaced
+ * (the bundle's files changed, or another bundle took the slot): to the
+ * application the token was removed ([PKCS#11 3.0 §5.6]). */
+void ef_sessions_close_stale_inlock(void);
 void ef_sessions_fini_inlock(void);
 
 /* The session: CKR_SESSION_HANDLE_INVALID when the handle is not open. */

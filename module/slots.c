@@ -12,28 +12,47 @@
 #include <unistd.h>
 
 #include "slots.h"
+#include "ca_pool.h"
 #include "crypto.h"
 #include "file.h"
 #include "folder.h"
 #include "grow.h"
 #include "lock.h"
 #include "log.h"
-
-#ifndef EF_CA_DIR
-#define EF_CA_DIR "/usr/share/efirma-pkcs11/ca"
-#endif
+#include "strv.h"
+#include "volumes.h"
 
 /* The first slot ID: 0 and 1 are avoided, some applications take them for
  * "no slot". */
 #define EF_FIRST_SLOT_ID 2
+/* Slots kept empty for bundles that appear while programs run: a USB
+ * stick with an e.firma and a CSD fills two. */
+#define EF_DEFAULT_EMPTY_SLOTS 2
+/* Starts the registry key of an empty slot: no path starts with it. */
+#define EF_EMPTY_SLOT_MARK '\x01'
 
 static struct ef_token **slots;
 static size_t n_slots, cap_slots;
-static struct ef_cert *ca_pool;
-static size_t n_ca;
-static char **dirs;
-static struct ef_keydir **dir_keys;   /* each folder's index at its last scan */
-static size_t n_dirs;
+
+/* A folder scanned for bundles: a [directory] of the configuration, or a
+ * folder of a removable volume, found again by every rescan. */
+struct scan_dir {
+	char *path;
+	char *volume;		/* NULL for a [directory] */
+	struct ef_keydir *keys; /* its index at its last scan */
+	bool found;		/* a volume's folder: found by this rescan */
+};
+static struct scan_dir *sdirs;
+static size_t n_sdirs, cap_sdirs, n_conf_dirs; /* the [directory] ones first */
+static char **roots;			       /* removable roots; none: volumes are not searched */
+static size_t n_roots;
+
+/* After C_Initialize's own scan, what changes is an event for
+ * C_WaitForSlotEvent. */
+static bool started;
+static size_t n_events;
+static size_t n_vacant;
+static unsigned long vacate_stamp;
 
 /* Process-wide: a path keeps its slot ID for the life of the process. */
 static struct id_entry { char *path; CK_SLOT_ID id; } *ids;
@@ -41,42 +60,80 @@ static size_t n_ids, cap_ids;
 static CK_SLOT_ID next_id = EF_FIRST_SLOT_ID;
 
 /* ids[] is kept sorted by path: a folder of n bundles costs n binary
- * searches here, not n^2/2 string comparisons (tests/bench). */
-static CK_RV slot_id_for_inlock(const char *path, CK_SLOT_ID *id)
+ * searches here, not n^2/2 string comparisons (tests/bench).  Where
+ * path is, or would go. */
+static size_t id_pos_inlock(const char *path, bool *found)
 {
 	ef_assert_locked();
 	size_t lo = 0, hi = n_ids;
+	*found = false;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(ids[mid].path, path);
 		if (c == 0) {
-			*id = ids[mid].id;
-			return CKR_OK;
+			*found = true;
+			return mid;
 		}
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+static CK_RV id_insert_inlock(size_t pos, const char *path, CK_SLOT_ID id)
+{
+	ef_assert_locked();
 	/* Grown geometrically: one realloc per new path copied the whole
 	 * registry each time (a quarter of a 10,000-bundle scan). */
-	if (n_ids == cap_ids) {
-		size_t cap = cap_ids ? cap_ids * 2 : 64;
-		struct id_entry *n = realloc(ids, cap * sizeof(*n));
-		if (!n)
-			return EF_FAIL(CKR_HOST_MEMORY);
-		ids = n;
-		cap_ids = cap;
-	}
+	struct id_entry *grown = ef_grow(ids, n_ids, &cap_ids, 64, sizeof(*grown));
+	if (!grown)
+		return EF_FAIL(CKR_HOST_MEMORY);
+	ids = grown;
 	char *copy = strdup(path);
 	if (!copy)
 		return EF_FAIL(CKR_HOST_MEMORY);
-	memmove(&ids[lo + 1], &ids[lo], (n_ids - lo) * sizeof(*ids));
-	ids[lo].path = copy;
-	ids[lo].id = next_id++;
+	memmove(&ids[pos + 1], &ids[pos], (n_ids - pos) * sizeof(*ids));
+	ids[pos].path = copy;
+	ids[pos].id = id;
 	n_ids++;
-	*id = ids[lo].id;
 	return CKR_OK;
+}
+
+static CK_RV slot_id_for_inlock(const char *path, CK_SLOT_ID *id)
+{
+	ef_assert_locked();
+	bool found;
+	size_t pos = id_pos_inlock(path, &found);
+	if (found) {
+		*id = ids[pos].id;
+		return CKR_OK;
+	}
+	CK_RV rv = id_insert_inlock(pos, path, next_id);
+	if (rv == CKR_OK)
+		*id = next_id++;
+	return rv;
+}
+
+/* The slot id now holds the bundle at to, and no longer what from named:
+ * an ID is never the registry's answer for two paths. */
+static CK_RV move_id_inlock(const char *from, const char *to, CK_SLOT_ID id)
+{
+	ef_assert_locked();
+	bool found;
+	size_t pos = id_pos_inlock(from, &found);
+	if (found && ids[pos].id == id) {
+		free(ids[pos].path);
+		memmove(&ids[pos], &ids[pos + 1], (n_ids - pos - 1) * sizeof(*ids));
+		n_ids--;
+	}
+	pos = id_pos_inlock(to, &found);
+	if (found) {
+		ids[pos].id = id;
+		return CKR_OK;
+	}
+	return id_insert_inlock(pos, to, id);
 }
 
 void ef_slots_forget_ids(void)
@@ -86,101 +143,6 @@ void ef_slots_forget_ids(void)
 	free(ids);
 	ids = NULL;
 	n_ids = cap_ids = 0;
-}
-
-/* ----------------------------------------------------------- CA pool */
-
-static CK_RV add_ca_file_inlock(const char *path)
-{
-	ef_assert_locked();
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	struct ef_cert *certs = NULL;
-	size_t n = 0;
-	CK_RV rv = CKR_OK;
-
-	/* CA files are small: a larger one is a wrong path. */
-	if (!ef_file_read(path, false, EF_MAX_FILE, &ef_file_heap, &buf, &len)) {
-		if (errno == ENOMEM)
-			return EF_FAIL(CKR_HOST_MEMORY);
-		ef_log_warn("%s: cannot read CA certificates (%s)", path, strerror(errno));
-		return CKR_OK;
-	}
-	rv = ef_cert_parse_all(buf, len, &certs, &n);
-	if (rv == CKR_HOST_MEMORY)
-		goto out;
-	if (rv != CKR_OK || n == 0) {
-		ef_log_warn("%s: no certificate in this file", path);
-		ef_fail_forget();   /* tolerated: no origin of what the call answers */
-		rv = CKR_OK;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!certs[i].is_ca) {
-			ef_cert_clear(&certs[i]);
-			continue;
-		}
-		struct ef_cert *p = realloc(ca_pool, (n_ca + 1) * sizeof(*p));
-		if (!p) {
-			for (size_t j = i; j < n; j++)
-				ef_cert_clear(&certs[j]);
-			rv = EF_FAIL(CKR_HOST_MEMORY);
-			goto out;
-		}
-		ca_pool = p;
-		ca_pool[n_ca++] = certs[i];
-	}
-out:
-	free(certs);
-	free(buf);
-	return rv;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-static bool any_file(const char *name)
-{
-	(void)name;
-	return true;
-}
-
-static CK_RV add_ca_path_inlock(const char *path)
-{
-	ef_assert_locked();
-	struct stat st;
-	struct ef_dir_entry *names;
-	size_t n;
-	CK_RV rv;
-
-	if (stat(path, &st) != 0) {
-		ef_log_trace("%s: no CA certificates here", path);
-		return CKR_OK;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return add_ca_file_inlock(path);
-	/* The CA folders are the configuration's own, and may well be
-	 * symlinks (as /etc/ssl/certs is): they are followed. */
-	rv = ef_folder_list(path, any_file, EF_LIST_ANY, &names, &n);
-	for (size_t i = 0; rv == CKR_OK && i < n; i++) {
-		char *full;
-		if (asprintf(&full, "%s/%s", path, names[i].name) < 0) {
-			rv = EF_FAIL(CKR_HOST_MEMORY);
-			break;
-		}
-		rv = add_ca_file_inlock(full);
-		free(full);
-	}
-	if (rv == CKR_OK || rv == CKR_DEVICE_ERROR) {
-		ef_fail_forget();   /* an unreadable CA folder is tolerated */
-		rv = CKR_OK;
-	}
-	ef_folder_free_list(names, n);
-	return rv;
 }
 
 /* -------------------------------------------------------------- slots */
@@ -243,6 +205,7 @@ static CK_RV add_bundle_inlock(const struct ef_bundle_conf *b)
 	if (rv == CKR_HOST_MEMORY)
 		return rv;
 	ef_fail_forget();   /* a bundle that failed is a slot without a token */
+	t->cert_seen = ef_file_id_of(t->cert_path, &t->cert_id);
 	return CKR_OK;
 }
 
@@ -293,13 +256,127 @@ static CK_RV set_keys_inlock(struct ef_token *t, const char *dir,
 	return CKR_OK;
 }
 
-static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
+static CK_RV set_own_key_inlock(struct ef_token *t, const char *dir,
+				const struct ef_stem *key_stems, const struct ef_dir_entry *keys,
+				size_t n_keys, const char *cert_name, struct ef_keydir *kd)
 {
 	ef_assert_locked();
+	const struct ef_stem *own = ef_stem_find(key_stems, n_keys, cert_name);
+	return set_keys_inlock(t, dir, own ? &keys[own->index] : NULL, kd);
+}
+
+static void mark_event_inlock(struct ef_token *t)
+{
+	ef_assert_locked();
+	if (started && !t->event) {
+		t->event = true;
+		n_events++;
+	}
+}
+
+/* (Re)loads the token when its certificate is new or changed since it
+ * was last read: a file that failed keeps its slot without a token until
+ * it changes, one warning, not one per rescan. */
+static CK_RV load_if_changed_inlock(struct ef_token *t, const struct ef_file_id *id, bool fresh)
+{
+	ef_assert_locked();
+	if (!fresh && t->cert_seen && ef_file_id_equal(&t->cert_id, id))
+		return CKR_OK;
+	if (!fresh && t->cert_seen && ef_token_same_cert_inlock(t)) {
+		t->cert_id = *id;
+		return CKR_OK;
+	}
+	CK_RV rv = ef_token_load_inlock(t);
+	if (rv == CKR_HOST_MEMORY)
+		return rv;
+	ef_fail_forget(); /* a file that failed: a slot without a token */
+	t->cert_seen = true;
+	t->cert_id = *id;
+	mark_event_inlock(t);
+	return CKR_OK;
+}
+
+/* A slot for a bundle that has none: a vacant one, those kept empty
+ * first, then the one vacated longest ago; else a new slot.  The slot
+ * stays vacant until occupy_inlock. */
+static CK_RV place_inlock(const char *cert_path, struct ef_token **out)
+{
+	ef_assert_locked();
+	struct ef_token *best = NULL;
+	for (size_t i = 0; n_vacant && i < n_slots; i++) {
+		struct ef_token *t = slots[i];
+		if (!t->vacant)
+			continue;
+		if (t->cert_path[0] == EF_EMPTY_SLOT_MARK) {
+			best = t;
+			break;
+		}
+		if (!best || t->vacated < best->vacated)
+			best = t;
+	}
+	if (!best)
+		return new_token_inlock(cert_path, out);
+	CK_RV rv = move_id_inlock(best->cert_path, cert_path, best->slot_id);
+	if (rv != CKR_OK)
+		return rv;
+	*out = best;
+	return CKR_OK;
+}
+
+/* The bundle at path (NULL: the slot's own), found in a folder of volume
+ * (NULL: a [directory]), is in slot t: loaded if new or changed. */
+static CK_RV occupy_inlock(struct ef_token *t, const char *path, const char *volume,
+			   const struct ef_file_id *id, bool fresh)
+{
+	ef_assert_locked();
+	if (t->vacant) {
+		CK_RV rv = ef_token_occupy_inlock(t, path ? path : t->cert_path);
+		if (rv != CKR_OK)
+			return rv;
+		n_vacant--;
+	}
+	t->from_dir = true;
+	if (!volume != !t->volume || (volume && strcmp(volume, t->volume) != 0)) {
+		char *copy = volume ? strdup(volume) : NULL;
+		if (volume && !copy)
+			return EF_FAIL(CKR_HOST_MEMORY);
+		free(t->volume);
+		t->volume = copy;
+	}
+	return load_if_changed_inlock(t, id, fresh);
+}
+
+/* The tokens of dir's bundles whose certificate is not among certs (all
+ * of them when certs is NULL: the folder is gone) lose their token and
+ * leave their slot vacant. */
+static void vacate_gone_inlock(const char *dir, const struct ef_dir_entry *certs, size_t n_certs)
+{
+	ef_assert_locked();
+	for (size_t i = 0; i < n_slots; i++) {
+		struct ef_token *t = slots[i];
+		if (t->vacant || !in_dir_inlock(t, dir))
+			continue;
+		struct ef_dir_entry name = { (char *)t->cert_path + strlen(dir) + 1, { 0 } };
+		if (certs && bsearch(&name, certs, n_certs, sizeof(*certs), ef_dir_entry_cmp))
+			continue;
+		if (t->present)
+			ef_log_trace("slot %lu: %s is gone", t->slot_id, t->cert_path);
+		if (t->present)
+			mark_event_inlock(t);
+		set_keys_inlock(t, dir, NULL, NULL);
+		ef_token_vacate_inlock(t, ++vacate_stamp);
+		n_vacant++;
+	}
+}
+
+static CK_RV scan_dir_inlock(struct scan_dir *sd)
+{
+	ef_assert_locked();
+	const char *dir = sd->path;
 	struct ef_dir_entry *certs = NULL, *keys = NULL;
-	size_t n_certs = 0, n_keys = 0, n_unclaimed = 0, n_known = n_slots;
+	size_t n_certs = 0, n_keys = 0, n_unclaimed = 0, n_known = n_slots, n_fresh = 0;
 	struct ef_stem *cert_stems = NULL, *key_stems = NULL;
-	size_t *unclaimed = NULL;
+	size_t *unclaimed = NULL, *fresh = NULL;
 	struct ef_keydir *kd = NULL;
 	struct ef_token **known = NULL;
 	CK_RV rv;
@@ -309,7 +386,8 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 	 * certificates' ids tell which changed since the last scan. */
 	rv = ef_folder_list(dir, ef_is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
 	if (rv == CKR_DEVICE_ERROR) {
-		ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
+		if (errno != ENOENT || !sd->volume)
+			ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
 		ef_fail_forget();   /* tolerated: the folder has no bundles now */
 		n_certs = 0;
 	} else if (rv != CKR_OK) {
@@ -326,72 +404,69 @@ static CK_RV scan_dir_inlock(const char *dir, struct ef_keydir **last)
 	cert_stems = ef_stem_index(certs, n_certs);
 	key_stems = ef_stem_index(keys, n_keys);
 	unclaimed = calloc(n_keys ? n_keys : 1, sizeof(*unclaimed));
+	fresh = calloc(n_certs ? n_certs : 1, sizeof(*fresh));
 	known = calloc(n_known ? n_known : 1, sizeof(*known));
-	if (!cert_stems || !key_stems || !unclaimed || !known) {
+	if (!cert_stems || !key_stems || !unclaimed || !fresh || !known) {
 		rv = EF_FAIL(CKR_HOST_MEMORY);
 		goto out;
 	}
 	for (size_t k = 0; k < n_keys; k++)
 		if (!ef_stem_find(cert_stems, n_certs, keys[k].name))
 			unclaimed[n_unclaimed++] = k;
-	rv = ef_keydir_new(dir, keys, unclaimed, n_unclaimed, *last, &kd);
+	rv = ef_keydir_new(dir, keys, unclaimed, n_unclaimed, sd->keys, &kd);
 	if (rv != CKR_OK)
 		goto out;
-	ef_keydir_unref(*last);
-	*last = ef_keydir_ref(kd);
+	ef_keydir_unref(sd->keys);
+	sd->keys = ef_keydir_ref(kd);
+
+	vacate_gone_inlock(dir, certs, n_certs);
+	/* A bundle seen before goes back to its slot if that is still
+	 * vacant; the others take a slot below, once this index of the
+	 * slots' paths is no longer needed. */
 	if (n_known)
 		memcpy(known, slots, n_known * sizeof(*known));
 	qsort(known, n_known, sizeof(*known), cmp_token_path);
-
-	/* Bundles of this folder whose certificate is gone lose their token. */
-	for (size_t i = 0; i < n_slots; i++) {
-		struct ef_token *t = slots[i];
-		if (!in_dir_inlock(t, dir))
-			continue;
-		struct ef_dir_entry name = { (char *)t->cert_path + strlen(dir) + 1, { 0 } };
-		/* certs is NULL when the folder cannot be read any more. */
-		if (certs && bsearch(&name, certs, n_certs, sizeof(*certs), ef_dir_entry_cmp))
-			continue;
-		if (t->present)
-			ef_log_trace("slot %lu: %s is gone", t->slot_id, t->cert_path);
-		ef_token_unload_inlock(t);
-		t->cert_seen = false;
-		set_keys_inlock(t, dir, NULL, NULL);
-	}
 	for (size_t i = 0; i < n_certs; i++) {
 		char *path;
 		if (asprintf(&path, "%s/%s", dir, certs[i].name) < 0) {
 			rv = EF_FAIL(CKR_HOST_MEMORY);
 			goto out;
 		}
-		/* Tokens made by this loop are for other names of the
-		 * listing: the index of those known before is enough. */
 		struct ef_token *t = find_sorted(known, n_known, path);
-		bool fresh = !t;
-		if (fresh && (rv = new_token_inlock(path, &t)) != CKR_OK) {
-			free(path);
+		free(path);
+		if (!t) {
+			fresh[n_fresh++] = i;
+			continue;
+		}
+		if (!t->from_dir && !t->vacant)
+			continue; /* a [bundle] names it: the configuration's entry counts */
+		rv = occupy_inlock(t, NULL, sd->volume, &certs[i].id, t->vacant);
+		if (rv == CKR_OK)
+			rv = set_own_key_inlock(t, dir, key_stems, keys, n_keys, certs[i].name, kd);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	for (size_t j = 0; j < n_fresh; j++) {
+		const struct ef_dir_entry *c = &certs[fresh[j]];
+		struct ef_token *t;
+		char *path;
+		if (asprintf(&path, "%s/%s", dir, c->name) < 0) {
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 			goto out;
 		}
+		rv = place_inlock(path, &t);
+		if (rv == CKR_OK)
+			rv = occupy_inlock(t, path, sd->volume, &c->id, true);
 		free(path);
-		t->from_dir = true;
-		/* A file that failed keeps its slot without a token until it
-		 * changes: one warning, not one per rescan. */
-		if (fresh || !t->cert_seen || !ef_file_id_equal(&t->cert_id, &certs[i].id)) {
-			rv = ef_token_load_inlock(t);
-			if (rv == CKR_HOST_MEMORY)
-				goto out;
-			ef_fail_forget();   /* a file that failed: a slot without a token */
-			t->cert_seen = true;
-			t->cert_id = certs[i].id;
-		}
-		const struct ef_stem *own = ef_stem_find(key_stems, n_keys, certs[i].name);
-		rv = set_keys_inlock(t, dir, own ? &keys[own->index] : NULL, kd);
+		if (rv == CKR_OK)
+			rv = set_own_key_inlock(t, dir, key_stems, keys, n_keys, c->name, kd);
 		if (rv != CKR_OK)
 			goto out;
 	}
 out:
 	ef_keydir_unref(kd);
 	free(known);
+	free(fresh);
 	free(unclaimed);
 	free(cert_stems);
 	free(key_stems);
@@ -400,81 +475,207 @@ out:
 	return rv;
 }
 
-/* The CA pool is read at the first search that may show CA certificates:
- * signing alone never needs it. */
-static char **ca_paths;
-static size_t n_ca_paths;
-static bool ca_pool_read;
-
-static void clear_ca_pool_inlock(void)
+/* A [bundle]'s files are followed through their folders. */
+static void watch_parents(struct ef_watch *w, const struct ef_token *t)
 {
-	ef_assert_locked();
-	for (size_t i = 0; i < n_ca; i++)
-		ef_cert_clear(&ca_pool[i]);
-	free(ca_pool);
-	ca_pool = NULL;
-	n_ca = 0;
-	ca_pool_read = false;
+	const char *files[] = { t->cert_path, t->key_named };
+	for (size_t i = 0; i < 2 && files[i]; i++) {
+		const char *slash = strrchr(files[i], '/');
+		char *dir =
+			slash ? strndup(files[i], slash > files[i] ? (size_t)(slash - files[i]) : 1)
+			      : strdup(".");
+		if (dir)
+			ef_watch_dir(w, dir);
+		free(dir);
+	}
 }
 
-CK_RV ef_slots_chain_inlock(struct ef_token *t)
+/* A [bundle]'s certificate that appeared, changed or vanished since it
+ * was last read; its slot stays, with or without a token. */
+static CK_RV follow_bundle_inlock(struct ef_token *t)
 {
 	ef_assert_locked();
-	CK_RV rv = CKR_OK;
-	if (!ca_pool_read) {
-		rv = add_ca_path_inlock(EF_CA_DIR);
-		for (size_t i = 0; rv == CKR_OK && i < n_ca_paths; i++)
-			rv = add_ca_path_inlock(ca_paths[i]);
-		/* Half a pool would give this token a chain that stops short,
-		 * for good: the next search reads it all again. */
-		if (rv != CKR_OK) {
-			clear_ca_pool_inlock();
+	struct ef_file_id id;
+	if (ef_file_id_of(t->cert_path, &id))
+		return load_if_changed_inlock(t, &id, false);
+	if (t->present) {
+		ef_log_trace("slot %lu: %s is gone", t->slot_id, t->cert_path);
+		mark_event_inlock(t);
+	}
+	if (t->present || t->cert_seen)
+		ef_token_unload_inlock(t);
+	t->cert_seen = false;
+	return CKR_OK;
+}
+
+static CK_RV add_empty_slots_inlock(unsigned n)
+{
+	ef_assert_locked();
+	for (unsigned i = 0; i < n; i++) {
+		/* Not a path: never a bundle's, so a registry key of its own
+		 * that keeps the slot's ID across C_Finalize/C_Initialize. */
+		char key[32];
+		struct ef_token *t;
+		snprintf(key, sizeof(key), "%cempty slot %u", EF_EMPTY_SLOT_MARK, i + 1);
+		CK_RV rv = new_token_inlock(key, &t);
+		if (rv != CKR_OK)
 			return rv;
+		ef_token_vacate_inlock(t, 0);
+		n_vacant++;
+	}
+	return CKR_OK;
+}
+
+static CK_RV add_scan_dir_inlock(const char *path, size_t len, const char *volume, size_t at)
+{
+	ef_assert_locked();
+	struct scan_dir *grown = ef_grow(sdirs, n_sdirs, &cap_sdirs, 8, sizeof(*grown));
+	if (!grown)
+		return EF_FAIL(CKR_HOST_MEMORY);
+	sdirs = grown;
+	struct scan_dir d = { strndup(path, len), volume ? strdup(volume) : NULL, NULL, true };
+	if (!d.path || (volume && !d.volume)) {
+		free(d.path);
+		free(d.volume);
+		return EF_FAIL(CKR_HOST_MEMORY);
+	}
+	memmove(&sdirs[at + 1], &sdirs[at], (n_sdirs - at) * sizeof(*sdirs));
+	sdirs[at] = d;
+	n_sdirs++;
+	return CKR_OK;
+}
+
+static void drop_scan_dir_inlock(size_t at)
+{
+	ef_assert_locked();
+	ef_keydir_unref(sdirs[at].keys);
+	free(sdirs[at].path);
+	free(sdirs[at].volume);
+	memmove(&sdirs[at], &sdirs[at + 1], (n_sdirs - at - 1) * sizeof(*sdirs));
+	n_sdirs--;
+}
+
+/* The volumes' folders become those found now: new ones are added (in
+ * path order, after the [directory] ones), the others marked. */
+static CK_RV merge_volume_dirs_inlock(const struct ef_found_dir *found, size_t n_found)
+{
+	ef_assert_locked();
+	size_t i = n_conf_dirs;
+	for (size_t k = i; k < n_sdirs; k++)
+		sdirs[k].found = false;
+	for (size_t f = 0; f < n_found; f++) {
+		while (i < n_sdirs && strcmp(sdirs[i].path, found[f].path) < 0)
+			i++;
+		if (i < n_sdirs && strcmp(sdirs[i].path, found[f].path) == 0) {
+			sdirs[i++].found = true;
+			continue;
 		}
-		ca_pool_read = true;
-	}
-	return ef_token_add_chain_inlock(t, ca_pool, n_ca);
-}
-
-CK_RV ef_slots_init_inlock(const struct ef_config *cfg)
-{
-	ef_assert_locked();
-	CK_RV rv = CKR_OK;
-	ca_paths = calloc(cfg->n_ca_paths ? cfg->n_ca_paths : 1, sizeof(*ca_paths));
-	if (!ca_paths)
-		return EF_FAIL(CKR_HOST_MEMORY);
-	for (size_t i = 0; i < cfg->n_ca_paths; i++, n_ca_paths++)
-		if (!(ca_paths[i] = strdup(cfg->ca_paths[i])))
-			return EF_FAIL(CKR_HOST_MEMORY);
-	for (size_t i = 0; rv == CKR_OK && i < cfg->n_bundles; i++)
-		rv = add_bundle_inlock(&cfg->bundles[i]);
-	if (rv != CKR_OK)
-		return rv;
-	dirs = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dirs));
-	dir_keys = calloc(cfg->n_dirs ? cfg->n_dirs : 1, sizeof(*dir_keys));
-	if (!dirs || !dir_keys)
-		return EF_FAIL(CKR_HOST_MEMORY);
-	for (size_t i = 0; i < cfg->n_dirs; i++) {
-		/* A trailing slash would make the same file two paths. */
-		size_t len = strlen(cfg->dirs[i]);
-		while (len > 1 && cfg->dirs[i][len - 1] == '/')
-			len--;
-		if (!(dirs[n_dirs] = strndup(cfg->dirs[i], len)))
-			return EF_FAIL(CKR_HOST_MEMORY);
-		n_dirs++;
-	}
-	return ef_slots_rescan_inlock();
-}
-
-CK_RV ef_slots_rescan_inlock(void)
-{
-	ef_assert_locked();
-	for (size_t i = 0; i < n_dirs; i++) {
-		CK_RV rv = scan_dir_inlock(dirs[i], &dir_keys[i]);
+		CK_RV rv = add_scan_dir_inlock(found[f].path, strlen(found[f].path),
+					       found[f].volume, i++);
 		if (rv != CKR_OK)
 			return rv;
 	}
 	return CKR_OK;
+}
+
+CK_RV ef_slots_init_inlock(const struct ef_config *cfg, struct ef_watch *w)
+{
+	ef_assert_locked();
+	started = false;
+	CK_RV rv = ef_ca_pool_init_inlock(cfg->ca_paths, cfg->n_ca_paths);
+	for (size_t i = 0; rv == CKR_OK && i < cfg->n_bundles; i++)
+		rv = add_bundle_inlock(&cfg->bundles[i]);
+	for (size_t i = 0; rv == CKR_OK && i < cfg->n_dirs; i++) {
+		/* A trailing slash would make the same file two paths. */
+		size_t len = strlen(cfg->dirs[i]);
+		while (len > 1 && cfg->dirs[i][len - 1] == '/')
+			len--;
+		rv = add_scan_dir_inlock(cfg->dirs[i], len, NULL, n_sdirs);
+		n_conf_dirs = n_sdirs;
+	}
+	if (rv != CKR_OK)
+		return rv;
+	if (!cfg->removable_off && cfg->n_removable_roots) {
+		roots = calloc(cfg->n_removable_roots, sizeof(*roots));
+		if (!roots)
+			return EF_FAIL(CKR_HOST_MEMORY);
+		for (; n_roots < cfg->n_removable_roots; n_roots++)
+			if (!(roots[n_roots] = strdup(cfg->removable_roots[n_roots])))
+				return EF_FAIL(CKR_HOST_MEMORY);
+	} else if (!cfg->removable_off) {
+		rv = ef_volumes_default_roots(&roots, &n_roots);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	rv = ef_slots_rescan_inlock(w);
+	/* Slots for bundles that appear later, where some can. */
+	if (rv == CKR_OK && (n_roots || n_conf_dirs))
+		rv = add_empty_slots_inlock(cfg->empty_slots_given ? cfg->empty_slots
+								   : EF_DEFAULT_EMPTY_SLOTS);
+	started = true;
+	return rv;
+}
+
+CK_RV ef_slots_rescan_inlock(struct ef_watch *w)
+{
+	ef_assert_locked();
+	struct ef_found_dir *found = NULL;
+	size_t n_found = 0;
+	CK_RV rv = CKR_OK;
+
+	if (w)
+		ef_watch_begin(w);
+	for (size_t i = 0; rv == CKR_OK && i < n_slots; i++) {
+		struct ef_token *t = slots[i];
+		if (t->from_dir || t->vacant)
+			continue;
+		if (w)
+			watch_parents(w, t);
+		if (started)
+			rv = follow_bundle_inlock(t);
+	}
+	for (size_t i = 0; rv == CKR_OK && i < n_conf_dirs; i++) {
+		if (w)
+			ef_watch_dir(w, sdirs[i].path);
+		rv = scan_dir_inlock(&sdirs[i]);
+	}
+	if (rv == CKR_OK && n_roots)
+		rv = ef_volumes_find(roots, n_roots, w, &found, &n_found);
+	if (rv == CKR_OK)
+		rv = merge_volume_dirs_inlock(found, n_found);
+	for (size_t i = n_conf_dirs; rv == CKR_OK && i < n_sdirs;) {
+		if (sdirs[i].found) {
+			rv = scan_dir_inlock(&sdirs[i++]);
+			continue;
+		}
+		/* Unmounted, or no certificate left: its bundles are gone. */
+		vacate_gone_inlock(sdirs[i].path, NULL, 0);
+		drop_scan_dir_inlock(i);
+	}
+	ef_volumes_free(found, n_found);
+	if (w)
+		ef_watch_end(w);
+	return rv;
+}
+
+size_t ef_slots_events_inlock(void)
+{
+	ef_assert_locked();
+	return n_events;
+}
+
+bool ef_slots_take_event_inlock(CK_SLOT_ID *slot)
+{
+	ef_assert_locked();
+	for (size_t i = 0; n_events && i < n_slots; i++) {
+		if (slots[i]->event) {
+			slots[i]->event = false;
+			n_events--;
+			*slot = slots[i]->slot_id;
+			return true;
+		}
+	}
+	return false;
 }
 
 void ef_slots_wipe_keys_forked(void)
@@ -491,17 +692,17 @@ void ef_slots_fini_inlock(void)
 	free(slots);
 	slots = NULL;
 	n_slots = cap_slots = 0;
-	clear_ca_pool_inlock();
-	free_names(ca_paths, n_ca_paths);
-	ca_paths = NULL;
-	n_ca_paths = 0;
-	for (size_t i = 0; dir_keys && i < n_dirs; i++)
-		ef_keydir_unref(dir_keys[i]);
-	free(dir_keys);
-	dir_keys = NULL;
-	free_names(dirs, n_dirs);
-	dirs = NULL;
-	n_dirs = 0;
+	ef_ca_pool_fini_inlock();
+	while (n_sdirs)
+		drop_scan_dir_inlock(n_sdirs - 1);
+	free(sdirs);
+	sdirs = NULL;
+	cap_sdirs = n_conf_dirs = 0;
+	ef_strv_free(roots, n_roots);
+	roots = NULL;
+	n_roots = 0;
+	started = false;
+	n_events = n_vacant = 0;
 }
 
 size_t ef_slots_count_inlock(void)

@@ -4,18 +4,23 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Slot IDs are stable for the life of the process (a path keeps its ID
- * across C_Finalize/C_Initialize and across a rescan) and never 0 or 1.
+ * across C_Finalize/C_Initialize and across a rescan, unless another
+ * bundle took its slot while it was away) and never 0 or 1.
  * Functions ending in _inlock need the global lock (lock.h).
  */
 #ifndef EF_SLOTS_H
 #define EF_SLOTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "efirma-pkcs11.h"
 #include "config.h"
 #include "token.h"
+#include "watch.h"
 
-CK_RV ef_slots_init_inlock(const struct ef_config *cfg);
+/* Reads the configured bundles and scans the folders; w (may be NULL)
+ * is given every folder to follow. */
+CK_RV ef_slots_init_inlock(const struct ef_config *cfg, struct ef_watch *w);
 void ef_slots_fini_inlock(void);
 /* Forgets the path -> slot ID registry (library unload only). */
 void ef_slots_forget_ids(void);
@@ -24,14 +29,18 @@ void ef_slots_forget_ids(void);
  * every token out, wiping the keys the child inherited. */
 void ef_slots_wipe_keys_forked(void);
 
-/* Looks at the scanned folders again: new bundles become new slots, a
- * vanished certificate leaves its slot without a token, a changed one is
- * reloaded.  Only directory reads and stat calls unless something changed. */
-CK_RV ef_slots_rescan_inlock(void);
+/* Looks at the bundles' files and folders again, the removable volumes
+ * included: a new bundle takes a vacant slot (or a new one), a vanished
+ * certificate leaves its slot without a token, a changed one is
+ * reloaded, and each such slot has an event.  Only directory reads and
+ * stat calls unless something changed.  w (may be NULL) is given the
+ * folders to follow from now on. */
+CK_RV ef_slots_rescan_inlock(struct ef_watch *w);
 
-/* Makes sure the token shows the CA certificates that chain its own
- * (reading the CA files at the first call). */
-CK_RV ef_slots_chain_inlock(struct ef_token *t);
+/* Slots changed since C_Initialize and not yet reported: how many, and
+ * the first of them, which is then no longer pending. */
+size_t ef_slots_events_inlock(void);
+bool ef_slots_take_event_inlock(CK_SLOT_ID *slot);
 
 size_t ef_slots_count_inlock(void);
 struct ef_token *ef_slots_at_inlock(size_t index);

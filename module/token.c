@@ -38,7 +38,14 @@ static void build_infos_inlock(struct ef_token *t)
 	ef_assert_locked();
 
 	memset(&t->slot_info, 0, sizeof(t->slot_info));
-	snprintf(desc, sizeof(desc), "efirma-pkcs11 %s", name ? name + 1 : t->cert_path);
+	/* Where the bundle is, as a reader's name would say. */
+	if (t->vacant)
+		snprintf(desc, sizeof(desc), "efirma-pkcs11 (empty)");
+	else if (t->volume)
+		snprintf(desc, sizeof(desc), "efirma-pkcs11 %s: %s", t->volume,
+			 name ? name + 1 : t->cert_path);
+	else
+		snprintf(desc, sizeof(desc), "efirma-pkcs11 %s", name ? name + 1 : t->cert_path);
 	ef_pad_utf8(t->slot_info.slotDescription, sizeof(t->slot_info.slotDescription), desc);
 	ef_pad_utf8(t->slot_info.manufacturerID, sizeof(t->slot_info.manufacturerID), "efirma-pkcs11");
 	/* Files come and go: every slot is a removable device. */
@@ -250,6 +257,26 @@ out:
 	return rv;
 }
 
+bool ef_token_same_cert_inlock(const struct ef_token *t)
+{
+	ef_assert_locked();
+	unsigned char *data = NULL;
+	size_t len = 0;
+	struct ef_cert now = { 0 };
+	bool same = false;
+	if (!t->present ||
+	    !ef_file_read(t->cert_path, t->from_dir, EF_MAX_FILE, &ef_file_heap, &data, &len))
+		return false;
+	if (ef_cert_parse(data, len, &now) == CKR_OK)
+		same = now.der_len == t->cert.der_len &&
+		       memcmp(now.der, t->cert.der, now.der_len) == 0;
+	else
+		ef_fail_forget(); /* not the same: the reload will say why */
+	ef_cert_clear(&now);
+	free(data);
+	return same;
+}
+
 /* Needs the token to itself: the global lock, or a forked child's only
  * thread. */
 static void drop_key(struct ef_token *t)
@@ -320,6 +347,33 @@ void ef_token_unload_inlock(struct ef_token *t)
 	t->slot_info.flags &= ~CKF_TOKEN_PRESENT;
 }
 
+void ef_token_vacate_inlock(struct ef_token *t, unsigned long stamp)
+{
+	ef_assert_locked();
+	ef_token_unload_inlock(t);
+	t->cert_seen = false;
+	t->vacant = true;
+	t->vacated = stamp;
+	free(t->volume);
+	t->volume = NULL;
+	build_infos_inlock(t);
+}
+
+CK_RV ef_token_occupy_inlock(struct ef_token *t, const char *cert_path)
+{
+	ef_assert_locked();
+	if (strcmp(t->cert_path, cert_path) != 0) {
+		char *copy = strdup(cert_path);
+		if (!copy)
+			return EF_FAIL(CKR_HOST_MEMORY);
+		free(t->cert_path);
+		t->cert_path = copy;
+	}
+	t->vacant = false;
+	t->cert_seen = false;
+	return CKR_OK;
+}
+
 void ef_token_free_inlock(struct ef_token *t)
 {
 	ef_assert_locked();
@@ -330,6 +384,7 @@ void ef_token_free_inlock(struct ef_token *t)
 	free(t->key_named);
 	ef_keydir_unref(t->keydir);
 	free(t->label_override);
+	free(t->volume);
 	free(t);
 }
 

@@ -35,7 +35,18 @@ struct ef_token {
 	 * keys, one index shared by the folder's tokens; NULL otherwise. */
 	struct ef_keydir *keydir;
 	char *label_override;    /* from the configuration, or NULL */
-	bool from_dir;           /* found by scanning a [directory] */
+	bool from_dir;		 /* found by scanning a folder */
+	char *volume;		 /* the removable volume of that folder, or NULL */
+
+	/* No bundle in the slot: one kept empty for bundles that appear
+	 * (cert_path ""), or one whose bundle went away (cert_path the
+	 * bundle's, should it come back).  A new bundle takes a vacant
+	 * slot, the empty ones first, then the one vacated longest ago, so
+	 * that programs which keep the slot list they saw first (NSS) see it. */
+	bool vacant;
+	unsigned long vacated;
+	/* Changed since C_WaitForSlotEvent last reported it. */
+	bool event;
 
 	/* What the scan saw of the .cer when it was last loaded: it is read
 	 * again only when that changes, so a broken file is warned about
@@ -69,6 +80,10 @@ enum { EF_OBJ_CERT, EF_OBJ_PUBKEY, EF_OBJ_PRIVKEY, EF_OBJ_PROFILE, EF_OBJ_FIRST_
 /* Reads and parses the .cer.  On failure the token stays absent and one
  * warning is logged. */
 CK_RV ef_token_load_inlock(struct ef_token *t);
+/* True when the .cer, rewritten since it was loaded, holds the same
+ * certificate (copied again, replaced by the same file): the token stays,
+ * and so do its sessions and login. */
+bool ef_token_same_cert_inlock(const struct ef_token *t);
 /* Builds, once, the objects of the key pair and the public key: at the
  * first search of the token, not at load, since a folder of 10,000 bundles
  * that nobody opens would otherwise hold 12 KB of attributes per token
@@ -83,6 +98,10 @@ CK_RV ef_token_add_chain_inlock(struct ef_token *t, const struct ef_cert *pool,
 /* Drops everything but the identity (slot ID, paths). */
 void ef_token_unload_inlock(struct ef_token *t);
 void ef_token_free_inlock(struct ef_token *t);
+/* The bundle left the slot (stamp: when, to reuse the oldest first). */
+void ef_token_vacate_inlock(struct ef_token *t, unsigned long stamp);
+/* A vacant slot takes the bundle at cert_path, not loaded yet. */
+CK_RV ef_token_occupy_inlock(struct ef_token *t, const char *cert_path);
 
 /* What a login or a password change tries, copied out of the token under
  * the lock so that the key files can be read and decrypted without it (a

@@ -81,6 +81,20 @@ void tap_diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
+/* One assertion that could not run here (a missing privilege or
+ * facility), counted as passed with the reason. */
+static inline __attribute__((format(printf, 1, 2))) void tap_skip(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	tap_count++;
+	printf("ok %d # SKIP ", tap_count);
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+	va_end(ap);
+}
+
 /* Seconds on a monotonic clock, for the diagnostics of how long a part
  * took (never for an assertion: test machines are shared and noisy). */
 static inline double tap_now(void)

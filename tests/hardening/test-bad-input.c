@@ -331,7 +331,7 @@ static void test_thousand(void)
 	if (!ok(made, "1,000 bundles written"))
 		return;
 	char conf[1400];
-	snprintf(conf, sizeof conf, "dir=%s ca=%s", d, api_sat("ca"));
+	snprintf(conf, sizeof conf, "dir=%s ca=%s empty-slots=0", d, api_sat("ca"));
 	double t0 = tap_now();
 	is_ul(api_init(conf), CKR_OK, "C_Initialize with 1,000 bundles");
 	double t_init = tap_now() - t0;
@@ -413,7 +413,7 @@ static void test_links_fifos(void)
 	/* An empty folder (UBSan once caught qsort(NULL, 0) in the scan). */
 	snprintf(a, sizeof a, "%s/empty", dir);
 	mkdir(a, 0700);
-	snprintf(conf, sizeof conf, "dir=%s ca=%s", a, a);
+	snprintf(conf, sizeof conf, "dir=%s ca=%s empty-slots=0", a, a);
 	is_ul(api_init(conf), CKR_OK, "C_Initialize with an empty folder (bundles and CAs)");
 	count_slots(&all, &present);
 	is_ul(all, 0, "... no slots");
@@ -558,13 +558,28 @@ static void test_vanish(void)
 	is_ul(api_login(s, "cambiada-1"), CKR_OK, "... the new one -> CKR_OK");
 	ok(sign_and_verify(s, fiel.cer, CKM_SHA256_RSA_PKCS, 256), "... and it signs");
 	P->C_Logout(s);
-	/* The certificate goes away: an explicit bundle keeps the token it
-	 * loaded (everything it shows is in memory), and logs in. */
+	/* The same certificate copied again is the same token: the session
+	 * and its login stay. */
 	api_copy_file(fiel.key, k);
+	is_ul(api_login(s, fiel.pin), CKR_OK, "... logged in again");
 	unlink(c);
+	api_copy_file(fiel.cer, c);
 	CK_TOKEN_INFO ti;
-	is_ul(P->C_GetTokenInfo(only_slot(), &ti), CKR_OK, ".cer deleted: the token stays");
-	is_ul(api_login(s, fiel.pin), CKR_OK, ".cer deleted: C_Login still works");
+	CK_SESSION_INFO si;
+	is_ul(P->C_GetTokenInfo(only_slot(), &ti), CKR_OK, ".cer copied again: the token stays");
+	ok(P->C_GetSessionInfo(s, &si) == CKR_OK && si.state == CKS_RO_USER_FUNCTIONS,
+	   ".cer copied again: the session stays logged in");
+	/* The certificate goes away: the bundle's slot stays, without a
+	 * token; its sessions are closed and the key wiped
+	 * (tests/api/test-api-hotplug follows the details). */
+	unlink(c);
+	is_ul(P->C_GetTokenInfo(only_slot(), &ti), CKR_TOKEN_NOT_PRESENT,
+	      ".cer deleted: C_GetTokenInfo -> CKR_TOKEN_NOT_PRESENT");
+	is_ul(P->C_GetSessionInfo(s, &si), CKR_SESSION_HANDLE_INVALID,
+	      ".cer deleted: its session is closed");
+	api_copy_file(fiel.cer, c);
+	is_ul(api_open(only_slot(), false, &s), CKR_OK, ".cer restored: the token is back");
+	is_ul(api_login(s, fiel.pin), CKR_OK, ".cer restored: C_Login works");
 	ok(sign_and_verify(s, fiel.cer, CKM_SHA256_RSA_PKCS, 256), "... and signs");
 out:
 	api_finalize();
@@ -579,7 +594,7 @@ out:
 	api_copy_file(fiel.key, k);
 	char conf[1300], label[40];
 	CK_ULONG n;
-	snprintf(conf, sizeof conf, "dir=%s", d);
+	snprintf(conf, sizeof conf, "dir=%s empty-slots=0", d);
 	is_ul(api_init(conf), CKR_OK, "folder: C_Initialize");
 	CK_SLOT_ID slot = only_slot();
 	if (!is_ul(api_open(slot, false, &s), CKR_OK, "folder: session"))
@@ -593,9 +608,8 @@ out:
 	P->C_GetTokenInfo(slot, &ti);
 	api_field(ti.label, sizeof ti.label, label, sizeof label);
 	is_str(label, "CSD EKU9003173C9", "the slot now shows the new certificate");
-	CK_SESSION_INFO si;
-	ok(P->C_GetSessionInfo(s, &si) == CKR_SESSION_HANDLE_INVALID || si.slotID == slot,
-	   "the old session is closed or still on its slot");
+	is_ul(P->C_GetSessionInfo(s, &si), CKR_SESSION_HANDLE_INVALID,
+	      "the old session is closed: to the application the token was replaced");
 	if (api_open(slot, false, &s) == CKR_OK) {
 		is_ul(api_login(s, csd.pin), CKR_OK, "the new bundle logs in");
 		ok(sign_and_verify(s, csd.cer, CKM_SHA256_RSA_PKCS, 256), "... and signs");

@@ -1,0 +1,223 @@
+/*
+ * volumes.c - the folders of removable volumes that hold certificates
+ * (volumes.h).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "volumes.h"
+#include "folder.h"
+#include "grow.h"
+#include "log.h"
+#include "strv.h"
+
+CK_RV ef_volumes_default_roots(char ***roots, size_t *n)
+{
+	static const char *const bases[] = { "/media", "/run/media" };
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	char **v;
+
+	*roots = NULL;
+	*n = 0;
+	/* No user name (a container's anonymous UID): no roots. */
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) != 0 || !found ||
+	    !found->pw_name[0] || strchr(found->pw_name, '/'))
+		return CKR_OK;
+	v = calloc(2, sizeof(*v));
+	if (!v)
+		return EF_FAIL(CKR_HOST_MEMORY);
+	for (size_t i = 0; i < 2; i++) {
+		if (asprintf(&v[i], "%s/%s", bases[i], found->pw_name) < 0) {
+			v[i] = NULL;
+			ef_strv_free(v, i);
+			return EF_FAIL(CKR_HOST_MEMORY);
+		}
+	}
+	*roots = v;
+	*n = 2;
+	return CKR_OK;
+}
+
+void ef_volumes_free(struct ef_found_dir *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].path);
+		free(d[i].volume);
+	}
+	free(d);
+}
+
+struct walk {
+	struct ef_watch *w;
+	struct ef_found_dir *found;
+	size_t n, cap;
+	size_t budget; /* folders left to look at in this volume */
+	const char *volume;
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What the entry is, as the entry itself says: a symlink is neither. */
+static bool entry_is(DIR *d, const struct dirent *e, mode_t type)
+{
+	struct stat st;
+	if (e->d_type != DT_UNKNOWN)
+		return (type == S_IFDIR && e->d_type == DT_DIR) ||
+		       (type == S_IFREG && e->d_type == DT_REG);
+	return fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       (st.st_mode & S_IFMT) == type;
+}
+
+/* The subfolders of dir (sorted) and whether it holds a certificate;
+ * CKR_DEVICE_ERROR when it cannot be read (a volume being unmounted). */
+static CK_RV list(const char *dir, char ***subs, size_t *n_subs, bool *has_cert)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+
+	*subs = NULL;
+	*n_subs = 0;
+	*has_cert = false;
+	if (!d)
+		return EF_FAIL(CKR_DEVICE_ERROR);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (!*has_cert && ef_is_cert_name(e->d_name) && entry_is(d, e, S_IFREG))
+			*has_cert = true;
+		if (!entry_is(d, e, S_IFDIR))
+			continue;
+		char **p = ef_grow(v, n, &cap, 8, sizeof(*p));
+		char *name = p ? strdup(e->d_name) : NULL;
+		if (p)
+			v = p;
+		if (!name) {
+			closedir(d);
+			ef_strv_free(v, n);
+			return EF_FAIL(CKR_HOST_MEMORY);
+		}
+		v[n++] = name;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_names);
+	*subs = v;
+	*n_subs = n;
+	return CKR_OK;
+}
+
+static CK_RV add_found(struct walk *wk, const char *path)
+{
+	struct ef_found_dir *p = ef_grow(wk->found, wk->n, &wk->cap, 8, sizeof(*p));
+	if (!p)
+		return EF_FAIL(CKR_HOST_MEMORY);
+	wk->found = p;
+	p = &wk->found[wk->n];
+	p->path = strdup(path);
+	p->volume = strdup(wk->volume);
+	if (!p->path || !p->volume) {
+		free(p->path);
+		free(p->volume);
+		return EF_FAIL(CKR_HOST_MEMORY);
+	}
+	wk->n++;
+	return CKR_OK;
+}
+
+/* Depth first in name order, so that what a bounded walk finds does not
+ * depend on the order of the folder's entries on disk. */
+static CK_RV walk_dir(struct walk *wk, const char *dir, unsigned depth)
+{
+	char **subs;
+	size_t n_subs;
+	bool has_cert;
+	CK_RV rv;
+
+	if (wk->budget == 0)
+		return CKR_OK;
+	wk->budget--;
+	if (wk->w)
+		ef_watch_dir(wk->w, dir);
+	rv = list(dir, &subs, &n_subs, &has_cert);
+	if (rv == CKR_DEVICE_ERROR) {
+		ef_fail_forget(); /* a volume going away: nothing in it */
+		return CKR_OK;
+	}
+	if (rv != CKR_OK)
+		return rv;
+	if (has_cert)
+		rv = add_found(wk, dir);
+	for (size_t i = 0; rv == CKR_OK && depth < EF_VOLUME_DEPTH && i < n_subs; i++) {
+		char *sub;
+		if (asprintf(&sub, "%s/%s", dir, subs[i]) < 0) {
+			rv = EF_FAIL(CKR_HOST_MEMORY);
+			break;
+		}
+		rv = walk_dir(wk, sub, depth + 1);
+		free(sub);
+	}
+	ef_strv_free(subs, n_subs);
+	return rv;
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+	return strcmp(((const struct ef_found_dir *)a)->path,
+		      ((const struct ef_found_dir *)b)->path);
+}
+
+CK_RV ef_volumes_find(char *const *roots, size_t n_roots, struct ef_watch *w,
+		      struct ef_found_dir **out, size_t *n_out)
+{
+	struct walk wk = { .w = w };
+	CK_RV rv = CKR_OK;
+
+	for (size_t r = 0; rv == CKR_OK && r < n_roots; r++) {
+		char **vols;
+		size_t n_vols;
+		bool has_cert;
+		if (w)
+			ef_watch_dir(w, roots[r]);
+		rv = list(roots[r], &vols, &n_vols, &has_cert);
+		if (rv == CKR_DEVICE_ERROR) {
+			ef_fail_forget(); /* no such root on this system */
+			rv = CKR_OK;
+			continue;
+		}
+		for (size_t i = 0; rv == CKR_OK && i < n_vols; i++) {
+			char *path;
+			if (asprintf(&path, "%s/%s", roots[r], vols[i]) < 0) {
+				rv = EF_FAIL(CKR_HOST_MEMORY);
+				break;
+			}
+			wk.volume = vols[i];
+			wk.budget = EF_VOLUME_MAX_DIRS;
+			rv = walk_dir(&wk, path, 0);
+			free(path);
+		}
+		ef_strv_free(vols, n_vols);
+	}
+	if (rv != CKR_OK) {
+		ef_volumes_free(wk.found, wk.n);
+		return rv;
+	}
+	if (wk.n)
+		qsort(wk.found, wk.n, sizeof(*wk.found), cmp_found);
+	*out = wk.found;
+	*n_out = wk.n;
+	return CKR_OK;
+}
