@@ -26,17 +26,19 @@
  * the trace shows the code with where it arose (log.h). */
 #define EF_RETURN(rv) return ef_log_return(__func__, (rv))
 
-/* Every entry point shows the lock it takes and releases, and finds what
- * a handle names between the two (global.h):
+/* Every entry point shows the lock it takes and releases, around a
+ * function of its file that finds what a handle names and does the work
+ * (global.h, doc/HACKING.md "Locking"):
  *
  *	CK_RV rv = ef_lock();
- *	if (rv != CKR_OK)
- *		EF_RETURN(rv);
- *	rv = ef_token_lookup_inlock(slotID, &t);
- *	...
- *	ef_unlock();
+ *	if (rv == CKR_OK) {
+ *		rv = get_token_info_inlock(slotID, pInfo);
+ *		ef_unlock();
+ *	}
+ *	EF_RETURN(rv);
  *
- * (ef_session_lookup_inlock is in session.h.) */
+ * where get_token_info_inlock begins with ef_token_lookup_inlock(slotID,
+ * &t) (ef_session_lookup_inlock is in session.h). */
 
 /* Takes the lock and releases it: CKR_OK when the session is open, else
  * why not.  For the calls that need nothing else of it; the session

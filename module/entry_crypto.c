@@ -67,16 +67,14 @@ static void trace_mechanism(const char *fn, const CK_MECHANISM *m)
 		ef_log_trace("%s mechanism 0x%08lx", fn, (unsigned long)m->mechanism);
 }
 
-static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
-		     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+static CK_RV op_init_inlock(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
+			    CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
 	struct ef_session *s;
 	struct ef_op *op = NULL;
 	struct ef_pkey *key = NULL;
-	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		return rv;
-	rv = ef_session_lookup_inlock(hSession, &s);
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
 		goto out;
 	struct ef_token *t = s->token;
@@ -126,7 +124,18 @@ static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
 	op = NULL;
 out:
 	ef_op_free(op);
-	ef_unlock();
+	return rv;
+}
+
+/* C_SignInit, C_VerifyInit, C_EncryptInit, C_DecryptInit, C_DigestInit. */
+static CK_RV op_init(CK_SESSION_HANDLE hSession, enum ef_op_kind kind, CK_MECHANISM_PTR pMechanism,
+		     CK_OBJECT_HANDLE hKey)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = op_init_inlock(hSession, kind, pMechanism, hKey);
+		ef_unlock();
+	}
 	return rv;
 }
 
@@ -144,18 +153,14 @@ static CK_RV session_with_op_inlock(CK_SESSION_HANDLE h, enum ef_op_kind kind,
 	return rv;
 }
 
-/* Takes out the operation for a call that consumes input (an Update, or
- * C_Verify).  single: the call must not follow an Update. */
-static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
-			 const CK_BYTE *in, CK_ULONG in_len, struct ef_op **taken)
+static CK_RV begin_input_inlock(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
+				const CK_BYTE *in, CK_ULONG in_len, struct ef_op **taken)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = session_with_op_inlock(h, kind, &s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = session_with_op_inlock(h, kind, &s);
-	if (rv != CKR_OK)
-		goto out;
 	if (!in && in_len)
 		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
 	else if (single && s->ops[kind]->multi)
@@ -164,8 +169,19 @@ static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
 		rv = ef_session_take_op_inlock(s, kind, taken);
 	if (rv != CKR_OK)
 		ef_session_cancel_inlock(s, kind);
-out:
-	ef_unlock();
+	return rv;
+}
+
+/* Takes out the operation for a call that consumes input (an Update, or
+ * C_Verify).  single: the call must not follow an Update. */
+static CK_RV begin_input(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single, const CK_BYTE *in,
+			 CK_ULONG in_len, struct ef_op **taken)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = begin_input_inlock(h, kind, single, in, in_len, taken);
+		ef_unlock();
+	}
 	return rv;
 }
 
@@ -174,47 +190,50 @@ static size_t output_size(const struct ef_op *op)
 	return op->kind == EF_OP_DIGEST ? ef_hash_size(op->mech->hash) : op->key_bytes;
 }
 
-/* Takes out the operation for a call that writes output and ends it.
- * A length query or a too small buffer is answered here (*taken stays
- * NULL) and leaves the operation active. */
-static CK_RV begin_output(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
-			  const CK_BYTE *in, CK_ULONG in_len, CK_BYTE_PTR out,
-			  CK_ULONG_PTR out_len, struct ef_op **taken)
+static CK_RV begin_output_inlock(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single,
+				 const CK_BYTE *in, CK_ULONG in_len, CK_BYTE_PTR out,
+				 CK_ULONG_PTR out_len, struct ef_op **taken)
 {
 	struct ef_session *s;
-	*taken = NULL;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = session_with_op_inlock(h, kind, &s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = session_with_op_inlock(h, kind, &s);
-	if (rv != CKR_OK)
-		goto out;
 	struct ef_op *op = s->ops[kind];
-	if (!out_len || (single && !in && in_len)) {
+	if (!out_len || (single && !in && in_len))
 		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-		goto end;
-	}
-	if (single && op->multi) {
+	else if (single && op->multi)
 		rv = EF_FAIL(CKR_OPERATION_ACTIVE);
-		goto end;
+	if (rv != CKR_OK) {
+		ef_session_cancel_inlock(s, kind);
+		return rv;
 	}
 	size_t need = output_size(op);
 	if (!out) {
 		*out_len = need;
-		goto out;
+		return CKR_OK;
 	}
 	/* A decryption's length is known only once it is done. */
 	if (*out_len < need && kind != EF_OP_DECRYPT) {
 		*out_len = need;
-		rv = CKR_BUFFER_TOO_SMALL;
-		goto out;
+		return CKR_BUFFER_TOO_SMALL;
 	}
-	rv = ef_session_take_op_inlock(s, kind, taken);
-	goto out;
-end:
-	ef_session_cancel_inlock(s, kind);
-out:
-	ef_unlock();
+	return ef_session_take_op_inlock(s, kind, taken);
+}
+
+/* Takes out the operation for a call that writes output and ends it.
+ * A length query or a too small buffer is answered here (*taken stays
+ * NULL) and leaves the operation active. */
+static CK_RV begin_output(CK_SESSION_HANDLE h, enum ef_op_kind kind, bool single, const CK_BYTE *in,
+			  CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len,
+			  struct ef_op **taken)
+{
+	*taken = NULL;
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = begin_output_inlock(h, kind, single, in, in_len, out, out_len, taken);
+		ef_unlock();
+	}
 	return rv;
 }
 
@@ -476,25 +495,29 @@ CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulP
 	EF_RETURN(update(hSession, EF_OP_DIGEST, pPart, ulPartLen));
 }
 
-CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
+static CK_RV digest_key_inlock(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
+		return rv;
 	if (!ef_session_op_active_inlock(s, EF_OP_DIGEST))
-		rv = EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
-	else if (!ef_token_object_inlock(s->token, hKey))
-		rv = EF_FAIL(CKR_KEY_HANDLE_INVALID);
-	else
-		/* Only secret keys can be digested, and the RSA key's
-		 * private half never leaves the token. */
-		rv = EF_FAIL(CKR_KEY_INDIGESTIBLE);
-out:
-	ef_unlock();
+		return EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
+	if (!ef_token_object_inlock(s->token, hKey))
+		return EF_FAIL(CKR_KEY_HANDLE_INVALID);
+	/* Only secret keys can be digested, and the RSA key's private half
+	 * never leaves the token. */
+	return EF_FAIL(CKR_KEY_INDIGESTIBLE);
+}
+
+CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = digest_key_inlock(hSession, hKey);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
 }
 

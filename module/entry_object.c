@@ -39,38 +39,28 @@ static bool may_show_certificates(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 	return true;
 }
 
-CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+static CK_RV find_objects_init_inlock(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+				      CK_ULONG ulCount)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
+		return rv;
 	struct ef_token *t = s->token;
-	if (!pTemplate && ulCount) {
-		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-		goto out;
-	}
-	if (s->finding) {
-		rv = EF_FAIL(CKR_OPERATION_ACTIVE);
-		goto out;
-	}
+	if (!pTemplate && ulCount)
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
+	if (s->finding)
+		return EF_FAIL(CKR_OPERATION_ACTIVE);
 	rv = ef_token_objects_inlock(t);
-	if (rv != CKR_OK)
-		goto out;
-	if (may_show_certificates(pTemplate, ulCount)) {
+	if (rv == CKR_OK && may_show_certificates(pTemplate, ulCount))
 		rv = ef_ca_pool_chain_inlock(t);
-		if (rv != CKR_OK)
-			goto out;
-	}
+	if (rv != CKR_OK)
+		return rv;
 	ef_session_clear_found_inlock(s);
 	s->found = calloc(t->n_objects ? t->n_objects : 1, sizeof(*s->found));
-	if (!s->found) {
-		rv = EF_FAIL(CKR_HOST_MEMORY);
-		goto out;
-	}
+	if (!s->found)
+		return EF_FAIL(CKR_HOST_MEMORY);
 	/* WORKAROUND(NSS): NSS searches for its own trust and built-in root
 	 * classes; an unknown class simply matches nothing. */
 	for (size_t i = 0; i < t->n_objects; i++) {
@@ -80,84 +70,118 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 			s->found[s->n_found++] = h;
 	}
 	s->finding = true;
-out:
-	ef_unlock();
+	return CKR_OK;
+}
+
+CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = find_objects_init_inlock(hSession, pTemplate, ulCount);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
+}
+
+static CK_RV find_objects_inlock(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
+				 CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
+{
+	struct ef_session *s;
+	CK_ULONG n = 0;
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
+	if (rv != CKR_OK)
+		return rv;
+	if (!s->finding)
+		return EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
+	if (!pulObjectCount || (!phObject && ulMaxObjectCount))
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
+	while (n < ulMaxObjectCount && s->pos < s->n_found)
+		phObject[n++] = s->found[s->pos++];
+	*pulObjectCount = n;
+	return CKR_OK;
 }
 
 CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
 		    CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
 {
-	struct ef_session *s;
-	CK_ULONG n = 0;
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
-	if (!s->finding) {
-		rv = EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
-		goto out;
+	if (rv == CKR_OK) {
+		rv = find_objects_inlock(hSession, phObject, ulMaxObjectCount, pulObjectCount);
+		ef_unlock();
 	}
-	if (!pulObjectCount || (!phObject && ulMaxObjectCount)) {
-		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-		goto out;
-	}
-	while (n < ulMaxObjectCount && s->pos < s->n_found)
-		phObject[n++] = s->found[s->pos++];
-	*pulObjectCount = n;
-out:
-	ef_unlock();
 	EF_RETURN(rv);
 }
 
-CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
+static CK_RV find_objects_final_inlock(CK_SESSION_HANDLE hSession)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
+		return rv;
 	if (!s->finding)
 		rv = EF_FAIL(CKR_OPERATION_NOT_INITIALIZED);
 	s->finding = false;
 	ef_session_clear_found_inlock(s);
-out:
-	ef_unlock();
+	return rv;
+}
+
+CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = find_objects_final_inlock(hSession);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
+}
+
+static CK_RV get_attribute_value_inlock(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+					CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+	const struct ef_object *o;
+	ef_assert_locked();
+	CK_RV rv = object_lookup_inlock(hSession, hObject, &o);
+	if (rv != CKR_OK)
+		return rv;
+	if (!pTemplate && ulCount)
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
+	return ef_object_get(o, pTemplate, ulCount);
 }
 
 CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 			  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-	const struct ef_object *o;
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = object_lookup_inlock(hSession, hObject, &o);
-	if (rv == CKR_OK && !pTemplate && ulCount)
-		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-	else if (rv == CKR_OK)
-		rv = ef_object_get(o, pTemplate, ulCount);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = get_attribute_value_inlock(hSession, hObject, pTemplate, ulCount);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
+}
+
+static CK_RV get_object_size_inlock(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+				    CK_ULONG_PTR pulSize)
+{
+	const struct ef_object *o;
+	ef_assert_locked();
+	CK_RV rv = object_lookup_inlock(hSession, hObject, &o);
+	if (rv != CKR_OK)
+		return rv;
+	if (!pulSize)
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
+	*pulSize = ef_object_size(o);
+	return CKR_OK;
 }
 
 CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ULONG_PTR pulSize)
 {
-	const struct ef_object *o;
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = object_lookup_inlock(hSession, hObject, &o);
-	if (rv == CKR_OK && !pulSize)
-		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-	else if (rv == CKR_OK)
-		*pulSize = ef_object_size(o);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = get_object_size_inlock(hSession, hObject, pulSize);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
 }
 
@@ -165,19 +189,27 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_U
  * this session, or it is read-only (CKA_MODIFIABLE, CKA_COPYABLE and
  * CKA_DESTROYABLE are all false).  args_ok: the caller's arguments are
  * usable, which is checked before what the token can do. */
-static CK_RV refuse_change(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, bool args_ok)
+static CK_RV refuse_change_inlock(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+				  bool args_ok)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv == CKR_OK && !args_ok)
-		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-	else if (rv == CKR_OK)
-		rv = EF_FAIL(object_of_inlock(s, hObject) ? CKR_ACTION_PROHIBITED :
-							    CKR_OBJECT_HANDLE_INVALID);
-	ef_unlock();
+	if (!args_ok)
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
+	return EF_FAIL(object_of_inlock(s, hObject) ? CKR_ACTION_PROHIBITED
+						    : CKR_OBJECT_HANDLE_INVALID);
+}
+
+static CK_RV refuse_change(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, bool args_ok)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = refuse_change_inlock(hSession, hObject, args_ok);
+		ef_unlock();
+	}
 	return rv;
 }
 

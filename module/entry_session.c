@@ -4,79 +4,93 @@
  */
 #include "entry.h"
 
+static CK_RV open_session_inlock(CK_SLOT_ID slotID, CK_FLAGS flags, CK_SESSION_HANDLE_PTR phSession)
+{
+	struct ef_token *t;
+	ef_assert_locked();
+	CK_RV rv = ef_token_lookup_inlock(slotID, &t);
+	if (rv != CKR_OK)
+		return rv;
+	if (!phSession)
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
+	/* [PKCS#11 3.0 C_OpenSession] for legacy reasons the flag must be
+	 * set. */
+	if (!(flags & CKF_SERIAL_SESSION))
+		return EF_FAIL(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
+	/* doc/DESIGN.md §4: pkcs11-tool --test opens R/W sessions; writes
+	 * are refused per call instead. */
+	return ef_session_open_inlock(t, flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION), phSession);
+}
+
 CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication EF_UNUSED,
 		    CK_NOTIFY Notify EF_UNUSED, CK_SESSION_HANDLE_PTR phSession)
 {
-	struct ef_token *t;
 	/* Notify: no callbacks, nothing here ever waits for a person. */
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_token_lookup_inlock(slotID, &t);
-	if (rv != CKR_OK)
-		goto out;
-	if (!phSession)
-		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-	/* [PKCS#11 3.0 C_OpenSession] for legacy reasons the flag must be
-	 * set. */
-	else if (!(flags & CKF_SERIAL_SESSION))
-		rv = EF_FAIL(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
-	else
-		/* doc/DESIGN.md §4: pkcs11-tool --test opens R/W sessions; writes
-		 * are refused per call instead. */
-		rv = ef_session_open_inlock(t, flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION),
-					    phSession);
-out:
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = open_session_inlock(slotID, flags, phSession);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
 }
 
 CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
 {
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_session_close_inlock(hSession);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = ef_session_close_inlock(hSession);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
+}
+
+static CK_RV close_all_sessions_inlock(CK_SLOT_ID slotID)
+{
+	struct ef_token *t;
+	ef_assert_locked();
+	CK_RV rv = ef_slot_lookup_inlock(slotID, &t);
+	if (rv == CKR_OK)
+		ef_session_close_all_inlock(t);
+	return rv;
 }
 
 CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
 {
-	struct ef_token *t;
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_slot_lookup_inlock(slotID, &t);
-	if (rv == CKR_OK)
-		ef_session_close_all_inlock(t);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = close_all_sessions_inlock(slotID);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
 }
 
-CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
+static CK_RV get_session_info_inlock(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
-	if (!pInfo) {
-		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-		goto out;
-	}
+		return rv;
+	if (!pInfo)
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
 	pInfo->slotID = s->token->slot_id;
 	pInfo->state = ef_session_state_inlock(s);
 	pInfo->flags = s->flags;
 	pInfo->ulDeviceError = 0;
-out:
-	ef_unlock();
+	return CKR_OK;
+}
+
+CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = get_session_info_inlock(hSession, pInfo);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
 }
 
-CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
+static CK_RV session_cancel_inlock(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 {
 	static const struct { CK_FLAGS flag; enum ef_op_kind kind; } map[] = {
 		{ CKF_SIGN, EF_OP_SIGN }, { CKF_VERIFY, EF_OP_VERIFY },
@@ -84,30 +98,42 @@ CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 		{ CKF_DIGEST, EF_OP_DIGEST },
 	};
 	struct ef_session *s;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
+		return rv;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (flags & map[i].flag)
 			ef_session_cancel_inlock(s, map[i].kind);
 	if (flags & CKF_FIND_OBJECTS)
 		s->finding = false;
-out:
-	ef_unlock();
+	return CKR_OK;
+}
+
+CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = session_cancel_inlock(hSession, flags);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
+}
+
+static CK_RV session_exists_inlock(CK_SESSION_HANDLE hSession)
+{
+	struct ef_session *s;
+	ef_assert_locked();
+	return ef_session_lookup_inlock(hSession, &s);
 }
 
 CK_RV ef_session_exists(CK_SESSION_HANDLE hSession)
 {
-	struct ef_session *s;
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		return rv;
-	rv = ef_session_lookup_inlock(hSession, &s);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = session_exists_inlock(hSession);
+		ef_unlock();
+	}
 	return rv;
 }
 

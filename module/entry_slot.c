@@ -79,70 +79,97 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 	EF_RETURN(rv);
 }
 
-CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+static CK_RV get_token_info_inlock(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
 	struct ef_token *t;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = ef_token_lookup_inlock(slotID, &t);
 	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_token_lookup_inlock(slotID, &t);
-	if (rv != CKR_OK)
-		goto out;
-	if (!pInfo) {
-		rv = EF_FAIL(CKR_ARGUMENTS_BAD);
-		goto out;
-	}
+		return rv;
+	if (!pInfo)
+		return EF_FAIL(CKR_ARGUMENTS_BAD);
 	/* WORKAROUND(NSS): polled often; everything comes from memory. */
 	*pInfo = t->info;
 	pInfo->ulSessionCount = t->n_sessions;
 	pInfo->ulRwSessionCount = t->n_rw_sessions;
-out:
-	ef_unlock();
+	return CKR_OK;
+}
+
+CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = get_token_info_inlock(slotID, pInfo);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
+}
+
+static CK_RV get_mechanism_list_inlock(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+				       CK_ULONG_PTR pulCount)
+{
+	struct ef_token *t;
+	ef_assert_locked();
+	CK_RV rv = ef_token_lookup_inlock(slotID, &t);
+	if (rv != CKR_OK)
+		return rv;
+	return pulCount ? ef_mech_list(t->can_encrypt, pMechanismList, pulCount)
+			: EF_FAIL(CKR_ARGUMENTS_BAD);
 }
 
 CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
 			 CK_ULONG_PTR pulCount)
 {
-	struct ef_token *t;
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_token_lookup_inlock(slotID, &t);
-	if (rv == CKR_OK)
-		rv = pulCount ? ef_mech_list(t->can_encrypt, pMechanismList, pulCount) :
-				EF_FAIL(CKR_ARGUMENTS_BAD);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = get_mechanism_list_inlock(slotID, pMechanismList, pulCount);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
+}
+
+static CK_RV get_mechanism_info_inlock(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+				       CK_MECHANISM_INFO_PTR pInfo)
+{
+	struct ef_token *t;
+	ef_assert_locked();
+	CK_RV rv = ef_token_lookup_inlock(slotID, &t);
+	if (rv != CKR_OK)
+		return rv;
+	return pInfo ? ef_mech_info(type, t->can_encrypt, pInfo) : EF_FAIL(CKR_ARGUMENTS_BAD);
 }
 
 CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
 {
-	struct ef_token *t;
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_token_lookup_inlock(slotID, &t);
-	if (rv == CKR_OK)
-		rv = pInfo ? ef_mech_info(type, t->can_encrypt, pInfo) : EF_FAIL(CKR_ARGUMENTS_BAD);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = get_mechanism_info_inlock(slotID, type, pInfo);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
+}
+
+static CK_RV init_token_inlock(CK_SLOT_ID slotID)
+{
+	struct ef_token *t;
+	ef_assert_locked();
+	CK_RV rv = ef_token_lookup_inlock(slotID, &t);
+	if (rv != CKR_OK)
+		return rv;
+	/* [PKCS#11 3.0 C_InitToken] with sessions open: CKR_SESSION_EXISTS.
+	 * Otherwise: the token is SAT's certificate and key, it has no
+	 * security officer and cannot be re-initialized. */
+	return EF_FAIL(t->n_sessions ? CKR_SESSION_EXISTS : CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin EF_UNUSED, CK_ULONG ulPinLen EF_UNUSED,
 		  CK_UTF8CHAR_PTR pLabel EF_UNUSED)
 {
-	struct ef_token *t;
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_token_lookup_inlock(slotID, &t);
-	/* [PKCS#11 3.0 C_InitToken] with sessions open: CKR_SESSION_EXISTS.
-	 * Otherwise: the token is SAT's certificate and key, it has no
-	 * security officer and cannot be re-initialized. */
-	if (rv == CKR_OK)
-		rv = EF_FAIL(t->n_sessions ? CKR_SESSION_EXISTS : CKR_FUNCTION_NOT_SUPPORTED);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = init_token_inlock(slotID);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
 }
 
@@ -201,29 +228,36 @@ static CK_RV setpin_plan_inlock(CK_SESSION_HANDLE hSession, bool pins_given,
 	return rv;
 }
 
+/* After a password change, whatever its result (changed): the file is
+ * what it is now, whatever happened to the session meanwhile, so only the
+ * token's flags wait for the lock.  The token may have been reloaded (same
+ * slot, new generation: its flags start afresh) or made anew by
+ * C_Initialize (another ticket). */
+static void setpin_finish_inlock(const struct ef_key_plan *snap, CK_RV changed)
+{
+	ef_assert_locked();
+	struct ef_token *t = ef_slots_find_inlock(snap->slot_id);
+	if (t && t->setpin == snap->ticket)
+		t->setpin = 0;
+	if (t && t->generation == snap->generation)
+		ef_token_note_pin_inlock(t, changed);
+}
+
 CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
 	       CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
 {
 	struct ef_key_plan snap = {0};
 	CK_RV rv = ef_lock();
-	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = setpin_plan_inlock(hSession, pOldPin && pNewPin, &snap);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = setpin_plan_inlock(hSession, pOldPin && pNewPin, &snap);
+		ef_unlock();
+	}
 	if (rv != CKR_OK)
 		goto out;
 	/* The key derivations, the write and the fsyncs, without the lock. */
 	rv = ef_token_set_pin(&snap, pOldPin, ulOldLen, pNewPin, ulNewLen);
-	/* The file is what it is now, whatever happened to the session
-	 * meanwhile: only the token's flags wait for the lock.  The token
-	 * may have been reloaded (same slot, new generation: its flags start
-	 * afresh) or made anew by C_Initialize (another ticket). */
 	if (ef_lock() == CKR_OK) {
-		struct ef_token *t = ef_slots_find_inlock(snap.slot_id);
-		if (t && t->setpin == snap.ticket)
-			t->setpin = 0;
-		if (t && t->generation == snap.generation)
-			ef_token_note_pin_inlock(t, rv);
+		setpin_finish_inlock(&snap, rv);
 		ef_unlock();
 	}
 	ef_lock_broadcast();
@@ -307,21 +341,22 @@ static CK_RV login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
 	struct ef_key_plan snap = {0};
 	struct ef_pkey *key = NULL;
 	char *key_path = NULL;
-	CK_RV opened, rv = ef_lock();
-	if (rv != CKR_OK)
-		return rv;
-	rv = login_plan_inlock(hSession, userType, pPin != NULL, &snap);
-	ef_unlock();
+	CK_RV opened;
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = login_plan_inlock(hSession, userType, pPin != NULL, &snap);
+		ef_unlock();
+	}
 	if (rv != CKR_OK)
 		goto out;
 	/* The key derivation, once per candidate key, without the lock:
 	 * doc/DESIGN.md §5, no call waits on another token's password work. */
 	opened = ef_key_plan_open(&snap, pPin, ulPinLen, &key, &key_path);
 	rv = ef_lock();
-	if (rv != CKR_OK)
-		goto out;
-	rv = login_finish_inlock(hSession, userType, &snap, opened, &key, &key_path);
-	ef_unlock();
+	if (rv == CKR_OK) {
+		rv = login_finish_inlock(hSession, userType, &snap, opened, &key, &key_path);
+		ef_unlock();
+	}
 out:
 	if (key)
 		ef_key_unref(key);
@@ -345,23 +380,27 @@ CK_RV C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR
 	EF_RETURN(login(hSession, userType, pPin, ulPinLen));
 }
 
-CK_RV C_Logout(CK_SESSION_HANDLE hSession)
+static CK_RV logout_inlock(CK_SESSION_HANDLE hSession)
 {
 	struct ef_session *s;
-	CK_RV rv = ef_lock();
+	ef_assert_locked();
+	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
-		EF_RETURN(rv);
-	rv = ef_session_lookup_inlock(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
-	if (!ef_token_logged_in_inlock(s->token)) {
-		rv = EF_FAIL(CKR_USER_NOT_LOGGED_IN);
-		goto out;
-	}
+		return rv;
+	if (!ef_token_logged_in_inlock(s->token))
+		return EF_FAIL(CKR_USER_NOT_LOGGED_IN);
 	ef_sessions_drop_key_ops_inlock(s->token);
 	ef_token_logout_inlock(s->token);
-out:
-	ef_unlock();
+	return CKR_OK;
+}
+
+CK_RV C_Logout(CK_SESSION_HANDLE hSession)
+{
+	CK_RV rv = ef_lock();
+	if (rv == CKR_OK) {
+		rv = logout_inlock(hSession);
+		ef_unlock();
+	}
 	EF_RETURN(rv);
 }
 

@@ -20,11 +20,12 @@ CK_RV ef_global_check(void);
  * it holds, as a pair:
  *
  *	CK_RV rv = ef_lock();
- *	if (rv != CKR_OK)
- *		return rv;
- *	rv = ef_session_lookup_inlock(h, &s);
- *	...
- *	ef_unlock();
+ *	if (rv == CKR_OK) {
+ *		rv = get_session_info_inlock(h, pInfo);
+ *		ef_unlock();
+ *	}
+ *
+ * (the _inlock function begins with ef_session_lookup_inlock(h, &s)).
  *
  * ef_lock takes the global lock of a library initialized in this
  * process: CKR_OK with the lock held, or CKR_CRYPTOKI_NOT_INITIALIZED

@@ -42,6 +42,21 @@ size_t ef_utf8_put(unsigned char *out, uint32_t cp)
 	return 4;
 }
 
+/* One big-endian code unit of width bytes (UCS-2: 2, UCS-4: 4) from
+ * s[0..len): its length and value, or, cut short, all that is left and
+ * U+FFFD. */
+static size_t get_unit(const unsigned char *s, size_t len, size_t width, uint32_t *cp)
+{
+	if (len < width) {
+		*cp = EF_REPLACEMENT;
+		return len;
+	}
+	*cp = 0;
+	for (size_t k = 0; k < width; k++)
+		*cp = (*cp << 8) | s[k];
+	return width;
+}
+
 /* Decodes one character of s[0..len).  On success returns its length and
  * sets *cp; on an invalid sequence returns 0 and sets *skip to the length
  * of the maximal ill-formed prefix (at least 1), so that one bad sequence
@@ -227,18 +242,13 @@ char *ef_sat_to_utf8(const struct ef_raw_str *s)
 			}
 			break;
 		case EF_STR_BMP:
-			if (len - i < 2) {
-				cp = EF_REPLACEMENT;
-				n = len - i;
-				break;
-			}
-			cp = ((uint32_t)in[i] << 8) | in[i + 1];
-			n = 2;
+			n = get_unit(in + i, len - i, 2, &cp);
 			/* UCS-2 has no surrogates, but some writers emit UTF-16:
 			 * a well-formed pair is accepted, a lone half is not. */
 			if (cp >= 0xD800 && cp <= 0xDBFF && len - i >= 4) {
-				uint32_t lo = ((uint32_t)in[i + 2] << 8) | in[i + 3];
+				uint32_t lo;
 
+				get_unit(in + i + 2, len - i - 2, 2, &lo);
 				if (lo >= 0xDC00 && lo <= 0xDFFF) {
 					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 					n = 4;
@@ -246,14 +256,7 @@ char *ef_sat_to_utf8(const struct ef_raw_str *s)
 			}
 			break;
 		case EF_STR_UNIVERSAL:
-			if (len - i < 4) {
-				cp = EF_REPLACEMENT;
-				n = len - i;
-				break;
-			}
-			cp = ((uint32_t)in[i] << 24) | ((uint32_t)in[i + 1] << 16) |
-			     ((uint32_t)in[i + 2] << 8) | in[i + 3];
-			n = 4;
+			n = get_unit(in + i, len - i, 4, &cp);
 			break;
 		case EF_STR_LATIN1:
 		case EF_STR_ASCII:
