@@ -48,6 +48,12 @@ CK_RV ef_session_exists(CK_SESSION_HANDLE hSession);
  * has no use for. */
 CK_RV ef_session_unsupported(CK_SESSION_HANDLE hSession);
 
+/* The session, for the calls that start work on its token (C_Login,
+ * C_SetPIN, an operation or a search): the bundles' changes are noticed
+ * first (hotplug.h), so a session whose token went away answers
+ * CKR_SESSION_HANDLE_INVALID even where nothing else follows the files. */
+CK_RV ef_session_fresh_lookup_inlock(CK_SESSION_HANDLE hSession, struct ef_session **s);
+
 /* The slot: CKR_SLOT_ID_INVALID when no slot has this ID. */
 CK_RV ef_slot_lookup_inlock(CK_SLOT_ID id, struct ef_token **t);
 /* The token in a slot: CKR_SLOT_ID_INVALID, or CKR_TOKEN_NOT_PRESENT when

@@ -74,7 +74,7 @@ static CK_RV op_init_inlock(CK_SESSION_HANDLE hSession, enum ef_op_kind kind,
 	struct ef_op *op = NULL;
 	struct ef_pkey *key = NULL;
 	ef_assert_locked();
-	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
+	CK_RV rv = ef_session_fresh_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
 		goto out;
 	struct ef_token *t = s->token;

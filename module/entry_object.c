@@ -44,7 +44,7 @@ static CK_RV find_objects_init_inlock(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_P
 {
 	struct ef_session *s;
 	ef_assert_locked();
-	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
+	CK_RV rv = ef_session_fresh_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
 	struct ef_token *t = s->token;

@@ -23,6 +23,13 @@ CK_RV ef_slot_lookup_inlock(CK_SLOT_ID id, struct ef_token **t)
 	return *t ? CKR_OK : EF_FAIL(CKR_SLOT_ID_INVALID);
 }
 
+CK_RV ef_session_fresh_lookup_inlock(CK_SESSION_HANDLE hSession, struct ef_session **s)
+{
+	ef_assert_locked();
+	CK_RV rv = ef_hotplug_refresh_inlock(false);
+	return rv == CKR_OK ? ef_session_lookup_inlock(hSession, s) : rv;
+}
+
 CK_RV ef_token_lookup_inlock(CK_SLOT_ID id, struct ef_token **t)
 {
 	ef_assert_locked();
@@ -205,7 +212,7 @@ static CK_RV setpin_plan_inlock(CK_SESSION_HANDLE hSession, bool pins_given,
 {
 	struct ef_session *s;
 	ef_assert_locked();
-	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
+	CK_RV rv = ef_session_fresh_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
 	/* No protected authentication path: both PINs must be given. */
@@ -297,7 +304,7 @@ static CK_RV login_plan_inlock(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType
 {
 	struct ef_session *s;
 	ef_assert_locked();
-	CK_RV rv = ef_session_lookup_inlock(hSession, &s);
+	CK_RV rv = ef_session_fresh_lookup_inlock(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
 	/* [PKCS#11 3.0 C_Login] pPin is NULL_PTR only on a token with a
