@@ -93,6 +93,9 @@ CK_RV ef_global_initialize(const char *reserved, bool may_create_threads)
 		wipe_inherited_keys_forked();
 		ef_hotplug_forget_forked();
 	}
+	/* The thread of a previous initialization leaves once it gets the
+	 * lock: joined before this one takes it. */
+	ef_hotplug_join();
 	ef_lock_acquire();
 	if (forked) {
 		ef_sessions_fini_inlock();
@@ -136,6 +139,8 @@ out:
  * signature when another calls C_Finalize holds a key of that context. */
 __attribute__((destructor)) static void unload(void)
 {
+	/* Its code is about to be unmapped. */
+	ef_hotplug_join();
 	ef_crypto_fini();
 	ef_slots_forget_ids();
 }
@@ -150,7 +155,9 @@ CK_RV ef_global_finalize(void)
 	ef_sessions_fini_inlock();
 	ef_slots_fini_inlock();
 	ef_unlock();
-	/* The module's thread takes the lock to see that it must leave. */
-	ef_hotplug_join();
+	/* The module's thread, woken, leaves by itself: it is joined at the
+	 * next C_Initialize or when the library is unloaded, not waited for
+	 * here (a program that loads and unloads the module pays for it
+	 * once, in parallel with its own work). */
 	return CKR_OK;
 }

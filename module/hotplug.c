@@ -8,6 +8,7 @@
 #include "hotplug.h"
 #include "lock.h"
 #include "log.h"
+#include "scan.h"
 #include "session.h"
 #include "slots.h"
 #include "watch.h"
@@ -15,24 +16,45 @@
 /* The watch of this initialization; NULL before C_Initialize and after
  * C_Finalize, which is how a thread coming back from a wait knows. */
 static struct ef_watch *watch;
+static struct ef_sources *sources;
 static pthread_t thread;
 static bool have_thread;
 /* A thread is blocked on the watch for everyone: the others wait for
  * the lock's broadcast instead of reading the same notifications. */
 static bool turn_taken;
 
+/* Reads the disk without the lock, then applies what it read with it:
+ * the lock is released in between, so the caller holds no pointer into
+ * the tables across this call. */
 static CK_RV rescan_inlock(void)
 {
 	ef_assert_locked();
-	CK_RV rv = ef_slots_rescan_inlock(watch);
-	/* Also after a failed rescan: what it did unload is gone. */
-	ef_sessions_close_stale_inlock();
-	if (ef_slots_events_inlock()) {
-		ef_lock_broadcast();
-		/* The thread blocked on the watch, if another one read the
-		 * notifications first, has an event to report. */
-		ef_watch_wake(watch);
+	struct ef_watch *w = ef_watch_ref(watch);
+	struct ef_sources *src = ef_sources_ref(sources);
+	struct ef_scan scan;
+	/* The sources' mutex first, the global lock second: one rescan at
+	 * a time, applied in the order it was read. */
+	ef_lock_release();
+	ef_sources_lock(src);
+	CK_RV rv = ef_scan_read(src, w, &scan);
+	ef_lock_acquire();
+	if (watch != w) {
+		rv = EF_FAIL(CKR_CRYPTOKI_NOT_INITIALIZED); /* C_Finalize ran meanwhile */
+	} else if (rv == CKR_OK) {
+		rv = ef_slots_apply_inlock(&scan);
+		/* Also after a failed one: what it did unload is gone. */
+		ef_sessions_close_stale_inlock();
+		if (ef_slots_events_inlock()) {
+			ef_lock_broadcast();
+			/* The thread blocked on the watch, if another one read
+			 * the notifications first, has an event to report. */
+			ef_watch_wake(w);
+		}
 	}
+	ef_sources_unlock(src);
+	ef_scan_free(&scan);
+	ef_sources_unref(src);
+	ef_watch_unref(w);
 	return rv;
 }
 
@@ -84,14 +106,27 @@ static void start_thread_inlock(void)
 CK_RV ef_hotplug_init_inlock(const struct ef_config *cfg, bool may_create_threads)
 {
 	ef_assert_locked();
-	CK_RV rv = ef_watch_new(!cfg->removable_off, &watch);
+	struct ef_scan scan = { 0 };
+	CK_RV rv = ef_sources_new(cfg, &sources);
 	if (rv != CKR_OK)
 		return rv;
-	rv = ef_slots_init_inlock(cfg, watch);
+	rv = ef_watch_new(!cfg->removable_off, &watch);
+	if (rv == CKR_OK) {
+		/* Under the global lock, but no other thread can have these
+		 * sources yet. */
+		ef_sources_lock(sources);
+		rv = ef_scan_read(sources, watch, &scan);
+		if (rv == CKR_OK)
+			rv = ef_slots_init_inlock(cfg, &scan, ef_sources_dynamic(sources));
+		ef_sources_unlock(sources);
+		ef_scan_free(&scan);
+	}
 	if (rv != CKR_OK) {
 		ef_slots_fini_inlock();
 		ef_watch_unref(watch);
+		ef_sources_unref(sources);
 		watch = NULL;
+		sources = NULL;
 		return rv;
 	}
 	turn_taken = false;
@@ -110,7 +145,9 @@ void ef_hotplug_stop_inlock(void)
 		return;
 	ef_watch_wake(watch);
 	ef_watch_unref(watch);
+	ef_sources_unref(sources);
 	watch = NULL;
+	sources = NULL;
 	ef_lock_broadcast();
 }
 
@@ -125,7 +162,9 @@ void ef_hotplug_join(void)
 void ef_hotplug_forget_forked(void)
 {
 	ef_watch_forget_forked(watch);
+	ef_sources_forget_forked(sources);
 	watch = NULL;
+	sources = NULL;
 	have_thread = false;
 	turn_taken = false;
 }

@@ -32,19 +32,23 @@
 /* C_Initialize: the slot table from cfg, the watch, and the thread when
  * may_create_threads. */
 CK_RV ef_hotplug_init_inlock(const struct ef_config *cfg, bool may_create_threads);
-/* C_Finalize, first half: no more rescans; the thread and any thread
- * waiting on the watch are woken to leave.  The caller then frees the
- * tables, releases the lock and calls ef_hotplug_join. */
+/* C_Finalize: no more rescans; the module's thread and any thread
+ * waiting on the watch are woken to leave (once the caller releases the
+ * lock). */
 void ef_hotplug_stop_inlock(void);
-/* Without the lock: waits for the module's thread to end. */
+/* Without the lock, where no other thread calls the module (C_Initialize,
+ * the library's unloading): waits for the thread of a previous
+ * initialization to have left. */
 void ef_hotplug_join(void);
 /* In a forked child's only thread: the parent's watch and thread are
  * not the child's. */
 void ef_hotplug_forget_forked(void);
 
-/* Rescans if the watch noticed something (force: also where the watch
- * polls and its second has not passed: the application asked to look
- * again, C_GetSlotList's first call). */
+/* Rescans if the watch noticed something, or always when force (the
+ * application asked to look again: C_GetSlotList's first call).  The
+ * disk is read with the lock released (scan.h), so call it before
+ * looking anything up; CKR_CRYPTOKI_NOT_INITIALIZED (the lock held all
+ * the same) when C_Finalize ran meanwhile. */
 CK_RV ef_hotplug_refresh_inlock(bool force);
 /* Blocks until a rescan may have produced an event: the lock is released
  * meanwhile.  CKR_CRYPTOKI_NOT_INITIALIZED (the lock held all the same)

@@ -20,7 +20,7 @@
 #include "lock.h"
 #include "log.h"
 #include "strv.h"
-#include "volumes.h"
+#include "scan.h"
 
 /* The first slot ID: 0 and 1 are avoided, some applications take them for
  * "no slot". */
@@ -44,8 +44,6 @@ struct scan_dir {
 };
 static struct scan_dir *sdirs;
 static size_t n_sdirs, cap_sdirs, n_conf_dirs; /* the [directory] ones first */
-static char **roots;			       /* removable roots; none: volumes are not searched */
-static size_t n_roots;
 
 /* After C_Initialize's own scan, what changes is an event for
  * C_WaitForSlotEvent. */
@@ -201,12 +199,7 @@ static CK_RV add_bundle_inlock(const struct ef_bundle_conf *b)
 		return EF_FAIL(CKR_HOST_MEMORY);
 	if (b->key && !(t->key_named = strdup(b->key)))
 		return EF_FAIL(CKR_HOST_MEMORY);
-	rv = ef_token_load_inlock(t);
-	if (rv == CKR_HOST_MEMORY)
-		return rv;
-	ef_fail_forget();   /* a bundle that failed is a slot without a token */
-	t->cert_seen = ef_file_id_of(t->cert_path, &t->cert_id);
-	return CKR_OK;
+	return CKR_OK; /* loaded by the first scan (follow_bundle_inlock) */
 }
 
 static int cmp_token_path(const void *a, const void *b)
@@ -277,16 +270,20 @@ static void mark_event_inlock(struct ef_token *t)
 /* (Re)loads the token when its certificate is new or changed since it
  * was last read: a file that failed keeps its slot without a token until
  * it changes, one warning, not one per rescan. */
-static CK_RV load_if_changed_inlock(struct ef_token *t, const struct ef_file_id *id, bool fresh)
+static CK_RV load_if_changed_inlock(struct ef_token *t, const struct ef_file_id *id,
+				    const struct ef_cert_bytes *bytes, bool fresh)
 {
 	ef_assert_locked();
 	if (!fresh && t->cert_seen && ef_file_id_equal(&t->cert_id, id))
 		return CKR_OK;
-	if (!fresh && t->cert_seen && ef_token_same_cert_inlock(t)) {
+	if (!fresh && t->cert_seen && ef_token_same_cert_inlock(t, bytes->data, bytes->len)) {
 		t->cert_id = *id;
 		return CKR_OK;
 	}
-	CK_RV rv = ef_token_load_inlock(t);
+	/* Read by the scan, without the lock; else (a file the scan had seen
+	 * unchanged, for a token that was not loaded) read now. */
+	CK_RV rv = bytes->data ? ef_token_load_bytes_inlock(t, bytes->data, bytes->len)
+			       : ef_token_load_inlock(t);
 	if (rv == CKR_HOST_MEMORY)
 		return rv;
 	ef_fail_forget(); /* a file that failed: a slot without a token */
@@ -326,7 +323,8 @@ static CK_RV place_inlock(const char *cert_path, struct ef_token **out)
 /* The bundle at path (NULL: the slot's own), found in a folder of volume
  * (NULL: a [directory]), is in slot t: loaded if new or changed. */
 static CK_RV occupy_inlock(struct ef_token *t, const char *path, const char *volume,
-			   const struct ef_file_id *id, bool fresh)
+			   const struct ef_file_id *id, const struct ef_cert_bytes *bytes,
+			   bool fresh)
 {
 	ef_assert_locked();
 	if (t->vacant) {
@@ -343,7 +341,7 @@ static CK_RV occupy_inlock(struct ef_token *t, const char *path, const char *vol
 		free(t->volume);
 		t->volume = copy;
 	}
-	return load_if_changed_inlock(t, id, fresh);
+	return load_if_changed_inlock(t, id, bytes, fresh);
 }
 
 /* The tokens of dir's bundles whose certificate is not among certs (all
@@ -369,36 +367,26 @@ static void vacate_gone_inlock(const char *dir, const struct ef_dir_entry *certs
 	}
 }
 
-static CK_RV scan_dir_inlock(struct scan_dir *sd)
+static CK_RV scan_dir_inlock(struct scan_dir *sd, const struct ef_listing *l)
 {
 	ef_assert_locked();
 	const char *dir = sd->path;
-	struct ef_dir_entry *certs = NULL, *keys = NULL;
-	size_t n_certs = 0, n_keys = 0, n_unclaimed = 0, n_known = n_slots, n_fresh = 0;
+	const struct ef_dir_entry *certs = l->certs, *keys = l->keys;
+	size_t n_certs = l->n_certs, n_keys = l->n_keys, n_unclaimed = 0, n_known = n_slots;
+	size_t n_fresh = 0;
 	struct ef_stem *cert_stems = NULL, *key_stems = NULL;
 	size_t *unclaimed = NULL, *fresh = NULL;
 	struct ef_keydir *kd = NULL;
 	struct ef_token **known = NULL;
-	CK_RV rv;
+	CK_RV rv = CKR_OK;
 
-	/* A symlink in the folder is no bundle file, wherever it points (the
-	 * folder is what the user named; a [bundle] may name a symlink).  The
-	 * certificates' ids tell which changed since the last scan. */
-	rv = ef_folder_list(dir, ef_is_cert_name, EF_LIST_FILES_ID, &certs, &n_certs);
-	if (rv == CKR_DEVICE_ERROR) {
-		if (errno != ENOENT || !sd->volume)
-			ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(errno));
-		ef_fail_forget();   /* tolerated: the folder has no bundles now */
-		n_certs = 0;
-	} else if (rv != CKR_OK) {
-		return rv;
+	if (!l->readable) {
+		/* A volume's folder gone with the volume says nothing. */
+		if (l->err != ENOENT || !sd->volume)
+			ef_log_warn("%s: cannot read this folder (%s)", dir, strerror(l->err));
+		vacate_gone_inlock(dir, NULL, 0);
+		return CKR_OK;
 	}
-	rv = ef_folder_list(dir, ef_is_key_name, EF_LIST_FILES, &keys, &n_keys);
-	if (rv == CKR_HOST_MEMORY)
-		goto out;
-	ef_fail_forget();   /* keys unreadable: tolerated, as above */
-	rv = CKR_OK;
-
 	/* Indexes for this scan, so that each certificate costs a few
 	 * binary searches, whatever the size of the folder. */
 	cert_stems = ef_stem_index(certs, n_certs);
@@ -440,7 +428,7 @@ static CK_RV scan_dir_inlock(struct scan_dir *sd)
 		}
 		if (!t->from_dir && !t->vacant)
 			continue; /* a [bundle] names it: the configuration's entry counts */
-		rv = occupy_inlock(t, NULL, sd->volume, &certs[i].id, t->vacant);
+		rv = occupy_inlock(t, NULL, sd->volume, &certs[i].id, &l->bytes[i], t->vacant);
 		if (rv == CKR_OK)
 			rv = set_own_key_inlock(t, dir, key_stems, keys, n_keys, certs[i].name, kd);
 		if (rv != CKR_OK)
@@ -456,7 +444,7 @@ static CK_RV scan_dir_inlock(struct scan_dir *sd)
 		}
 		rv = place_inlock(path, &t);
 		if (rv == CKR_OK)
-			rv = occupy_inlock(t, path, sd->volume, &c->id, true);
+			rv = occupy_inlock(t, path, sd->volume, &c->id, &l->bytes[fresh[j]], true);
 		free(path);
 		if (rv == CKR_OK)
 			rv = set_own_key_inlock(t, dir, key_stems, keys, n_keys, c->name, kd);
@@ -470,34 +458,24 @@ out:
 	free(unclaimed);
 	free(cert_stems);
 	free(key_stems);
-	ef_folder_free_list(certs, n_certs);
-	ef_folder_free_list(keys, n_keys);
 	return rv;
-}
-
-/* A [bundle]'s files are followed through their folders. */
-static void watch_parents(struct ef_watch *w, const struct ef_token *t)
-{
-	const char *files[] = { t->cert_path, t->key_named };
-	for (size_t i = 0; i < 2 && files[i]; i++) {
-		const char *slash = strrchr(files[i], '/');
-		char *dir =
-			slash ? strndup(files[i], slash > files[i] ? (size_t)(slash - files[i]) : 1)
-			      : strdup(".");
-		if (dir)
-			ef_watch_dir(w, dir);
-		free(dir);
-	}
 }
 
 /* A [bundle]'s certificate that appeared, changed or vanished since it
  * was last read; its slot stays, with or without a token. */
-static CK_RV follow_bundle_inlock(struct ef_token *t)
+static CK_RV follow_bundle_inlock(struct ef_token *t, const struct ef_bundle_seen *seen)
 {
 	ef_assert_locked();
-	struct ef_file_id id;
-	if (ef_file_id_of(t->cert_path, &id))
-		return load_if_changed_inlock(t, &id, false);
+	if (seen->exists)
+		return load_if_changed_inlock(t, &seen->id, &seen->bytes, !t->cert_seen);
+	if (!started) {
+		/* Missing from the start: one warning saying so. */
+		CK_RV rv = ef_token_load_inlock(t);
+		if (rv == CKR_HOST_MEMORY)
+			return rv;
+		ef_fail_forget(); /* a bundle that failed is a slot without a token */
+		return CKR_OK;
+	}
 	if (t->present) {
 		ef_log_trace("slot %lu: %s is gone", t->slot_id, t->cert_path);
 		mark_event_inlock(t);
@@ -555,106 +533,85 @@ static void drop_scan_dir_inlock(size_t at)
 	n_sdirs--;
 }
 
-/* The volumes' folders become those found now: new ones are added (in
- * path order, after the [directory] ones), the others marked. */
-static CK_RV merge_volume_dirs_inlock(const struct ef_found_dir *found, size_t n_found)
+/* The volumes' folders become those the scan found: new ones are added
+ * (in path order, after the [directory] ones), the others marked. */
+static CK_RV merge_volume_dirs_inlock(const struct ef_scan *scan)
 {
 	ef_assert_locked();
 	size_t i = n_conf_dirs;
 	for (size_t k = i; k < n_sdirs; k++)
 		sdirs[k].found = false;
-	for (size_t f = 0; f < n_found; f++) {
-		while (i < n_sdirs && strcmp(sdirs[i].path, found[f].path) < 0)
+	for (size_t f = scan->n_conf_dirs; f < scan->n_dirs; f++) {
+		const struct ef_listing *l = &scan->dirs[f];
+		while (i < n_sdirs && strcmp(sdirs[i].path, l->path) < 0)
 			i++;
-		if (i < n_sdirs && strcmp(sdirs[i].path, found[f].path) == 0) {
+		if (i < n_sdirs && strcmp(sdirs[i].path, l->path) == 0) {
 			sdirs[i++].found = true;
 			continue;
 		}
-		CK_RV rv = add_scan_dir_inlock(found[f].path, strlen(found[f].path),
-					       found[f].volume, i++);
+		CK_RV rv = add_scan_dir_inlock(l->path, strlen(l->path), l->volume, i++);
 		if (rv != CKR_OK)
 			return rv;
 	}
 	return CKR_OK;
 }
 
-CK_RV ef_slots_init_inlock(const struct ef_config *cfg, struct ef_watch *w)
+/* The scan's listing of this volume folder, NULL if none. */
+static const struct ef_listing *listing_of(const struct ef_scan *scan, const char *path)
+{
+	for (size_t i = scan->n_conf_dirs; i < scan->n_dirs; i++)
+		if (strcmp(scan->dirs[i].path, path) == 0)
+			return &scan->dirs[i];
+	return NULL;
+}
+
+CK_RV ef_slots_init_inlock(const struct ef_config *cfg, const struct ef_scan *scan, bool dynamic)
 {
 	ef_assert_locked();
 	started = false;
 	CK_RV rv = ef_ca_pool_init_inlock(cfg->ca_paths, cfg->n_ca_paths);
 	for (size_t i = 0; rv == CKR_OK && i < cfg->n_bundles; i++)
 		rv = add_bundle_inlock(&cfg->bundles[i]);
-	for (size_t i = 0; rv == CKR_OK && i < cfg->n_dirs; i++) {
-		/* A trailing slash would make the same file two paths. */
-		size_t len = strlen(cfg->dirs[i]);
-		while (len > 1 && cfg->dirs[i][len - 1] == '/')
-			len--;
-		rv = add_scan_dir_inlock(cfg->dirs[i], len, NULL, n_sdirs);
+	for (size_t i = 0; rv == CKR_OK && i < scan->n_conf_dirs; i++) {
+		const char *d = scan->dirs[i].path;
+		rv = add_scan_dir_inlock(d, strlen(d), NULL, n_sdirs);
 		n_conf_dirs = n_sdirs;
 	}
-	if (rv != CKR_OK)
-		return rv;
-	if (!cfg->removable_off && cfg->n_removable_roots) {
-		roots = calloc(cfg->n_removable_roots, sizeof(*roots));
-		if (!roots)
-			return EF_FAIL(CKR_HOST_MEMORY);
-		for (; n_roots < cfg->n_removable_roots; n_roots++)
-			if (!(roots[n_roots] = strdup(cfg->removable_roots[n_roots])))
-				return EF_FAIL(CKR_HOST_MEMORY);
-	} else if (!cfg->removable_off) {
-		rv = ef_volumes_default_roots(&roots, &n_roots);
-		if (rv != CKR_OK)
-			return rv;
-	}
-	rv = ef_slots_rescan_inlock(w);
+	if (rv == CKR_OK)
+		rv = ef_slots_apply_inlock(scan);
 	/* Slots for bundles that appear later, where some can. */
-	if (rv == CKR_OK && (n_roots || n_conf_dirs))
+	if (rv == CKR_OK && dynamic)
 		rv = add_empty_slots_inlock(cfg->empty_slots_given ? cfg->empty_slots
 								   : EF_DEFAULT_EMPTY_SLOTS);
 	started = true;
 	return rv;
 }
 
-CK_RV ef_slots_rescan_inlock(struct ef_watch *w)
+CK_RV ef_slots_apply_inlock(const struct ef_scan *scan)
 {
 	ef_assert_locked();
-	struct ef_found_dir *found = NULL;
-	size_t n_found = 0;
 	CK_RV rv = CKR_OK;
 
-	if (w)
-		ef_watch_begin(w);
-	for (size_t i = 0; rv == CKR_OK && i < n_slots; i++) {
-		struct ef_token *t = slots[i];
-		if (t->from_dir || t->vacant)
-			continue;
-		if (w)
-			watch_parents(w, t);
-		if (started)
-			rv = follow_bundle_inlock(t);
+	for (size_t i = 0; rv == CKR_OK && i < scan->n_bundles; i++) {
+		struct ef_token *t = find_by_path_inlock(scan->bundles[i].path);
+		if (t && !t->from_dir && !t->vacant)
+			rv = follow_bundle_inlock(t, &scan->bundles[i]);
 	}
-	for (size_t i = 0; rv == CKR_OK && i < n_conf_dirs; i++) {
-		if (w)
-			ef_watch_dir(w, sdirs[i].path);
-		rv = scan_dir_inlock(&sdirs[i]);
-	}
-	if (rv == CKR_OK && n_roots)
-		rv = ef_volumes_find(roots, n_roots, w, &found, &n_found);
+	for (size_t i = 0; rv == CKR_OK && i < n_conf_dirs && i < scan->n_conf_dirs; i++)
+		rv = scan_dir_inlock(&sdirs[i], &scan->dirs[i]);
 	if (rv == CKR_OK)
-		rv = merge_volume_dirs_inlock(found, n_found);
+		rv = merge_volume_dirs_inlock(scan);
 	for (size_t i = n_conf_dirs; rv == CKR_OK && i < n_sdirs;) {
-		if (sdirs[i].found) {
-			rv = scan_dir_inlock(&sdirs[i++]);
+		const struct ef_listing *l =
+			sdirs[i].found ? listing_of(scan, sdirs[i].path) : NULL;
+		if (l) {
+			rv = scan_dir_inlock(&sdirs[i++], l);
 			continue;
 		}
 		/* Unmounted, or no certificate left: its bundles are gone. */
 		vacate_gone_inlock(sdirs[i].path, NULL, 0);
 		drop_scan_dir_inlock(i);
 	}
-	ef_volumes_free(found, n_found);
-	if (w)
-		ef_watch_end(w);
 	return rv;
 }
 
@@ -698,9 +655,6 @@ void ef_slots_fini_inlock(void)
 	free(sdirs);
 	sdirs = NULL;
 	cap_sdirs = n_conf_dirs = 0;
-	ef_strv_free(roots, n_roots);
-	roots = NULL;
-	n_roots = 0;
 	started = false;
 	n_events = n_vacant = 0;
 }

@@ -16,11 +16,12 @@
 #include "efirma-pkcs11.h"
 #include "config.h"
 #include "token.h"
-#include "watch.h"
+#include "scan.h"
 
-/* Reads the configured bundles and scans the folders; w (may be NULL)
- * is given every folder to follow. */
-CK_RV ef_slots_init_inlock(const struct ef_config *cfg, struct ef_watch *w);
+/* The configured bundles' slots and the first scan's tokens (read by
+ * ef_scan_read); dynamic: bundles can appear later, so empty slots are
+ * kept for them. */
+CK_RV ef_slots_init_inlock(const struct ef_config *cfg, const struct ef_scan *scan, bool dynamic);
 void ef_slots_fini_inlock(void);
 /* Forgets the path -> slot ID registry (library unload only). */
 void ef_slots_forget_ids(void);
@@ -29,13 +30,12 @@ void ef_slots_forget_ids(void);
  * every token out, wiping the keys the child inherited. */
 void ef_slots_wipe_keys_forked(void);
 
-/* Looks at the bundles' files and folders again, the removable volumes
- * included: a new bundle takes a vacant slot (or a new one), a vanished
- * certificate leaves its slot without a token, a changed one is
- * reloaded, and each such slot has an event.  Only directory reads and
- * stat calls unless something changed.  w (may be NULL) is given the
- * folders to follow from now on. */
-CK_RV ef_slots_rescan_inlock(struct ef_watch *w);
+/* Applies a rescan (ef_scan_read, done without the lock): a new bundle
+ * takes a vacant slot (or a new one), a vanished certificate leaves its
+ * slot without a token, a changed one is reloaded (from the bytes the
+ * scan read), and each such slot has an event.  The caller then closes
+ * the sessions of tokens that went away (ef_sessions_close_stale_inlock). */
+CK_RV ef_slots_apply_inlock(const struct ef_scan *scan);
 
 /* Slots changed since C_Initialize and not yet reported: how many, and
  * the first of them, which is then no longer pending. */

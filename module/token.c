@@ -205,17 +205,35 @@ CK_RV ef_token_load_inlock(struct ef_token *t)
 {
 	unsigned char *data = NULL;
 	size_t len = 0;
+
+	ef_assert_locked();
+	if (!ef_file_read(t->cert_path, t->from_dir, EF_MAX_FILE, &ef_file_heap, &data, &len)) {
+		CK_RV rv;
+		ef_token_unload_inlock(t);
+		if (errno == ENOMEM) {
+			rv = EF_FAIL(CKR_HOST_MEMORY);
+		} else {
+			ef_log_warn("%s: cannot read the certificate (%s); its slot has no token",
+				    t->cert_path, strerror(errno));
+			rv = EF_FAIL(CKR_DEVICE_ERROR);
+		}
+		build_infos_inlock(t);
+		return rv;
+	}
+	CK_RV rv = ef_token_load_bytes_inlock(t, data, len);
+	free(data);
+	return rv;
+}
+
+CK_RV ef_token_load_bytes_inlock(struct ef_token *t, const unsigned char *data, size_t len)
+{
 	CK_RV rv;
 
 	ef_assert_locked();
 	ef_token_unload_inlock(t);
-	if (!ef_file_read(t->cert_path, t->from_dir, EF_MAX_FILE, &ef_file_heap, &data, &len)) {
-		if (errno == ENOMEM) {
-			rv = EF_FAIL(CKR_HOST_MEMORY);
-			goto out;
-		}
-		ef_log_warn("%s: cannot read the certificate (%s); its slot has no token",
-			    t->cert_path, strerror(errno));
+	/* A file being copied in: its token comes when it is written. */
+	if (len == 0) {
+		ef_log_trace("%s: empty, no token yet", t->cert_path);
 		rv = EF_FAIL(CKR_DEVICE_ERROR);
 		goto out;
 	}
@@ -250,24 +268,29 @@ CK_RV ef_token_load_inlock(struct ef_token *t)
 	t->present = true;
 	ef_log_trace("slot %lu: %s (%s)", t->slot_id, t->cert_path, t->cert.sat.rfc);
 out:
-	free(data);
 	if (rv != CKR_OK)
 		ef_token_unload_inlock(t);
 	build_infos_inlock(t);
 	return rv;
 }
 
-bool ef_token_same_cert_inlock(const struct ef_token *t)
+bool ef_token_same_cert_inlock(const struct ef_token *t, const unsigned char *bytes,
+			       size_t bytes_len)
 {
 	ef_assert_locked();
 	unsigned char *data = NULL;
 	size_t len = 0;
 	struct ef_cert now = { 0 };
 	bool same = false;
-	if (!t->present ||
-	    !ef_file_read(t->cert_path, t->from_dir, EF_MAX_FILE, &ef_file_heap, &data, &len))
+	if (!t->present)
 		return false;
-	if (ef_cert_parse(data, len, &now) == CKR_OK)
+	if (bytes) {
+		len = bytes_len;
+	} else if (!ef_file_read(t->cert_path, t->from_dir, EF_MAX_FILE, &ef_file_heap, &data,
+				 &len)) {
+		return false;
+	}
+	if (ef_cert_parse(bytes ? bytes : data, len, &now) == CKR_OK)
 		same = now.der_len == t->cert.der_len &&
 		       memcmp(now.der, t->cert.der, now.der_len) == 0;
 	else

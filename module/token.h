@@ -80,10 +80,15 @@ enum { EF_OBJ_CERT, EF_OBJ_PUBKEY, EF_OBJ_PRIVKEY, EF_OBJ_PROFILE, EF_OBJ_FIRST_
 /* Reads and parses the .cer.  On failure the token stays absent and one
  * warning is logged. */
 CK_RV ef_token_load_inlock(struct ef_token *t);
+/* The same from the file's bytes, read by the rescan without the lock
+ * (scan.h). */
+CK_RV ef_token_load_bytes_inlock(struct ef_token *t, const unsigned char *data, size_t len);
 /* True when the .cer, rewritten since it was loaded, holds the same
  * certificate (copied again, replaced by the same file): the token stays,
- * and so do its sessions and login. */
-bool ef_token_same_cert_inlock(const struct ef_token *t);
+ * and so do its sessions and login.  bytes: the file's, when the rescan
+ * read them (else it is read now). */
+bool ef_token_same_cert_inlock(const struct ef_token *t, const unsigned char *bytes,
+			       size_t bytes_len);
 /* Builds, once, the objects of the key pair and the public key: at the
  * first search of the token, not at load, since a folder of 10,000 bundles
  * that nobody opens would otherwise hold 12 KB of attributes per token

@@ -298,7 +298,8 @@ bool bench_discovery(const struct bench_opts *o)
 		for (int s = 0; s < 3; s++) {
 			snprintf(dirs[l][s], sizeof(dirs[l][s]), "%s/%s-%zu", base, layout_tag[l],
 				 o->disc_sizes[s]);
-			snprintf(conf[l][s], sizeof(conf[l][s]), "dir=%s ca=%s", dirs[l][s], ca);
+			snprintf(conf[l][s], sizeof(conf[l][s]), "dir=%s ca=%s empty-slots=0",
+				 dirs[l][s], ca);
 			if (mkdir(dirs[l][s], 0700) != 0)
 				goto out;
 		}
