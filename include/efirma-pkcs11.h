@@ -65,7 +65,7 @@ extern "C" {
 #define CKV_EFIRMA_PERSONA_FISICA  1UL
 #define CKV_EFIRMA_PERSONA_MORAL   2UL
 
-#define CKV_EFIRMA_SOURCE_BUNDLE   1UL   /* a [bundle] of the configuration */
+#define CKV_EFIRMA_SOURCE_BUNDLE   1UL   /* a [bundle] (or cert=) of the configuration */
 #define CKV_EFIRMA_SOURCE_FOLDER   2UL   /* found in a [directory] folder */
 #define CKV_EFIRMA_SOURCE_VOLUME   3UL   /* found on a removable volume */
 
