@@ -175,9 +175,8 @@ static CK_RV add_storage(struct ef_object *o, CK_OBJECT_CLASS klass, bool is_pri
 	return rv;
 }
 
-CK_RV ef_object_build_cert(struct ef_object *o, const struct ef_cert *c,
-			   CK_ULONG category, const char *label,
-			   const struct ef_cert_source *src)
+CK_RV ef_object_build_cert(struct ef_object *o, const struct ef_cert *c, CK_ULONG category,
+			   const char *label, const struct ef_cert_source *src)
 {
 	CK_RV rv;
 	bool user = category == 1;

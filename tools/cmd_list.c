@@ -31,8 +31,8 @@ static void print_source(const struct ef_tok *t)
 	case CKV_EFIRMA_SOURCE_FOLDER: {
 		/* The folder, then the file in it: the folder is what the
 		 * user named in the configuration. */
-		char *dir = slash ? strndup(t->cert_path, slash > t->cert_path ?
-						(size_t)(slash - t->cert_path) : 1) : NULL;
+		size_t dir_len = slash == t->cert_path ? 1 : (size_t)(slash - t->cert_path);
+		char *dir = slash ? strndup(t->cert_path, dir_len) : NULL;
 		/* TRANSLATORS: the folder's path, then the certificate's file name */
 		printf(_("  from:     folder %s (%s)\n"), ef_shown(dir ? dir : "."),
 		       ef_shown(slash ? slash + 1 : t->cert_path));

@@ -35,7 +35,7 @@ struct ef_tok {
 	/* Where the bundle comes from: CKV_EFIRMA_SOURCE_*, or 0 from a
 	 * module that does not say. */
 	CK_ULONG source;
-	char *volume, *cert_path;  /* malloc'd, maybe "" */
+	char *volume, *cert_path; /* malloc'd, maybe "" */
 };
 
 /* Loads the module and calls C_Initialize (reserved: the pReserved

@@ -300,7 +300,8 @@ static void test_rename_and_partial(bool threads)
 	if (is_ul(api_open(slot, false, &s), CKR_OK, "%s: session", m)) {
 		char path[1400];
 		snprintf(path, sizeof path, "%s/%s", dir, strrchr(csd.cer, '/') + 1);
-		ok(from_volume(s, "OTRA", path, true), "%s: its certificate names the volume OTRA", m);
+		ok(from_volume(s, "OTRA", path, true), "%s: its certificate names the volume OTRA",
+		   m);
 		is_ul(api_login(s, csd.pin), CKR_DEVICE_ERROR,
 		      "%s: no .key yet: C_Login -> CKR_DEVICE_ERROR", m);
 		ok(api_sh("cp '%s' '%s/'", csd.key, dir) == 0, "%s: the .key follows", m);

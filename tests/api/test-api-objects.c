@@ -238,7 +238,7 @@ static const CK_ATTRIBUTE_TYPE cert_attrs_optional[] = {
 	CKA_JAVA_MIDP_SECURITY_DOMAIN, CKA_NAME_HASH_ALGORITHM, CKA_PUBLIC_KEY_INFO,
 	CKA_UNIQUE_ID, CKA_EFIRMA_RFC, CKA_EFIRMA_CURP, CKA_EFIRMA_NUMERO, CKA_EFIRMA_KIND,
 	CKA_EFIRMA_PERSONA, CKA_EFIRMA_REP_RFC, CKA_EFIRMA_REP_CURP, CKA_EFIRMA_HOLDER,
-	CKA_EFIRMA_BRANCH, CKA_EFIRMA_SOURCE, CKA_EFIRMA_VOLUME, CKA_EFIRMA_CERT_PATH,
+	CKA_EFIRMA_BRANCH,
 };
 static const CK_ATTRIBUTE_TYPE pub_attrs_required[] = {
 	CKA_CLASS, CKA_TOKEN, CKA_PRIVATE, CKA_KEY_TYPE, CKA_ID, CKA_MODULUS,
@@ -688,8 +688,8 @@ out:
 /* ------------------------------------------------------------- sources */
 
 /* The source attributes of the one token the configuration conf shows. */
-static void check_source(const char *conf, const char *what, CK_ULONG kind,
-			 const char *volume, const char *cert_path)
+static void check_source(const char *conf, const char *what, CK_ULONG kind, const char *volume,
+			 const char *cert_path)
 {
 	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE s;
@@ -702,17 +702,20 @@ static void check_source(const char *conf, const char *what, CK_ULONG kind,
 	}
 	CK_OBJECT_HANDLE cert = api_leaf_cert(s), h[8];
 	is_ul(api_attr_ulong(s, cert, CKA_EFIRMA_SOURCE, 99), kind, "%s: CKA_EFIRMA_SOURCE", what);
-	ok(attr_str(s, cert, CKA_EFIRMA_VOLUME, volume), "%s: CKA_EFIRMA_VOLUME '%s'", what, volume);
+	ok(attr_str(s, cert, CKA_EFIRMA_VOLUME, volume), "%s: CKA_EFIRMA_VOLUME '%s'", what,
+	   volume);
 	ok(attr_str(s, cert, CKA_EFIRMA_CERT_PATH, cert_path), "%s: CKA_EFIRMA_CERT_PATH '%s'",
 	   what, cert_path);
+	attr_rules(s, cert, what, CKA_EFIRMA_SOURCE, true);
 	attr_rules(s, cert, what, CKA_EFIRMA_VOLUME, true);
 	attr_rules(s, cert, what, CKA_EFIRMA_CERT_PATH, true);
 
 	/* An application looks for the tokens of one source. */
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
-	CK_ULONG other = kind == CKV_EFIRMA_SOURCE_VOLUME ? CKV_EFIRMA_SOURCE_FOLDER :
-							    CKV_EFIRMA_SOURCE_VOLUME;
-	CK_ATTRIBUTE by[2] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_EFIRMA_SOURCE, &kind, sizeof kind } };
+	CK_ULONG other = kind == CKV_EFIRMA_SOURCE_VOLUME ? CKV_EFIRMA_SOURCE_FOLDER
+							  : CKV_EFIRMA_SOURCE_VOLUME;
+	CK_ATTRIBUTE by[2] = { { CKA_CLASS, &cls, sizeof cls },
+			       { CKA_EFIRMA_SOURCE, &kind, sizeof kind } };
 	CK_ULONG n = api_find(s, by, 2, h, 8, NULL);
 	ok(n == 1 && h[0] == cert, "%s: found by CKA_EFIRMA_SOURCE", what);
 	by[1].pValue = &other;

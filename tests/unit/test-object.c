@@ -157,12 +157,13 @@ static void test_cert(const struct ef_cert *c, const unsigned char *der, size_t 
  * certificate: no source at all, it is not the token's bundle. */
 static void test_cert_sources(const struct ef_cert *c)
 {
-	struct ef_object dir = {0}, conf = {0}, ca = {0};
+	struct ef_object dir = { 0 }, conf = { 0 }, ca = { 0 };
 	struct ef_cert_source in_dir = { CKV_EFIRMA_SOURCE_FOLDER, NULL, "/home/ana/SAT/x.cer" };
 	struct ef_cert_source in_conf = { CKV_EFIRMA_SOURCE_BUNDLE, NULL, "efirma/x.cer" };
 	CK_ATTRIBUTE vol = { CKA_EFIRMA_VOLUME, NULL, 0 };
 
-	is_ul(ef_object_build_cert(&dir, c, 1, "x", &in_dir), CKR_OK, "build a folder's certificate");
+	is_ul(ef_object_build_cert(&dir, c, 1, "x", &in_dir), CKR_OK,
+	      "build a folder's certificate");
 	is_ul(ulong_attr(&dir, CKA_EFIRMA_SOURCE), CKV_EFIRMA_SOURCE_FOLDER,
 	      "CKA_EFIRMA_SOURCE = folder");
 	is_ul(ef_object_get(&dir, &vol, 1), CKR_OK, "CKA_EFIRMA_VOLUME exists for a folder");
@@ -182,8 +183,10 @@ static void test_cert_sources(const struct ef_cert *c)
 	   "a search by CKA_EFIRMA_SOURCE tells the sources apart");
 
 	is_ul(ef_object_build_cert(&ca, c, 2, "SAT CA", NULL), CKR_OK, "build an authority's");
-	ok(!ef_object_attr(&ca, CKA_EFIRMA_SOURCE) && !ef_object_attr(&ca, CKA_EFIRMA_VOLUME) &&
-	   !ef_object_attr(&ca, CKA_EFIRMA_CERT_PATH), "an authority's has no source");
+	bool none = !ef_object_attr(&ca, CKA_EFIRMA_SOURCE) &&
+		    !ef_object_attr(&ca, CKA_EFIRMA_VOLUME) &&
+		    !ef_object_attr(&ca, CKA_EFIRMA_CERT_PATH);
+	ok(none, "an authority's has no source");
 	ef_object_clear(&dir);
 	ef_object_clear(&conf);
 	ef_object_clear(&ca);
