@@ -40,10 +40,7 @@ check "list in Spanish: labels, vigencia, VENCIDO for the 2019 e.firma" \
 	    printf '%s' "$out" | grep -q 'AVISO:    VENCIDO el 2023-06-13 21:58:00 UTC'; echo $?)" "$out"
 check "list in Spanish: where the bundle comes from" \
 	"$(has "$out" "  origen:   archivo configurado $fiel_cer")" "$out"
-mkdir -p "$tmp/SAT" "$tmp/media/KINGSTON/SAT"
-cp "$csdm_cer" "$csdm_key" "$tmp/SAT/"
-cp "$moral_cer" "$moral_key" "$tmp/media/KINGSTON/SAT/"
-printf '[directory]\npath = %s\n\n[removable]\nroot = %s\n' "$tmp/SAT" "$tmp/media" > "$tmp/src.conf"
+sources_conf "$tmp/src.conf"
 EFIRMA_PKCS11_CONF=$tmp/src.conf es "$T" list
 check "list in Spanish: a folder and a removable volume" \
 	"$( [ $rc = 0 ] && printf '%s' "$out" | grep -qxF "  origen:   carpeta $tmp/SAT (${csdm_cer##*/})" &&

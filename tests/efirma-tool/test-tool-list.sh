@@ -40,13 +40,8 @@ check "expired 2019 e.firma moral: EXPIRED warning" "$(has "$b5" 'WARNING:  EXPI
 check "a [bundle]: from the configured file" \
 	"$(has "$b" "  from:     configured bundle $fiel_cer")" "$b"
 
-# Where each token comes from: a [directory] folder (~/SAT, where SAT's
-# download lands) and a removable volume (a folder standing in for
-# /media/$USER, with the stick KINGSTON in it).
-mkdir -p "$tmp/SAT" "$tmp/media/KINGSTON/SAT"
-cp "$csdm_cer" "$csdm_key" "$tmp/SAT/"
-cp "$moral_cer" "$moral_key" "$tmp/media/KINGSTON/SAT/"
-printf '[directory]\npath = %s\n\n[removable]\nroot = %s\n' "$tmp/SAT" "$tmp/media" > "$tmp/src.conf"
+# Where each token comes from: a [directory] folder and a removable volume.
+sources_conf "$tmp/src.conf"
 EFIRMA_PKCS11_CONF=$tmp/src.conf run "$T" list
 check "list of a folder and a volume: exit 0" "$rc" "$err"
 check "a folder's token: from the folder, then the file's name" \
