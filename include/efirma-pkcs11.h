@@ -44,12 +44,30 @@ extern "C" {
 /* The branch (sucursal) a CSD was issued for; empty for an e.firma. */
 #define CKA_EFIRMA_BRANCH          (CKA_EFIRMA_BASE + 0x09)
 
+/* Where the token's bundle comes from, on the certificate object of every
+ * token (SAT's or not), as the module found it when it loaded the token:
+ * a bundle that moves is another token, in the same or another slot. */
+/* CK_ULONG: CKV_EFIRMA_SOURCE_* */
+#define CKA_EFIRMA_SOURCE (CKA_EFIRMA_BASE + 0x0A)
+/* The removable volume's name, its folder under the mount root
+ * (/media/$USER/KINGSTON: "KINGSTON"); empty for the other sources. */
+#define CKA_EFIRMA_VOLUME (CKA_EFIRMA_BASE + 0x0B)
+/* The certificate file (.cer) as the module opens it: the path written in
+ * the configuration for a [bundle], the folder's path and the file's name
+ * for the others.  File names are the bytes the file system holds: UTF-8
+ * on a usual system, but not checked. */
+#define CKA_EFIRMA_CERT_PATH (CKA_EFIRMA_BASE + 0x0C)
+
 #define CKV_EFIRMA_KIND_UNKNOWN    0UL
 #define CKV_EFIRMA_KIND_EFIRMA     1UL   /* firma electrónica avanzada (FIEL) */
 #define CKV_EFIRMA_KIND_CSD        2UL   /* certificado de sello digital */
 
 #define CKV_EFIRMA_PERSONA_FISICA  1UL
 #define CKV_EFIRMA_PERSONA_MORAL   2UL
+
+#define CKV_EFIRMA_SOURCE_BUNDLE 1UL /* a [bundle] (or cert=) of the configuration */
+#define CKV_EFIRMA_SOURCE_FOLDER 2UL /* found in a [directory] folder */
+#define CKV_EFIRMA_SOURCE_VOLUME 3UL /* found on a removable volume */
 
 /* ------------------------------------------------------------------------
  * PKCS#11 3.0 definitions missing from a 2.40 system header.

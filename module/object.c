@@ -175,8 +175,8 @@ static CK_RV add_storage(struct ef_object *o, CK_OBJECT_CLASS klass, bool is_pri
 	return rv;
 }
 
-CK_RV ef_object_build_cert(struct ef_object *o, const struct ef_cert *c,
-			   CK_ULONG category, const char *label)
+CK_RV ef_object_build_cert(struct ef_object *o, const struct ef_cert *c, CK_ULONG category,
+			   const char *label, const struct ef_cert_source *src)
 {
 	CK_RV rv;
 	bool user = category == 1;
@@ -201,6 +201,12 @@ CK_RV ef_object_build_cert(struct ef_object *o, const struct ef_cert *c,
 	    (rv = add(o, CKA_HASH_OF_ISSUER_PUBLIC_KEY, NULL, 0)) ||
 	    (rv = add_ulong(o, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0)) ||
 	    (rv = add_ulong(o, CKA_NAME_HASH_ALGORITHM, CKM_SHA_1)))
+		return rv;
+	/* Any token's, SAT's or not: which file to look for, which stick to
+	 * keep plugged in. */
+	if (src && ((rv = add_ulong(o, CKA_EFIRMA_SOURCE, src->kind)) ||
+		    (rv = add_str(o, CKA_EFIRMA_VOLUME, src->volume)) ||
+		    (rv = add_str(o, CKA_EFIRMA_CERT_PATH, src->cert_path))))
 		return rv;
 	if (!user || !c->is_sat)
 		return CKR_OK;

@@ -40,10 +40,19 @@ CK_RV ef_object_get(const struct ef_object *o, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n
 /* Sum of the readable attribute sizes, for C_GetObjectSize. */
 CK_ULONG ef_object_size(const struct ef_object *o);
 
+/* Where a token's bundle comes from (CKA_EFIRMA_SOURCE and after). */
+struct ef_cert_source {
+	CK_ULONG kind;	    /* CKV_EFIRMA_SOURCE_* */
+	const char *volume; /* a removable volume's name, else NULL */
+	const char *cert_path;
+};
+
 /* Builders.  label is UTF-8; id is the CKA_ID shared by the three objects
- * of a key pair.  category: 1 = token user, 2 = authority. */
-CK_RV ef_object_build_cert(struct ef_object *o, const struct ef_cert *c,
-			   CK_ULONG category, const char *label);
+ * of a key pair.  category: 1 = token user, 2 = authority.  src: where the
+ * token's own certificate comes from; NULL for an authority's, which is
+ * the CA pool's, not the token's. */
+CK_RV ef_object_build_cert(struct ef_object *o, const struct ef_cert *c, CK_ULONG category,
+			   const char *label, const struct ef_cert_source *src);
 CK_RV ef_object_build_pubkey(struct ef_object *o, const struct ef_cert *c,
 			     const char *label, bool can_encrypt);
 CK_RV ef_object_build_privkey(struct ef_object *o, const struct ef_cert *c,

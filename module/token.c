@@ -113,6 +113,13 @@ static CK_RV build_objects_inlock(struct ef_token *t)
 {
 	const char *holder = t->cert.sat.holder && *t->cert.sat.holder ?
 			     t->cert.sat.holder : "e.firma";
+	/* Fixed while the token is loaded: a slot's next bundle is another
+	 * load, which drops these objects. */
+	struct ef_cert_source src = { CKV_EFIRMA_SOURCE_BUNDLE, t->volume, t->cert_path };
+	if (t->volume)
+		src.kind = CKV_EFIRMA_SOURCE_VOLUME;
+	else if (t->from_dir)
+		src.kind = CKV_EFIRMA_SOURCE_FOLDER;
 	CK_RV rv;
 	ef_assert_locked();
 
@@ -120,7 +127,7 @@ static CK_RV build_objects_inlock(struct ef_token *t)
 	if (!t->objects)
 		return EF_FAIL(CKR_HOST_MEMORY);
 	t->n_objects = EF_OBJ_FIRST_CA;
-	if ((rv = ef_object_build_cert(&t->objects[EF_OBJ_CERT], &t->cert, 1, holder)) ||
+	if ((rv = ef_object_build_cert(&t->objects[EF_OBJ_CERT], &t->cert, 1, holder, &src)) ||
 	    (rv = ef_object_build_pubkey(&t->objects[EF_OBJ_PUBKEY], &t->cert, holder,
 					 t->can_encrypt)) ||
 	    (rv = ef_object_build_privkey(&t->objects[EF_OBJ_PRIVKEY], &t->cert, holder,
@@ -183,7 +190,7 @@ CK_RV ef_token_add_chain_inlock(struct ef_token *t, const struct ef_cert *pool, 
 				 chain[built]->sat.holder : "SAT CA";
 		struct ef_object *ca = &t->objects[EF_OBJ_FIRST_CA + built];
 		memset(ca, 0, sizeof(*ca));
-		rv = ef_object_build_cert(ca, chain[built], 2, cn);
+		rv = ef_object_build_cert(ca, chain[built], 2, cn, NULL);
 		if (rv != CKR_OK) {
 			ef_object_clear(ca);
 			goto out;

@@ -8,10 +8,44 @@
 #include "tool.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *kind_of(CK_ULONG k)
 {
 	return k == CKV_EFIRMA_KIND_EFIRMA ? "e.firma" : k == CKV_EFIRMA_KIND_CSD ? "CSD" : "?";
+}
+
+/* Which stick to keep plugged in, which file to renew: the module says
+ * where it found the bundle (nothing from a module that does not). */
+static void print_source(const struct ef_tok *t)
+{
+	const char *slash = strrchr(t->cert_path, '/');
+
+	switch (t->source) {
+	case CKV_EFIRMA_SOURCE_VOLUME:
+		/* TRANSLATORS: the volume's name, then the certificate's path */
+		printf(_("  from:     removable volume %s (%s)\n"), ef_shown(t->volume),
+		       ef_shown(t->cert_path));
+		break;
+	case CKV_EFIRMA_SOURCE_FOLDER: {
+		/* The folder, then the file in it: the folder is what the
+		 * user named in the configuration. */
+		size_t dir_len = slash == t->cert_path ? 1 : (size_t)(slash - t->cert_path);
+		char *dir = slash ? strndup(t->cert_path, dir_len) : NULL;
+		/* TRANSLATORS: the folder's path, then the certificate's file name */
+		printf(_("  from:     folder %s (%s)\n"), ef_shown(dir ? dir : "."),
+		       ef_shown(slash ? slash + 1 : t->cert_path));
+		free(dir);
+		break;
+	}
+	case CKV_EFIRMA_SOURCE_BUNDLE:
+		/* TRANSLATORS: the certificate's path, as the configuration names it */
+		printf(_("  from:     configured bundle %s\n"), ef_shown(t->cert_path));
+		break;
+	default:
+		break;
+	}
 }
 
 int ef_cmd_list(struct ef_opts *o)
@@ -47,6 +81,7 @@ int ef_cmd_list(struct ef_opts *o)
 		if (ef_certinfo_parse(t->cert, t->cert_len, &ci) != EF_CI_NOMEM && ci.x509)
 			ef_print_validity(ci.not_before, ci.not_after);
 		ef_certinfo_clear(&ci);
+		print_source(t);
 	}
 out:
 	ef_p11_toks_free(toks, n);

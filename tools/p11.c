@@ -165,7 +165,10 @@ static CK_RV read_cert(struct ef_p11 *p, CK_SESSION_HANDLE s, struct ef_tok *t)
 	t->branch = attr_dup(p, s, o, CKA_EFIRMA_BRANCH);
 	t->kind = attr_ulong(p, s, o, CKA_EFIRMA_KIND);
 	t->persona = attr_ulong(p, s, o, CKA_EFIRMA_PERSONA);
-	if (t->holder == NULL || t->branch == NULL)
+	t->source = attr_ulong(p, s, o, CKA_EFIRMA_SOURCE);
+	t->volume = attr_dup(p, s, o, CKA_EFIRMA_VOLUME);
+	t->cert_path = attr_dup(p, s, o, CKA_EFIRMA_CERT_PATH);
+	if (t->holder == NULL || t->branch == NULL || t->volume == NULL || t->cert_path == NULL)
 		return CKR_HOST_MEMORY;
 	t->has_cert = true;
 	return CKR_OK;
@@ -243,6 +246,8 @@ void ef_p11_toks_free(struct ef_tok *toks, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(toks[i].holder);
 		free(toks[i].branch);
+		free(toks[i].volume);
+		free(toks[i].cert_path);
 		free(toks[i].cert);
 	}
 	free(toks);

@@ -32,6 +32,10 @@ struct ef_tok {
 	size_t cert_len;
 	unsigned char id[64];      /* CKA_ID shared by certificate and keys */
 	size_t id_len;
+	/* Where the bundle comes from: CKV_EFIRMA_SOURCE_*, or 0 from a
+	 * module that does not say. */
+	CK_ULONG source;
+	char *volume, *cert_path; /* malloc'd, maybe "" */
 };
 
 /* Loads the module and calls C_Initialize (reserved: the pReserved

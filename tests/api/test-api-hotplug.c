@@ -150,6 +150,47 @@ static bool event_for(CK_SLOT_ID slot)
 	return seen;
 }
 
+/* The token's certificate says it comes from this file on this volume
+ * (CKA_EFIRMA_SOURCE, _VOLUME, _CERT_PATH). */
+static bool from_volume(CK_SESSION_HANDLE s, const char *volume, const char *cert_path, bool say)
+{
+	CK_OBJECT_HANDLE cert = api_leaf_cert(s);
+	unsigned char *vol = NULL, *path = NULL;
+	CK_ULONG vlen = 0, plen = 0;
+	CK_ULONG kind = api_attr_ulong(s, cert, CKA_EFIRMA_SOURCE, 0);
+	bool good = kind == CKV_EFIRMA_SOURCE_VOLUME &&
+		    api_attr(s, cert, CKA_EFIRMA_VOLUME, &vol, &vlen) == CKR_OK &&
+		    api_attr(s, cert, CKA_EFIRMA_CERT_PATH, &path, &plen) == CKR_OK &&
+		    vlen == strlen(volume) && memcmp(vol, volume, vlen) == 0 &&
+		    plen == strlen(cert_path) && memcmp(path, cert_path, plen) == 0;
+	if (!good && say)
+		tap_diag("source %lu, volume '%s', path '%s'", (unsigned long)kind,
+			 vol ? (char *)vol : "", path ? (char *)path : "");
+	free(vol);
+	free(path);
+	return good;
+}
+
+/* Polls until the token with this label comes from that file: a token
+ * seen before the rescan is the old one, whose session the rescan closes. */
+static bool await_from_volume(const char *label, const char *volume, const char *cert_path)
+{
+	double t0 = tap_now();
+	bool good = false, last = false;
+	do {
+		CK_SLOT_ID slot;
+		CK_SESSION_HANDLE s;
+		last = tap_now() - t0 >= deadline();
+		if (await_label(label, true, &slot) >= 0 && api_open(slot, false, &s) == CKR_OK) {
+			good = from_volume(s, volume, cert_path, last);
+			P->C_CloseSession(s);
+		}
+		if (!good)
+			usleep(20000);
+	} while (!good && !last);
+	return good;
+}
+
 /* ------------------------------------------------ appear, vanish, again */
 
 static void test_appear_vanish(bool threads)
@@ -233,7 +274,7 @@ static void test_rename_and_partial(bool threads)
 	const char *m = mode_name(threads);
 	CK_SLOT_ID slot = 0;
 	CK_SESSION_HANDLE s;
-	char dir[1200];
+	char dir[1200], renamed[1400];
 
 	if (!is_ul(init_root(threads), CKR_OK, "%s: C_Initialize", m))
 		return;
@@ -242,6 +283,9 @@ static void test_rename_and_partial(bool threads)
 	snprintf(dir, sizeof dir, "%s/USB/SAT", root);
 	ok(api_sh("cd '%s' && for f in *; do mv \"$f\" \"renombrado-$f\"; done", dir) == 0,
 	   "%s: both files renamed", m);
+	snprintf(renamed, sizeof renamed, "%s/renombrado-%s", dir, strrchr(fiel.cer, '/') + 1);
+	ok(await_from_volume(LABEL_CACX, "USB", renamed),
+	   "%s: its certificate names the renamed file", m);
 	ok(await_label(LABEL_CACX, true, &slot) >= 0, "%s: the token is there after the rename", m);
 	if (is_ul(api_open(slot, false, &s), CKR_OK, "%s: session after the rename", m)) {
 		is_ul(api_login(s, fiel.pin), CKR_OK, "%s: logs in with the renamed key", m);
@@ -254,6 +298,10 @@ static void test_rename_and_partial(bool threads)
 	   "%s: a CSD's .cer copied alone", m);
 	ok(await_label(LABEL_CSD, true, &slot) >= 0, "%s: its token appears", m);
 	if (is_ul(api_open(slot, false, &s), CKR_OK, "%s: session", m)) {
+		char path[1400];
+		snprintf(path, sizeof path, "%s/%s", dir, strrchr(csd.cer, '/') + 1);
+		ok(from_volume(s, "OTRA", path, true), "%s: its certificate names the volume OTRA",
+		   m);
 		is_ul(api_login(s, csd.pin), CKR_DEVICE_ERROR,
 		      "%s: no .key yet: C_Login -> CKR_DEVICE_ERROR", m);
 		ok(api_sh("cp '%s' '%s/'", csd.key, dir) == 0, "%s: the .key follows", m);

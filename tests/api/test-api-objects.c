@@ -461,6 +461,11 @@ static void test_token(const struct api_bundle *b, bool deep)
 		ok(cn && attr_str(s, cert, CKA_EFIRMA_HOLDER, cn), "%s: CKA_EFIRMA_HOLDER", nm);
 		ok(attr_str(s, cert, CKA_EFIRMA_BRANCH, ex->branch), "%s: CKA_EFIRMA_BRANCH '%s'", nm, ex->branch);
 	}
+	is_ul(api_attr_ulong(s, cert, CKA_EFIRMA_SOURCE, 99), CKV_EFIRMA_SOURCE_BUNDLE,
+	      "%s: CKA_EFIRMA_SOURCE = configured bundle", nm);
+	ok(attr_str(s, cert, CKA_EFIRMA_VOLUME, ""), "%s: CKA_EFIRMA_VOLUME empty", nm);
+	ok(attr_str(s, cert, CKA_EFIRMA_CERT_PATH, b->cer), "%s: CKA_EFIRMA_CERT_PATH '%s'", nm,
+	   b->cer);
 
 	/* ---- public key */
 	CK_OBJECT_HANDLE pub = api_one(s, CKO_PUBLIC_KEY);
@@ -680,6 +685,71 @@ out:
 	X509_free(x);
 }
 
+/* ------------------------------------------------------------- sources */
+
+/* The source attributes of the one token the configuration conf shows. */
+static void check_source(const char *conf, const char *what, CK_ULONG kind, const char *volume,
+			 const char *cert_path)
+{
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE s;
+	if (!is_ul(api_init(conf), CKR_OK, "%s: C_Initialize", what))
+		return;
+	if (!is_ul(api_first_token_slot(&slot), CKR_OK, "%s: a token", what) ||
+	    !is_ul(api_open(slot, false, &s), CKR_OK, "%s: C_OpenSession", what)) {
+		api_finalize();
+		return;
+	}
+	CK_OBJECT_HANDLE cert = api_leaf_cert(s), h[8];
+	is_ul(api_attr_ulong(s, cert, CKA_EFIRMA_SOURCE, 99), kind, "%s: CKA_EFIRMA_SOURCE", what);
+	ok(attr_str(s, cert, CKA_EFIRMA_VOLUME, volume), "%s: CKA_EFIRMA_VOLUME '%s'", what,
+	   volume);
+	ok(attr_str(s, cert, CKA_EFIRMA_CERT_PATH, cert_path), "%s: CKA_EFIRMA_CERT_PATH '%s'",
+	   what, cert_path);
+	attr_rules(s, cert, what, CKA_EFIRMA_SOURCE, true);
+	attr_rules(s, cert, what, CKA_EFIRMA_VOLUME, true);
+	attr_rules(s, cert, what, CKA_EFIRMA_CERT_PATH, true);
+
+	/* An application looks for the tokens of one source. */
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_ULONG other = kind == CKV_EFIRMA_SOURCE_VOLUME ? CKV_EFIRMA_SOURCE_FOLDER
+							  : CKV_EFIRMA_SOURCE_VOLUME;
+	CK_ATTRIBUTE by[2] = { { CKA_CLASS, &cls, sizeof cls },
+			       { CKA_EFIRMA_SOURCE, &kind, sizeof kind } };
+	CK_ULONG n = api_find(s, by, 2, h, 8, NULL);
+	ok(n == 1 && h[0] == cert, "%s: found by CKA_EFIRMA_SOURCE", what);
+	by[1].pValue = &other;
+	is_ul(api_find(s, by, 2, h, 8, NULL), 0, "%s: not found by another source", what);
+	P->C_CloseSession(s);
+	api_finalize();
+}
+
+/* A [bundle] is test_token's; here a [directory] folder and a folder
+ * standing in for the removable volumes' mount root (/media/$USER). */
+static void test_sources(const struct api_bundle *b)
+{
+	const char *tmp = api_tmpdir();
+	const char *name = strrchr(b->cer, '/') + 1;
+	char dir[1200], cer[1400], root[1200], conf[4000];
+
+	snprintf(dir, sizeof dir, "%s/SAT", tmp);
+	snprintf(cer, sizeof cer, "%s/%s", dir, name);
+	if (!ok(api_sh("mkdir -p '%s' && cp '%s' '%s' '%s/'", dir, b->cer, b->key, dir) == 0,
+		"a folder with the bundle"))
+		return;
+	snprintf(conf, sizeof conf, "dir=%s removable=0 empty-slots=0 ca=%s", dir, api_sat("ca"));
+	check_source(conf, "folder", CKV_EFIRMA_SOURCE_FOLDER, "", cer);
+
+	snprintf(root, sizeof root, "%s/media", tmp);
+	snprintf(cer, sizeof cer, "%s/KINGSTON/SAT/%s", root, name);
+	if (!ok(api_sh("mkdir -p '%s/KINGSTON/SAT' && cp '%s' '%s' '%s/KINGSTON/SAT/'", root,
+		       b->cer, b->key, root) == 0,
+		"a stand-in volume KINGSTON with the bundle in SAT/"))
+		return;
+	snprintf(conf, sizeof conf, "removable-root=%s ca=%s", root, api_sat("ca"));
+	check_source(conf, "volume", CKV_EFIRMA_SOURCE_VOLUME, "KINGSTON", cer);
+}
+
 /* --------------------------------------------------------- writes refused */
 
 static bool refused(CK_RV rv)
@@ -762,6 +832,7 @@ int main(void)
 				    strcmp(all[i].name, "csd-pm-EKU9003173C9-2023") == 0));
 	if (api_sat_bundle("fiel-pf-CACX7605101P8-2023", &main_b)) {
 		TAP_PART(test_searches(&main_b));
+		TAP_PART(test_sources(&main_b));
 		TAP_PART(test_writes(&main_b));
 	}
 	free(all);

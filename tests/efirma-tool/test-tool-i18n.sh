@@ -38,6 +38,13 @@ check "list in Spanish: labels, vigencia, VENCIDO for the 2019 e.firma" \
 	    printf '%s' "$out" | grep -q 'titular:  XOCHILT CASAS CHAVEZ' &&
 	    printf '%s' "$out" | grep -q 'vigencia: del 2023-05-09 18:05:49 UTC al 2027-05-08 18:05:49 UTC' &&
 	    printf '%s' "$out" | grep -q 'AVISO:    VENCIDO el 2023-06-13 21:58:00 UTC'; echo $?)" "$out"
+check "list in Spanish: where the bundle comes from" \
+	"$(has "$out" "  origen:   archivo configurado $fiel_cer")" "$out"
+sources_conf "$tmp/src.conf"
+EFIRMA_PKCS11_CONF=$tmp/src.conf es "$T" list
+check "list in Spanish: a folder and a removable volume" \
+	"$( [ $rc = 0 ] && printf '%s' "$out" | grep -qxF "  origen:   carpeta $tmp/SAT (${csdm_cer##*/})" &&
+	    printf '%s' "$out" | grep -qxF "  origen:   unidad extraíble KINGSTON ($tmp/media/KINGSTON/SAT/${moral_cer##*/})"; echo $?)" "$out"
 
 es env PIN=malaclave1 "$T" check --token CACX7605101P8 --pin-env PIN
 check "wrong password in Spanish: exit 2, 'contraseña incorrecta'" \

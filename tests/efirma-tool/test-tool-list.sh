@@ -1,6 +1,7 @@
 #!/bin/bash
 # test-tool-list.sh - "efirma-tool list": every token with its SAT facts
-# (read from the module's CKA_EFIRMA_* attributes) and validity warnings.
+# (read from the module's CKA_EFIRMA_* attributes), validity warnings and
+# where its bundle comes from.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 . "$(dirname "$0")/tool-lib.sh"
@@ -35,6 +36,20 @@ check "expired 2019 e.firma física: EXPIRED warning with the date" \
 	"$(has "$b4" 'WARNING:  EXPIRED on 2023-06-13 21:58:00 UTC')" "$out"
 b5=$(block "$out" 'e.firma HAÑ930228SM9')
 check "expired 2019 e.firma moral: EXPIRED warning" "$(has "$b5" 'WARNING:  EXPIRED on 2023-06-13 21:26:00 UTC')" "$out"
+
+check "a [bundle]: from the configured file" \
+	"$(has "$b" "  from:     configured bundle $fiel_cer")" "$b"
+
+# Where each token comes from: a [directory] folder and a removable volume.
+sources_conf "$tmp/src.conf"
+EFIRMA_PKCS11_CONF=$tmp/src.conf run "$T" list
+check "list of a folder and a volume: exit 0" "$rc" "$err"
+check "a folder's token: from the folder, then the file's name" \
+	"$(has "$(block "$out" 'CSD EKU9003173C9')" "  from:     folder $tmp/SAT (${csdm_cer##*/})")" "$out"
+check "a volume's token: from the volume by its name, then the file's path" \
+	"$(has "$(block "$out" 'e.firma EKU9003173C9')" \
+	       "  from:     removable volume KINGSTON ($tmp/media/KINGSTON/SAT/${moral_cer##*/})")" "$out"
+check "one 'from:' line per token" "$(is "$(printf '%s\n' "$out" | grep -c '^  from:')" 2)" "$out"
 
 # A certificate that expires in ten days, made now with the generated
 # test CA in SAT's layout.

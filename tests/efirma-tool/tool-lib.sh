@@ -58,6 +58,17 @@ conf() {
 	done
 }
 
+# sources_conf FILE: a bundle of each source that scans: the CSD moral in
+# a [directory] folder $tmp/SAT (~/SAT, where SAT's download lands), the
+# e.firma moral on a removable volume KINGSTON/SAT under $tmp/media (a
+# folder standing in for /media/$USER)
+sources_conf() {
+	mkdir -p "$tmp/SAT" "$tmp/media/KINGSTON/SAT"
+	cp "$csdm_cer" "$csdm_key" "$tmp/SAT/"
+	cp "$moral_cer" "$moral_key" "$tmp/media/KINGSTON/SAT/"
+	printf '[directory]\npath = %s\n\n[removable]\nroot = %s\n' "$tmp/SAT" "$tmp/media" > "$1"
+}
+
 # run CMD...: runs it with stdin from /dev/null and without a controlling
 # terminal (a password prompt must fail, not hang); sets $out (stdout),
 # $err (stderr) and $rc.

@@ -35,6 +35,21 @@ static CK_ULONG ulong_attr(const struct ef_object *o, CK_ATTRIBUTE_TYPE type)
 	return ef_object_get(o, &a, 1) == CKR_OK ? v : (CK_ULONG)-1;
 }
 
+/* A string attribute, read the way an application does: its length
+ * first, then into a buffer of exactly that size.  Static storage. */
+static const char *str_attr(const struct ef_object *o, CK_ATTRIBUTE_TYPE type)
+{
+	static char buf[4096];
+	CK_ATTRIBUTE a = { type, NULL, 0 };
+	if (ef_object_get(o, &a, 1) != CKR_OK || a.ulValueLen >= sizeof(buf))
+		return "(unreadable)";
+	a.pValue = buf;
+	if (ef_object_get(o, &a, 1) != CKR_OK)
+		return "(unreadable)";
+	buf[a.ulValueLen] = '\0';
+	return buf;
+}
+
 /* [PKCS#11 3.0 C_GetAttributeValue] cases 1-5, on any object. */
 static void test_get_rules(const struct ef_object *cert)
 {
@@ -73,7 +88,10 @@ static void test_get_rules(const struct ef_object *cert)
 static void test_cert(const struct ef_cert *c, const unsigned char *der, size_t der_len)
 {
 	struct ef_object o = {0};
-	is_ul(ef_object_build_cert(&o, c, 1, "XOCHILT CASAS CHAVEZ"), CKR_OK, "build certificate object");
+	struct ef_cert_source src = { CKV_EFIRMA_SOURCE_VOLUME, "KINGSTON",
+				      "/media/ana/KINGSTON/SAT/x.cer" };
+	is_ul(ef_object_build_cert(&o, c, 1, "XOCHILT CASAS CHAVEZ", &src), CKR_OK,
+	      "build certificate object");
 	ok(!o.is_private, "certificate is public");
 	is_ul(ulong_attr(&o, CKA_CLASS), CKO_CERTIFICATE, "CKA_CLASS");
 	is_ul(ulong_attr(&o, CKA_CERTIFICATE_TYPE), CKC_X_509, "CKA_CERTIFICATE_TYPE");
@@ -109,6 +127,12 @@ static void test_cert(const struct ef_cert *c, const unsigned char *der, size_t 
 	is_ul(ulong_attr(&o, CKA_EFIRMA_KIND), CKV_EFIRMA_KIND_EFIRMA, "CKA_EFIRMA_KIND = e.firma");
 	is_ul(ulong_attr(&o, CKA_EFIRMA_PERSONA), CKV_EFIRMA_PERSONA_FISICA, "CKA_EFIRMA_PERSONA = física");
 
+	is_ul(ulong_attr(&o, CKA_EFIRMA_SOURCE), CKV_EFIRMA_SOURCE_VOLUME,
+	      "CKA_EFIRMA_SOURCE = removable volume");
+	is_str(str_attr(&o, CKA_EFIRMA_VOLUME), "KINGSTON", "CKA_EFIRMA_VOLUME");
+	is_str(str_attr(&o, CKA_EFIRMA_CERT_PATH), "/media/ana/KINGSTON/SAT/x.cer",
+	       "CKA_EFIRMA_CERT_PATH");
+
 	/* Matching, as C_FindObjects uses it. */
 	CK_OBJECT_CLASS klass = CKO_CERTIFICATE, other = CKO_PRIVATE_KEY, nss_trust = 0xCE534353UL;
 	CK_ATTRIBUTE m1 = { CKA_CLASS, &klass, sizeof(klass) };
@@ -127,6 +151,45 @@ static void test_cert(const struct ef_cert *c, const unsigned char *der, size_t 
 	test_get_rules(&o);
 	ok(ef_object_size(&o) > der_len, "C_GetObjectSize covers the value");
 	ef_object_clear(&o);
+}
+
+/* A folder's or a [bundle]'s token: no volume; an authority's
+ * certificate: no source at all, it is not the token's bundle. */
+static void test_cert_sources(const struct ef_cert *c)
+{
+	struct ef_object dir = { 0 }, conf = { 0 }, ca = { 0 };
+	struct ef_cert_source in_dir = { CKV_EFIRMA_SOURCE_FOLDER, NULL, "/home/ana/SAT/x.cer" };
+	struct ef_cert_source in_conf = { CKV_EFIRMA_SOURCE_BUNDLE, NULL, "efirma/x.cer" };
+	CK_ATTRIBUTE vol = { CKA_EFIRMA_VOLUME, NULL, 0 };
+
+	is_ul(ef_object_build_cert(&dir, c, 1, "x", &in_dir), CKR_OK,
+	      "build a folder's certificate");
+	is_ul(ulong_attr(&dir, CKA_EFIRMA_SOURCE), CKV_EFIRMA_SOURCE_FOLDER,
+	      "CKA_EFIRMA_SOURCE = folder");
+	is_ul(ef_object_get(&dir, &vol, 1), CKR_OK, "CKA_EFIRMA_VOLUME exists for a folder");
+	is_ul(vol.ulValueLen, 0, "... and is empty");
+	is_str(str_attr(&dir, CKA_EFIRMA_CERT_PATH), "/home/ana/SAT/x.cer",
+	       "CKA_EFIRMA_CERT_PATH of a folder's");
+
+	is_ul(ef_object_build_cert(&conf, c, 1, "x", &in_conf), CKR_OK,
+	      "build a [bundle]'s certificate");
+	is_ul(ulong_attr(&conf, CKA_EFIRMA_SOURCE), CKV_EFIRMA_SOURCE_BUNDLE,
+	      "CKA_EFIRMA_SOURCE = configured bundle");
+	is_str(str_attr(&conf, CKA_EFIRMA_CERT_PATH), "efirma/x.cer",
+	       "CKA_EFIRMA_CERT_PATH as configured, even relative");
+	CK_ULONG bundle = CKV_EFIRMA_SOURCE_BUNDLE;
+	CK_ATTRIBUTE by_source = { CKA_EFIRMA_SOURCE, &bundle, sizeof(bundle) };
+	ok(ef_object_matches(&conf, &by_source, 1) && !ef_object_matches(&dir, &by_source, 1),
+	   "a search by CKA_EFIRMA_SOURCE tells the sources apart");
+
+	is_ul(ef_object_build_cert(&ca, c, 2, "SAT CA", NULL), CKR_OK, "build an authority's");
+	bool none = !ef_object_attr(&ca, CKA_EFIRMA_SOURCE) &&
+		    !ef_object_attr(&ca, CKA_EFIRMA_VOLUME) &&
+		    !ef_object_attr(&ca, CKA_EFIRMA_CERT_PATH);
+	ok(none, "an authority's has no source");
+	ef_object_clear(&dir);
+	ef_object_clear(&conf);
+	ef_object_clear(&ca);
 }
 
 static void test_keys(const struct ef_cert *c)
@@ -266,6 +329,7 @@ int main(int argc, char **argv)
 	is_ul(ef_crypto_init(), CKR_OK, "crypto init");
 	is_ul(ef_cert_parse(der, len, &c), CKR_OK, "parse the SAT e.firma certificate");
 	TAP_PART(test_cert(&c, der, len));
+	TAP_PART(test_cert_sources(&c));
 	TAP_PART(test_keys(&c));
 	TAP_PART(test_mech());
 	ef_cert_clear(&c);
