@@ -1,6 +1,7 @@
 # hotplug-lib.sh - what the browsers' hot-plug tests share (sourced after
 # tap.sh and lib.sh): the stand-in mount root, the module's configuration,
-# the nginx site, the driver and the assertions both browsers must pass.
+# the nginx site, the driver and the assertions (browser-neutral, for a
+# Chromium test to come).
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The module is configured with a file whose [removable] section names
