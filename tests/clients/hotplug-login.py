@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+# hotplug-login.py - a running Firefox, a USB stick that comes and goes: the
+# driver of test-firefox-hotplug.sh (issue 12).
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# usage: hotplug-login.py firefox --profile DIR  OPTIONS
+# OPTIONS: --outdir DIR --url URL --volume DIR --cer FILE --key FILE
+#          --label TOKEN-LABEL --pin-file FILE
+#
+# The browser starts with the module and no bundle.  Then, without
+# restarting it: the bundle is copied into --volume (a folder under the
+# module's removable root: the stick plugged in), the page is opened (the
+# TLS client-certificate login); the folder is removed (the stick pulled
+# out), the page is opened again; the bundle is copied back, the page is
+# opened a third time.  Each opening asks for a URL of its own (?step=N):
+# no cache.  The server closes every connection after one answer
+# (keepalive_timeout 0) and keeps no TLS sessions, so every opening is a
+# full handshake.
+#
+# Like firefox-login.py it only observes: facts in OUTDIR/facts ("key
+# value"), each page's text in OUTDIR/page-N.txt or its error in
+# OUTDIR/page-N.err; the shell test makes the assertions.
+#
+# The password, as in test-firefox.sh: a prompt factory registered over
+# Marionette under "@mozilla.org/prompter;1", answering Firefox's own token
+# password prompt (here the one the TLS handshake raises); it counts every
+# prompt and answers only as many as the driver allows before each step (a
+# wrong answer cannot loop).
+#
+# No Chromium yet: headless Chromium 156 picks the certificate (the
+# auto_select_certificate content setting) and then asks the token's
+# password in its native CryptoModulePasswordDialogView, which neither the
+# DevTools protocol nor UI DevTools (DOM.dispatchKeyEvent: "Dispatch key
+# events is not enabled.") can answer; no C_Login reaches the module.
+
+import importlib.util
+import os
+import shutil
+import sys
+import time
+import types
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+from marionette import Marionette, MarionetteError  # noqa: E402
+
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# firefox-login.py's token listing and page text
+ffl = load("firefox_login", os.path.join(here, "firefox-login.py"))
+
+facts = []
+
+
+def fact(key, value):
+    facts.append("%s %s" % (key, str(value).replace("\n", " ")))
+
+
+class DriverError(Exception):
+    pass
+
+
+# A prompt factory that lives as long as this Firefox: state on the chrome
+# window (the scripts of one Marionette session run against it).  budget:
+# how many prompts may still be answered; asked: how many came.
+PROMPTER = r"""
+const [pin] = arguments;
+const st = {asked: 0, budget: 0, pin: pin};
+window.efirmaPrompts = st;
+const prompt = {
+  QueryInterface: ChromeUtils.generateQI(["nsIPrompt"]),
+  promptPassword(title, text, password, checkMsg, checkState) {
+    st.asked++;
+    if (st.budget <= 0) return false;
+    st.budget--;
+    password.value = st.pin;
+    return true;
+  },
+  alert() {}, alertCheck() {}, confirm() { return false; },
+  confirmCheck() { return false; }, confirmEx() { return 1; },
+  prompt() { return false; }, promptUsernameAndPassword() { return false; },
+  select() { return false; },
+};
+const factory = {
+  QueryInterface: ChromeUtils.generateQI(["nsIFactory"]),
+  createInstance(iid) {
+    return { QueryInterface: ChromeUtils.generateQI(["nsIPromptFactory"]),
+             getPrompt(win, piid) { return prompt.QueryInterface(piid); } }.QueryInterface(iid);
+  },
+};
+Components.manager.QueryInterface(Ci.nsIComponentRegistrar).registerFactory(
+  Services.uuid.generateUUID(), "efirma test prompter", "@mozilla.org/prompter;1", factory);
+return true;
+"""
+
+ARM = "window.efirmaPrompts.budget = arguments[0]; return window.efirmaPrompts.asked;"
+ASKED = "return window.efirmaPrompts.asked;"
+
+
+class Firefox:
+    def __init__(self, a):
+        self.m = Marionette.connect_profile(a.profile, deadline_s=60.0, timeout=60.0)
+        self.m.new_session({"acceptInsecureCerts": False})
+        self.m.set_timeouts(script_ms=20000, page_load_ms=30000)
+        self.m.set_context("chrome")
+        with open(a.pin_file, encoding="utf-8") as f:
+            self.m.execute(PROMPTER, [f.read().strip()])
+
+    def token(self, label):
+        """None, or (logged in, user certificate subjects) of the token."""
+        self.m.set_context("chrome")
+        r = self.m.execute(ffl.LIST_CERTS, [label])
+        if not r.get("token"):
+            return None
+        return (bool(r["token"].get("loggedIn")),
+                [c["subject"] for c in r.get("certs", []) if c["type"] == "user"])
+
+    def arm(self, answers):
+        self.m.set_context("chrome")
+        return self.m.execute(ARM, [answers])
+
+    def asked(self):
+        self.m.set_context("chrome")
+        return self.m.execute(ASKED)
+
+    def open(self, url):
+        """(page text, None) or (None, error)."""
+        self.m.set_context("content")
+        try:
+            self.m.navigate(url)
+            return self.m.execute(ffl.PAGE_TEXT), None
+        except MarionetteError as e:
+            return None, str(e)
+
+    def alive(self):
+        self.m.set_context("chrome")
+        return self.m.execute("return Services.appinfo.name;")
+
+    def quit(self):
+        self.m.quit()
+
+
+def wait(probe, seconds, step=0.05):
+    """(value, seconds waited) once probe() is true; (None, seconds)."""
+    t0 = time.monotonic()
+    while True:
+        v = probe()
+        if v:
+            return v, time.monotonic() - t0
+        if time.monotonic() - t0 > seconds:
+            return None, time.monotonic() - t0
+        time.sleep(step)
+
+
+def plug(a):
+    os.makedirs(a.volume, exist_ok=True)
+    # as a file manager copies: the certificate, then the key
+    shutil.copy(a.cer, a.volume)
+    shutil.copy(a.key, a.volume)
+
+
+def unplug(a):
+    # the stick's folder: the volume is everything under the root's entry
+    shutil.rmtree(os.path.dirname(a.volume.rstrip("/")))
+
+
+def step(b, a, n, answers):
+    before = b.arm(answers)
+    t0 = time.monotonic()
+    text, err = b.open("%s?step=%d" % (a.url, n))
+    fact("open_ms_%d" % n, int((time.monotonic() - t0) * 1000))
+    if text is not None:
+        with open(os.path.join(a.outdir, "page-%d.txt" % n), "w", encoding="utf-8") as f:
+            f.write(text)
+        fact("page_%d" % n, "loaded")
+    else:
+        with open(os.path.join(a.outdir, "page-%d.err" % n), "w", encoding="utf-8") as f:
+            f.write(err + "\n")
+        fact("page_%d" % n, "error")
+    fact("prompts_%d" % n, b.asked() - before)
+
+
+def scenario(b, a):
+    fact("token_at_start", int(b.token(a.label) is not None))
+    # no stick: the page, without a certificate
+    step(b, a, 0, 0)
+
+    # plugged in: the token appears, the login asks the password once
+    plug(a)
+    tok, secs = wait(lambda: b.token(a.label), 20)
+    fact("appeared_ms_1", int(secs * 1000) if tok else "never")
+    if tok:
+        fact("logged_in_before_1", int(tok[0]))
+        for s in tok[1]:
+            fact("user_cert_1", s)
+    step(b, a, 1, 1)
+    tok = b.token(a.label)
+    fact("logged_in_after_1", int(bool(tok and tok[0])))
+
+    # pulled out: the token goes, the page is opened without it
+    unplug(a)
+    gone, secs = wait(lambda: b.token(a.label) is None, 20)
+    fact("vanished_ms", int(secs * 1000) if gone else "never")
+    step(b, a, 2, 0)
+    fact("alive_after_removal", b.alive())
+
+    # back: the same token, logged out; the password is asked again
+    plug(a)
+    tok, secs = wait(lambda: b.token(a.label), 20)
+    fact("appeared_ms_3", int(secs * 1000) if tok else "never")
+    if tok:
+        fact("logged_in_before_3", int(tok[0]))
+    step(b, a, 3, 1)
+    tok = b.token(a.label)
+    fact("logged_in_after_3", int(bool(tok and tok[0])))
+
+
+def main():
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("browser", choices=["firefox"])
+    for opt in ("outdir", "url", "volume", "cer", "key", "label", "pin-file"):
+        p.add_argument("--" + opt, required=True)
+    p.add_argument("--profile")
+    a = p.parse_args()
+    b = None
+    try:
+        b = Firefox(a)
+        fact("browser", "started")
+        scenario(b, a)
+        fact("done", 1)
+    except (DriverError, MarionetteError, OSError, ValueError, KeyError,
+            TypeError, AttributeError) as e:
+        fact("driver_error", "%s: %s" % (type(e).__name__, e))
+        import traceback
+        traceback.print_exc()
+    finally:
+        if b is not None:
+            try:
+                b.quit()
+            except Exception as e:  # the facts must be written whatever happens
+                fact("quit_error", e)
+        with open(os.path.join(a.outdir, "facts"), "w", encoding="utf-8") as f:
+            f.write("\n".join(facts) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
