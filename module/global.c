@@ -140,7 +140,7 @@ out:
 __attribute__((destructor)) static void unload(void)
 {
 	/* Its code is about to be unmapped. */
-	ef_hotplug_join();
+	ef_hotplug_unload();
 	ef_crypto_fini();
 	ef_slots_forget_ids();
 }

@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "hotplug.h"
 #include "lock.h"
@@ -19,6 +20,11 @@ static struct ef_watch *watch;
 static struct ef_sources *sources;
 static pthread_t thread;
 static bool have_thread;
+/* The thread was told to leave (C_Finalize): it may be joined. */
+static bool thread_stopping;
+/* The process that started it: a child forked after C_Finalize has the
+ * flags but not the thread. */
+static pid_t thread_pid;
 /* A thread is blocked on the watch for everyone: the others wait for
  * the lock's broadcast instead of reading the same notifications. */
 static bool turn_taken;
@@ -95,6 +101,7 @@ static void start_thread_inlock(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ef_watch_ref(watch);
 	have_thread = pthread_create(&thread, NULL, watch_thread, watch) == 0;
+	thread_pid = getpid();
 	if (!have_thread) {
 		ef_watch_unref(watch);
 		ef_log_warn("cannot start the thread that follows the bundles' folders; "
@@ -143,6 +150,7 @@ void ef_hotplug_stop_inlock(void)
 	ef_assert_locked();
 	if (!watch)
 		return;
+	thread_stopping = have_thread;
 	ef_watch_wake(watch);
 	ef_watch_unref(watch);
 	ef_sources_unref(sources);
@@ -153,10 +161,25 @@ void ef_hotplug_stop_inlock(void)
 
 void ef_hotplug_join(void)
 {
-	if (!have_thread)
+	/* A thread not told to leave belongs to a library still
+	 * initialized (C_Initialize called twice): left running. */
+	if (!have_thread || !thread_stopping)
 		return;
-	pthread_join(thread, NULL);
-	have_thread = false;
+	if (thread_pid == getpid())
+		pthread_join(thread, NULL);
+	have_thread = thread_stopping = false;
+}
+
+void ef_hotplug_unload(void)
+{
+	if (have_thread && !thread_stopping && thread_pid == getpid()) {
+		/* Unloaded without C_Finalize: the thread must not outlive
+		 * its code. */
+		ef_lock_acquire();
+		ef_hotplug_stop_inlock();
+		ef_lock_release();
+	}
+	ef_hotplug_join();
 }
 
 void ef_hotplug_forget_forked(void)
@@ -165,7 +188,7 @@ void ef_hotplug_forget_forked(void)
 	ef_sources_forget_forked(sources);
 	watch = NULL;
 	sources = NULL;
-	have_thread = false;
+	have_thread = thread_stopping = false;
 	turn_taken = false;
 }
 

@@ -40,6 +40,9 @@ void ef_hotplug_stop_inlock(void);
  * the library's unloading): waits for the thread of a previous
  * initialization to have left. */
 void ef_hotplug_join(void);
+/* The library's unloading: the thread stopped (even without C_Finalize)
+ * and joined. */
+void ef_hotplug_unload(void);
 /* In a forked child's only thread: the parent's watch and thread are
  * not the child's. */
 void ef_hotplug_forget_forked(void);

@@ -263,6 +263,14 @@ static CK_RV read_bundles(const struct ef_sources *s, struct ef_watch *w, struct
 	return CKR_OK;
 }
 
+static bool configured_dir(const struct ef_sources *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_dirs; i++)
+		if (strcmp(s->dirs[i], path) == 0)
+			return true;
+	return false;
+}
+
 static CK_RV read_dirs(const struct ef_sources *s, struct ef_watch *w, struct ef_scan *out)
 {
 	struct ef_found_dir *found = NULL;
@@ -283,8 +291,11 @@ static CK_RV read_dirs(const struct ef_sources *s, struct ef_watch *w, struct ef
 			ef_watch_dir(w, s->dirs[i]);
 		rv = list_dir(s, s->dirs[i], NULL, &out->dirs[i]);
 	}
-	for (size_t i = 0; rv == CKR_OK && i < n_found; i++, out->n_dirs++)
-		rv = list_dir(s, found[i].path, found[i].volume, &out->dirs[out->n_dirs]);
+	for (size_t i = 0; rv == CKR_OK && i < n_found; i++) {
+		if (configured_dir(s, found[i].path))
+			continue; /* a [directory] on a stick: scanned as configured */
+		rv = list_dir(s, found[i].path, found[i].volume, &out->dirs[out->n_dirs++]);
+	}
 	ef_volumes_free(found, n_found);
 	return rv;
 }

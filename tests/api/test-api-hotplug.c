@@ -476,7 +476,9 @@ static long switches(void)
 
 static void test_threads_and_idle(void)
 {
-	int before = count_threads();
+	/* The test itself has one thread.  C_Initialize first joins the
+	 * thread of the previous part's module, which C_Finalize woke. */
+	int before = 1;
 	if (!is_ul(init_root(false), CKR_OK, "no thread: C_Initialize"))
 		return;
 	is_ul(count_threads(), before, "CKF_LIBRARY_CANT_CREATE_OS_THREADS: no thread started");
@@ -542,6 +544,36 @@ static void test_configured_sources(bool threads)
 	api_finalize();
 }
 
+/* A [directory] that lives on a stick is one source, the configured one:
+ * the volumes' walk finds the same folder, which must not take the token
+ * over (its slot and attributes would say a volume one scan, a folder the
+ * next). */
+static void test_folder_on_stick(void)
+{
+	char dir[1200], conf[3000];
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE s;
+	snprintf(root, sizeof root, "%s/media", api_tmpdir());
+	snprintf(dir, sizeof dir, "%s/USB/SAT", root);
+	ok(api_sh("mkdir -p '%s'", dir) == 0, "a stick whose SAT folder is a [directory]");
+	snprintf(conf, sizeof conf, "dir=%s removable-root=%s ca=%s", dir, root, api_sat("ca"));
+	if (!is_ul(init_mode(conf, true), CKR_OK, "C_Initialize"))
+		return;
+	ok(plug("USB", &fiel), "a bundle copied into it");
+	ok(await_label(LABEL_CACX, true, &slot) >= 0, "its token");
+	CK_ULONG n = 0;
+	P->C_GetSlotList(CK_FALSE, NULL, &n); /* one more rescan */
+	P->C_GetSlotList(CK_TRUE, NULL, &n);
+	is_ul(n, 1, "one token, not one per way of reaching the folder");
+	if (is_ul(api_open(slot, false, &s), CKR_OK, "session")) {
+		CK_OBJECT_HANDLE cert = api_leaf_cert(s);
+		is_ul(api_attr_ulong(s, cert, CKA_EFIRMA_SOURCE, 0), CKV_EFIRMA_SOURCE_FOLDER,
+		      "it comes from the configured folder");
+	}
+	unplug("USB");
+	api_finalize();
+}
+
 /* ------------------------------------------------------------------ fork */
 
 static void test_fork(void)
@@ -570,6 +602,25 @@ static void test_fork(void)
 	unplug("HIJO");
 	ok(await_label(LABEL_CACX, false, NULL) >= 0, "fork: and its removal");
 	api_finalize();
+
+	/* Forked right after C_Finalize, while the woken thread may still be
+	 * leaving: the child has the flags but not the thread, and must
+	 * not wait for it. */
+	if (!is_ul(init_root(true), CKR_OK, "fork after C_Finalize: C_Initialize"))
+		return;
+	api_finalize();
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		alarm(20);
+		int rc = init_same_root(true) == CKR_OK && P->C_Finalize(NULL) == CKR_OK ? 0 : 1;
+		_exit(rc);
+	}
+	status = -1;
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "fork after C_Finalize: the child initializes and finalizes (no wait on a thread it has "
+	   "not)");
 }
 
 /* ------------------------------------------- polling where none notifies */
@@ -648,6 +699,7 @@ int main(void)
 		TAP_PART(test_wait_event(threads));
 		TAP_PART(test_configured_sources(threads));
 	}
+	TAP_PART(test_folder_on_stick());
 	TAP_PART(test_threads_and_idle());
 	TAP_PART(test_fork());
 	TAP_PART(test_polling_fallback());

@@ -763,6 +763,9 @@ static void test_directory(void)
 int main(void)
 {
 	api_setup_env();
+	/* A hang (C_Initialize waiting on a thread) fails instead of
+	 * stalling the suite. */
+	tap_alarm("test-api-info", 120);
 	if (!ok(api_load(), "module loads: %s", api_module_path()))
 		return tap_done();
 	TAP_PART(test_function_list());
