@@ -16,7 +16,8 @@
  * bytes (DER) and as little-endian words (BIGNUM limbs), in 32-byte
  * windows, and for the password.  While logged in d must be found - that
  * proves the scan sees the key - and after C_Logout / C_Finalize nothing
- * may be.
+ * may be; nor once the stick the bundle is on is pulled out, even if the
+ * program makes no call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,8 @@ static void reply(CK_RV rv)
 	(void)!write(1, line, (size_t)n);
 }
 
+/* The bundle cer + key, or (cer NULL) the first bundle found on the
+ * removable volumes under the folder key. */
 static int child(const char *cer, const char *key)
 {
 	char conf[3000];
@@ -56,7 +59,10 @@ static int child(const char *cer, const char *key)
 
 	if (!api_load())
 		return 2;
-	snprintf(conf, sizeof conf, "cert=%s key=%s", cer, key);
+	if (cer)
+		snprintf(conf, sizeof conf, "cert=%s key=%s", cer, key);
+	else
+		snprintf(conf, sizeof conf, "removable-root=%s", key);
 	while (read(0, &cmd, 1) == 1) {
 		CK_RV rv = CKR_OK;
 		switch (cmd) {
@@ -298,11 +304,68 @@ static void run_child(const char *what, const char *cer, const char *key, const 
 	waitpid(pid, &st, 0);
 }
 
+/* A stick pulled out while logged in: the module's own thread logs the
+ * token out, and the key is gone from memory before the program makes
+ * any other call. */
+static void run_child_unplugged(const char *cer, const char *key, const char *pw)
+{
+	unsigned key_mask = mask_of("d") | mask_of("p");
+	char root[1100], vol[1200], where[2048];
+	int in[2], out[2];
+	snprintf(root, sizeof root, "%s/media", api_tmpdir());
+	snprintf(vol, sizeof vol, "%s/USB", root);
+	if (!ok(api_sh("mkdir -p '%s/SAT' && cp '%s' '%s' '%s/SAT/'", vol, cer, key, vol) == 0,
+		"the bundle on a stick") ||
+	    pipe(in) != 0 || pipe(out) != 0)
+		return;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		execl(self_path, self_path, "--child-removable", root, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	to_child = in[1];
+	from_child = out[0];
+	is_ul(command('I', NULL), CKR_OK, "child: C_Initialize (threads allowed) + C_OpenSession");
+	is_ul(command('L', pw), CKR_OK, "child: C_Login");
+	is_ul(command('S', NULL), CKR_OK, "child: C_Sign");
+	unsigned f = scan(pid, where, sizeof where);
+	ok(f & mask_of("d"), "logged in: the scan finds d:%s", where);
+	ok(api_sh("rm -rf '%s'", vol) == 0, "the stick is pulled out; the child makes no call");
+	/* The module's thread, not a call, must do it: look until it has,
+	 * for at most 2 seconds. */
+	const char *scale = getenv("EF_TEST_TIME_SCALE");
+	double limit = 2.0 * (scale && atoi(scale) > 0 ? atoi(scale) : 1);
+	double t0 = tap_now();
+	while ((f = scan(pid, where, sizeof where)) & key_mask && tap_now() - t0 < limit)
+		usleep(20000);
+	is_ul(f & key_mask, 0, "without any call: neither d nor p in memory%s", where);
+	tap_diag("key gone %.0f ms after the removal", (tap_now() - t0) * 1000);
+	is_ul(command('S', NULL), CKR_SESSION_HANDLE_INVALID,
+	      "child: the session is gone (CKR_SESSION_HANDLE_INVALID)");
+	is_ul(command('F', NULL), CKR_OK, "child: C_Finalize");
+	command('Q', NULL);
+	close(to_child);
+	close(from_child);
+	int st;
+	waitpid(pid, &st, 0);
+}
+
 int main(int argc, char **argv)
 {
 	self_path = argv[0];
 	if (argc == 4 && strcmp(argv[1], "--child") == 0)
 		return child(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "--child-removable") == 0)
+		return child(NULL, argv[2]);
 	api_setup_env();
 	tap_alarm("test-secrets", 300);
 
@@ -326,8 +389,10 @@ int main(int argc, char **argv)
 		  "-out '%s' 2>/dev/null", b.key, b.pin, pwfile, key) == 0,
 	   "SAT key re-encrypted under a random password");
 	unlink(pwfile);
-	if (ok(set_needles(b.key, b.pin, pw), "private exponent and prime read with OpenSSL"))
+	if (ok(set_needles(b.key, b.pin, pw), "private exponent and prime read with OpenSSL")) {
 		TAP_PART(run_child("encrypted key", b.cer, key, pw));
+		TAP_PART(run_child_unplugged(b.cer, key, pw));
+	}
 
 	/* An unencrypted key, named by a bundle: the file the module reads
 	 * is the key itself (DER: d and p as they are in memory). */
