@@ -308,6 +308,31 @@ static void test_no_token(const struct api_bundle *good)
 	free(trace);
 }
 
+/* The trace names each call as the application made it, through either
+ * function list: C_GetInfo of the 3.0 list is C_GetInfo, not the
+ * module's internal name for it. */
+static void test_call_names(const struct api_bundle *b)
+{
+	CK_INFO info;
+	char line[512];
+	if (!P3) {
+		tap_skip("no PKCS#11 3.0 function list");
+		return;
+	}
+	if (!ok(trace_begin(), "stderr sent to %s", trace_path))
+		return;
+	CK_RV rv = api_init_bundle(b);
+	if (rv == CKR_OK)
+		rv = P3->C_GetInfo(&info);
+	api_finalize();
+	char *trace = trace_end();
+	is_ul(rv, CKR_OK, "3.0 list: C_GetInfo");
+	ok(trace && find_line(trace, "C_GetInfo -> CKR_OK", line, sizeof line),
+	   "its trace line says C_GetInfo");
+	ok(trace && !strstr(trace, "ef_GetInfo"), "no internal name in the trace");
+	free(trace);
+}
+
 /* With the trace off, the same failures leave stderr silent: no origin is
  * recorded, so none is formatted either (test-log checks the record). */
 static void test_trace_off(const struct api_bundle *b)
@@ -355,6 +380,7 @@ int main(void)
 	TAP_PART(test_sensitive_attribute(&b));
 	TAP_PART(test_bad_session(&b));
 	TAP_PART(test_no_token(&b));
+	TAP_PART(test_call_names(&b));
 	TAP_PART(test_trace_off(&b));
 	return tap_done();
 }
