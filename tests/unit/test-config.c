@@ -442,6 +442,80 @@ static void test_reserved(void)
 
 /* ---------------------------------------------------- precedence */
 
+/* [removable] in a file, its pReserved words, and who searches volumes. */
+static void test_removable(void)
+{
+	struct ef_config cfg;
+	char *err;
+	char dir[300], path[400];
+
+	memset(&cfg, 0, sizeof(cfg));
+	capture_begin();
+	CK_RV rv = pt("[removable]\nroot = /mnt/usb\nroot = rel\nempty-slots = 5\n"
+		      "search = quizas\nempty-slots = 17\nempty-slots = -1\nempty-slots = 2x\n"
+		      "depth = 9\n",
+		      "r.conf", "/etc/x", &cfg);
+	err = capture_end();
+	is_ul(rv, CKR_OK, "[removable]: CKR_OK");
+	if (is_ul(cfg.n_removable_roots, 2, "[removable]: two roots")) {
+		is_str(cfg.removable_roots[0], "/mnt/usb", "[removable]: root");
+		is_str(cfg.removable_roots[1], "/etc/x/rel",
+		       "[removable]: relative root, from the file's folder");
+	}
+	ok(cfg.empty_slots_given && cfg.empty_slots == 5, "[removable]: empty-slots = 5");
+	ok(!cfg.removable_off && !cfg.removable_on, "[removable]: a bad search = changes nothing");
+	ok(contains(err, "r.conf:5: search takes yes or no"), "[removable]: bad search warned");
+	ok(contains(err, "r.conf:6: empty-slots takes a number from 0 to 16"),
+	   "[removable]: 17 refused");
+	ok(contains(err, "r.conf:7:") && contains(err, "r.conf:8:"),
+	   "[removable]: -1 and 2x refused");
+	ok(contains(err, "r.conf:9: unknown key 'depth'"), "[removable]: unknown key warned");
+	free(err);
+	ef_config_free(&cfg);
+
+	memset(&cfg, 0, sizeof(cfg));
+	pt("[removable]\nsearch = no\nempty-slots = 0\n", "r.conf", NULL, &cfg);
+	ok(cfg.removable_off, "[removable]: search = no");
+	ok(cfg.empty_slots_given && cfg.empty_slots == 0, "[removable]: empty-slots = 0 is given");
+	ef_config_free(&cfg);
+
+	memset(&cfg, 0, sizeof(cfg));
+	ef_config_parse_reserved("removable=0 removable-root=/media/otro empty-slots=3", &cfg);
+	ok(cfg.removable_off, "pReserved: removable=0");
+	ok(cfg.n_removable_roots == 1 && strcmp(cfg.removable_roots[0], "/media/otro") == 0,
+	   "pReserved: removable-root=");
+	ok(cfg.empty_slots_given && cfg.empty_slots == 3, "pReserved: empty-slots=3");
+	ef_config_free(&cfg);
+
+	/* Who searches: pReserved that names bundles gets only those, a file
+	 * and no configuration at all search the usual roots. */
+	snprintf(dir, sizeof(dir), "%s/removable", tmp_root);
+	mkdir_p(dir);
+	snprintf(path, sizeof(path), "%s/e.conf", dir);
+	write_file(path, "[bundle]\ncert = /a.cer\nkey = /a.key\n");
+	unsetenv("EFIRMA_PKCS11_CONF");
+	setenv("XDG_CONFIG_HOME", dir, 1);
+	ef_config_load("cert=/a.cer key=/a.key", NULL, &cfg);
+	ok(cfg.removable_off, "load: pReserved naming a bundle does not search volumes");
+	ef_config_free(&cfg);
+	ef_config_load("cert=/a.cer key=/a.key removable=1", NULL, &cfg);
+	ok(!cfg.removable_off, "load: ... unless it says removable=1");
+	ef_config_free(&cfg);
+	ef_config_load("dir=/sat removable-root=/mnt", NULL, &cfg);
+	ok(!cfg.removable_off, "load: ... or names a removable-root=");
+	ef_config_free(&cfg);
+	ef_config_load(NULL, NULL, &cfg);
+	ok(!cfg.removable_off, "load: no configuration: volumes are searched");
+	ef_config_free(&cfg);
+	setenv("EFIRMA_PKCS11_CONF", path, 1);
+	ef_config_load("empty-slots=1", NULL, &cfg);
+	ok(!cfg.removable_off && cfg.n_bundles == 1, "load: a file: volumes are searched");
+	ok(cfg.empty_slots_given && cfg.empty_slots == 1,
+	   "load: pReserved's empty-slots= counts with a file");
+	ef_config_free(&cfg);
+	unsetenv("EFIRMA_PKCS11_CONF");
+}
+
 static void test_precedence(void)
 {
 	char envfile[200], xdg[200], xdgfile[400], sysfile[200], home[200], homefile[400];
@@ -890,6 +964,7 @@ int main(void)
 	TAP_PART(test_file_syntax());
 	TAP_PART(test_parse_file());
 	TAP_PART(test_reserved());
+	TAP_PART(test_removable());
 	TAP_PART(test_precedence());
 	TAP_PART(test_escapes());
 	TAP_PART(test_secure());
