@@ -2,8 +2,11 @@
  * hotplug.c - when the slot table is looked at again (hotplug.h).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hotplug.h"
@@ -25,6 +28,11 @@ static bool thread_stopping;
 /* The process that started it: a child forked after C_Finalize has the
  * flags but not the thread. */
 static pid_t thread_pid;
+/* The watch the thread waits on, held for whoever must wake it without
+ * the lock (the library's unloading). */
+static struct ef_watch *thread_watch;
+/* The library is being unloaded: the thread leaves without the lock. */
+static atomic_bool unloading;
 /* A thread is blocked on the watch for everyone: the others wait for
  * the lock's broadcast instead of reading the same notifications. */
 static bool turn_taken;
@@ -79,6 +87,8 @@ static void *watch_thread(void *arg)
 	struct ef_watch *w = arg;
 	for (;;) {
 		ef_watch_wait(w);
+		if (atomic_load(&unloading))
+			break;
 		ef_lock_acquire();
 		if (watch != w) {
 			ef_lock_release();
@@ -102,7 +112,10 @@ static void start_thread_inlock(void)
 	ef_watch_ref(watch);
 	have_thread = pthread_create(&thread, NULL, watch_thread, watch) == 0;
 	thread_pid = getpid();
-	if (!have_thread) {
+	if (have_thread) {
+		ef_watch_unref(thread_watch);
+		thread_watch = ef_watch_ref(watch);
+	} else {
 		ef_watch_unref(watch);
 		ef_log_warn("cannot start the thread that follows the bundles' folders; "
 			    "changes are seen at the next calls");
@@ -168,27 +181,46 @@ void ef_hotplug_join(void)
 	if (thread_pid == getpid())
 		pthread_join(thread, NULL);
 	have_thread = thread_stopping = false;
+	ef_watch_unref(thread_watch);
+	thread_watch = NULL;
 }
 
 void ef_hotplug_unload(void)
 {
-	if (have_thread && !thread_stopping && thread_pid == getpid()) {
-		/* Unloaded without C_Finalize: the thread must not outlive
-		 * its code. */
-		ef_lock_acquire();
-		ef_hotplug_stop_inlock();
-		ef_lock_release();
+	if (!have_thread || thread_pid != getpid())
+		return;
+	/* The thread must not outlive its code.  Unloaded without
+	 * C_Finalize (a program that exits), the lock may be held by a
+	 * thread in the middle of a call: the watcher is told without it,
+	 * and not waited for long, the process being on its way out. */
+	atomic_store(&unloading, true);
+	ef_watch_wake(thread_watch);
+	struct timespec limit;
+	clock_gettime(CLOCK_REALTIME, &limit);
+	limit.tv_nsec += 200 * 1000000L;
+	if (limit.tv_nsec >= 1000000000L) {
+		limit.tv_sec++;
+		limit.tv_nsec -= 1000000000L;
 	}
-	ef_hotplug_join();
+	if (pthread_timedjoin_np(thread, NULL, &limit) == 0) {
+		have_thread = thread_stopping = false;
+		ef_watch_unref(thread_watch);
+		thread_watch = NULL;
+	}
 }
 
 void ef_hotplug_forget_forked(void)
 {
+	/* The watch of a thread woken by C_Finalize and not yet joined is
+	 * another than the current one (NULL after C_Finalize). */
+	if (thread_watch != watch)
+		ef_watch_forget_forked(thread_watch);
 	ef_watch_forget_forked(watch);
 	ef_sources_forget_forked(sources);
 	watch = NULL;
 	sources = NULL;
 	have_thread = thread_stopping = false;
+	thread_watch = NULL;
 	turn_taken = false;
 }
 
