@@ -20,6 +20,9 @@ packages=(
 	# the browser extension: its packages (make webext), its logic tests,
 	# the second browser it is tested in (with its Spanish UI)
 	zip unzip nodejs chromium chromium-l10n
+	# Chromium with windows on a virtual X server, its password dialog
+	# typed into as a user would (test-chromium-hotplug.sh)
+	xvfb xdotool
 	# efirma-tool's translations
 	gettext locales
 	# the house style (make check-style)

@@ -1,14 +1,15 @@
 # hotplug-lib.sh - what the browsers' hot-plug tests share (sourced after
 # tap.sh and lib.sh): the stand-in mount root, the module's configuration,
-# the nginx site, the driver and the assertions (browser-neutral, for a
-# Chromium test to come).
+# the nginx site, the driver and the assertions (browser-neutral; the
+# Chromium test uses them too).
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The module is configured with a file whose [removable] section names
 # $tmp/media as the only removable root (the stand-in for /media/$USER);
 # the stick is the folder $tmp/media/KINGSTON, the bundle goes into its SAT
 # folder (where SAT's advice puts it).  The browser starts with the root
-# empty.  nginx serves one TLS 1.3 site on 127.0.0.1 with
+# empty.  nginx serves one TLS 1.3 site on 127.0.0.1 (two ports: $url, and
+# $url0 for a page with no stick in a browser that remembers per port) with
 # "ssl_verify_client optional": the page is served with or without a
 # client certificate and says which one the server saw ($ssl_client_s_dn,
 # $ssl_client_verify).  keepalive_timeout 0 and no session cache: every
@@ -32,12 +33,15 @@ hp_setup() {
 		"$(cat "$tmp/nginx/logs/stderr.log" "$tmp/nginx/logs/error.log" 2>/dev/null | tail -n 20)"
 	[ "$started" = 0 ] || return 1
 	url=https://127.0.0.1:$port/
+	url0=https://127.0.0.1:$port0/
 }
 
 hp_nginx_start() {
 	local ng=$tmp/nginx
 	mkdir -p "$ng/logs" "$ng/tmp"
 	port=$(cl_free_port) || return 1
+	port0=$(cl_free_port) || return 1
+	[ "$port0" != "$port" ] || return 1
 	{ cl_nginx_head "$ng"; cat <<-EOF
 	    default_type text/plain;
 	    keepalive_timeout 0;
@@ -50,6 +54,7 @@ hp_nginx_start() {
 	    ssl_session_cache off;
 	    server {
 	        listen 127.0.0.1:$port ssl;
+	        listen 127.0.0.1:$port0 ssl;
 	        ssl_protocols TLSv1.3;
 	        location / {
 	            add_header Cache-Control no-store always;
@@ -61,7 +66,7 @@ hp_nginx_start() {
 	} > "$ng/nginx.conf"
 	cl_spawn "$ng/logs/stderr.log" "$nginx" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log"
 	nginx_pid=$cl_last_pid
-	cl_wait_port "$port" "$nginx_pid" && return 0
+	cl_wait_port "$port" "$nginx_pid" && cl_wait_port "$port0" "$nginx_pid" && return 0
 	cl_stop "$nginx_pid"
 	return 1
 }
