@@ -486,7 +486,7 @@ static void scale_sizes(const struct bench_opts *o, const struct gen *g, const c
 		struct scale_arg a = { o, conf, NULL };
 		size_t n = o->scale_sizes[s];
 		snprintf(dir, sizeof(dir), "%s/unpaired-%zu", base, n);
-		snprintf(conf, sizeof(conf), "dir=%s ca=%s", dir, ca);
+		snprintf(conf, sizeof(conf), "dir=%s ca=%s empty-slots=0", dir, ca);
 		if (!write_copies(g, dir, n, der, len)) {
 			printf("%8zu cannot write the folder\n", n);
 			continue;
@@ -535,7 +535,7 @@ static void broken_certs(const struct bench_opts *o, const char *base)
 	static const char junk[] = "this is not a certificate\n";
 
 	snprintf(dir, sizeof(dir), "%s/broken", base);
-	snprintf(conf, sizeof(conf), "dir=%s", dir);
+	snprintf(conf, sizeof(conf), "dir=%s empty-slots=0", dir);
 	snprintf(err, sizeof(err), "%s/broken.stderr", base);
 	if (mkdir(dir, 0700) != 0)
 		return;
