@@ -29,6 +29,9 @@
  * (not called in a forked child, which keeps using the parent's copy). */
 CK_RV ef_crypto_init(void);
 void ef_crypto_fini(void);
+/* At the end of a thread of the module's own that used OpenSSL (a key
+ * freed by a rescan): its per-thread state is freed now, not leaked. */
+void ef_crypto_thread_done(void);
 /* Initialises OpenSSL's secure heap (process-wide: CRYPTO_secure_malloc_init)
  * unless the host did; keys opened afterwards keep their private parts in
  * it.  false when it could not be set up. */

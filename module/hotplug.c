@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hotplug.h"
+#include "crypto.h"
 #include "lock.h"
 #include "log.h"
 #include "scan.h"
@@ -99,6 +100,7 @@ static void *watch_thread(void *arg)
 		ef_lock_release();
 	}
 	ef_watch_unref(w);
+	ef_crypto_thread_done();
 	return NULL;
 }
 
@@ -132,13 +134,12 @@ CK_RV ef_hotplug_init_inlock(const struct ef_config *cfg, bool may_create_thread
 		return rv;
 	rv = ef_watch_new(!cfg->removable_off, &watch);
 	if (rv == CKR_OK) {
-		/* Under the global lock, but no other thread can have these
-		 * sources yet. */
-		ef_sources_lock(sources);
+		/* The sources are this thread's alone until the watcher starts:
+		 * read without their mutex, which is never taken under the
+		 * global lock (scan.h). */
 		rv = ef_scan_read(sources, watch, &scan);
 		if (rv == CKR_OK)
 			rv = ef_slots_init_inlock(cfg, &scan, ef_sources_dynamic(sources));
-		ef_sources_unlock(sources);
 		ef_scan_free(&scan);
 	}
 	if (rv != CKR_OK) {

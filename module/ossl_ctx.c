@@ -125,6 +125,11 @@ void ef_crypto_fini(void)
 #define EF_SECURE_HEAP_SIZE (256 * 1024)
 #define EF_SECURE_HEAP_MIN 32
 
+void ef_crypto_thread_done(void)
+{
+	OPENSSL_thread_stop();
+}
+
 bool ef_crypto_secure_heap(void)
 {
 	/* A host that set one up chose its size: it is left as it is.  And

@@ -79,7 +79,8 @@ void ef_sources_unlock(struct ef_sources *s);
 bool ef_sources_dynamic(const struct ef_sources *s);
 size_t ef_sources_n_bundles(const struct ef_sources *s);
 
-/* With the sources locked: reads the disk; w (may be NULL) is given the
+/* With the sources locked (or before any other thread has them): reads
+ * the disk; w (may be NULL) is given the
  * folders to follow.  CKR_OK or CKR_HOST_MEMORY: an unreadable folder is
  * a listing with readable false. */
 CK_RV ef_scan_read(struct ef_sources *s, struct ef_watch *w, struct ef_scan *out);
