@@ -12,12 +12,10 @@
 # failure here is reported as a fact and never hides the others.
 #
 # The password: Firefox asks for a token's password through the prompt
-# service ("@mozilla.org/prompter;1").  In the chrome (privileged) context
-# the script registers, for the life of this Firefox, its own prompt factory
-# under that contract ID (as Mozilla's own tests mock prompts); its
-# nsIPrompt.promptPassword answers the token's prompt once with the password
-# read from PIN-FILE (passed as a script argument, never printed) and
-# cancels any further prompt so a wrong password cannot loop.  Then
+# service; marionette.py's Prompter answers it (a prompt factory registered
+# for the life of this Firefox) with the password read from PIN-FILE
+# (passed as a script argument, never printed), once: a further prompt is
+# cancelled so a wrong password cannot loop.  Then
 # nsIPKCS11Token.login(false) logs in exactly as the Security Devices
 # dialog's "Log In" button does.
 
@@ -25,14 +23,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from marionette import Marionette, MarionetteError  # noqa: E402
+from marionette import Facts, Marionette, MarionetteError, Prompter  # noqa: E402
 
-facts = []
-
-
-def fact(key, value):
-    value = str(value).replace("\n", " ")
-    facts.append("%s %s" % (key, value))
+facts = Facts()
+fact = facts.add
 
 
 # The user certificates and CA certificates NSS sees on the token, and
@@ -76,34 +70,9 @@ certdb.asyncVerifyCertAtTime(cert, Ci.nsIX509CertDB.verifyUsageTLSClient,
   });
 """
 
-# Logs in to the token with the password, through a prompt factory of our
-# own (see the header).
+# Logs in to the token; the password prompt goes to the Prompter.
 LOGIN = r"""
-const [label, pin] = arguments;
-const registrar = Components.manager.QueryInterface(Ci.nsIComponentRegistrar);
-let asked = 0;
-const prompt = {
-  QueryInterface: ChromeUtils.generateQI(["nsIPrompt"]),
-  promptPassword(title, text, password, checkMsg, checkState) {
-    asked++;
-    if (asked > 1) return false;       // a second prompt: wrong password, cancel
-    password.value = pin;
-    return true;
-  },
-  alert() {}, alertCheck() {}, confirm() { return false; },
-  confirmCheck() { return false; }, confirmEx() { return 1; },
-  prompt() { return false; }, promptUsernameAndPassword() { return false; },
-  select() { return false; },
-};
-const factory = {
-  QueryInterface: ChromeUtils.generateQI(["nsIFactory"]),
-  createInstance(iid) {
-    return { QueryInterface: ChromeUtils.generateQI(["nsIPromptFactory"]),
-             getPrompt(win, piid) { return prompt.QueryInterface(piid); } }.QueryInterface(iid);
-  },
-};
-registrar.registerFactory(Services.uuid.generateUUID(), "efirma test prompter",
-                          "@mozilla.org/prompter;1", factory);
+const [label] = arguments;
 return (async () => {
   const moddb = Cc["@mozilla.org/security/pkcs11moduledb;1"].getService(Ci.nsIPKCS11ModuleDB);
   let token = null;
@@ -113,7 +82,7 @@ return (async () => {
   if (!token) return {error: "token not found"};
   let error = null;
   try { token.login(false); } catch (e) { error = String(e); }
-  return {loggedIn: token.isLoggedIn, prompts: asked, error: error};
+  return {loggedIn: token.isLoggedIn, error: error};
 })();
 """
 
@@ -129,13 +98,14 @@ def main():
     with open(pin_file, "rb") as f:
         pin = f.read().decode("utf-8").strip()
 
-    m = None
-    try:
+    def start():
         m = Marionette.connect_profile(profile, deadline_s=40.0, timeout=30.0)
         m.new_session({"acceptInsecureCerts": False})
         m.set_timeouts(script_ms=20000, page_load_ms=20000)
-        fact("marionette", "connected")
+        return m
 
+    def scenario(m):
+        nonlocal pin
         m.set_context("chrome")
         r = m.execute(LIST_CERTS, [label])
         tok = r.get("token") or {}
@@ -152,9 +122,11 @@ def main():
             for i, c in enumerate(r["chain"]):
                 fact("chain_%d" % i, "%s | %s" % (c["token"], c["cn"]))
 
-        r = m.execute(LOGIN, [label, pin])
+        prompter = Prompter(m, pin)
         pin = None
-        fact("login_prompts", r.get("prompts", 0))
+        before = prompter.allow(1)
+        r = m.execute(LOGIN, [label])
+        fact("login_prompts", prompter.asked() - before)
         fact("logged_in_after", int(bool(r.get("loggedIn"))))
         if r.get("error"):
             fact("login_error", r["error"])
@@ -176,14 +148,10 @@ def main():
                     f.write(m.screenshot_png())
             except (MarionetteError, OSError) as e:
                 fact("screenshot_" + name, "error %s" % e)
-        fact("done", 1)
-    except (MarionetteError, OSError, ValueError, KeyError, TypeError) as e:
-        fact("driver_error", "%s: %s" % (type(e).__name__, e))
-    finally:
-        if m is not None:
-            m.quit()
-        with open(os.path.join(outdir, "facts"), "w") as f:
-            f.write("\n".join(facts) + "\n")
+
+    facts.run(outdir, start, scenario,
+              (MarionetteError, OSError, ValueError, KeyError, TypeError),
+              started=("marionette", "connected"))
     return 0
 
 

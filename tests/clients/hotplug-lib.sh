@@ -16,6 +16,14 @@
 # page is a new full handshake, so a certificate seen is a signature made
 # now, not a connection or session kept from before the stick was pulled.
 
+# hp_need [PROGRAM...]: what both tests need besides the browser; skips
+# the whole test when something is missing
+hp_need() {
+	cl_require_module
+	cl_find nginx nginx
+	cl_need certutil modutil python3 openssl "$@"
+}
+
 # hp_setup NAME: temp dir, configuration, server PKI, nginx; sets $url
 hp_setup() {
 	cl_setup "$1"
@@ -42,16 +50,9 @@ hp_nginx_start() {
 	port=$(cl_free_port) || return 1
 	port0=$(cl_free_port) || return 1
 	[ "$port0" != "$port" ] || return 1
-	{ cl_nginx_head "$ng"; cat <<-EOF
+	{ cl_nginx_head "$ng"; cl_nginx_client_cert optional; cat <<-EOF
 	    default_type text/plain;
 	    keepalive_timeout 0;
-	    ssl_certificate $tmp/pki/server.pem;
-	    ssl_certificate_key $tmp/pki/server.key;
-	    ssl_client_certificate $sat_chain;
-	    ssl_verify_client optional;
-	    ssl_verify_depth 2;
-	    ssl_session_tickets off;
-	    ssl_session_cache off;
 	    server {
 	        listen 127.0.0.1:$port ssl;
 	        listen 127.0.0.1:$port0 ssl;
@@ -64,27 +65,14 @@ hp_nginx_start() {
 	}
 	EOF
 	} > "$ng/nginx.conf"
-	cl_spawn "$ng/logs/stderr.log" "$nginx" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log"
-	nginx_pid=$cl_last_pid
-	cl_wait_port "$port" "$nginx_pid" && cl_wait_port "$port0" "$nginx_pid" && return 0
-	cl_stop "$nginx_pid"
-	return 1
+	cl_nginx_start "$ng" "$port" "$port0"
 }
 
-# hp_nssdb DIR: an NSS database with the module (its configuration as the
-# -string parameter, which NSS hands to C_Initialize), the server CA and
-# the SAT test root trusted; the module lists no token yet
+# hp_nssdb DIR: cl_nssdb's database, with the module configured with the
+# stand-in removable root; the module lists no token yet
 hp_nssdb() {
 	local db=$1 out
-	mkdir -p "$db"
-	ok "certutil -N makes the NSS database" certutil -N -d "sql:$db" --empty-password
-	ok "certutil trusts the throw-away server CA" \
-		certutil -A -d "sql:$db" -n "efirma test server CA" -t "C,," -i "$tmp/pki/ca.pem"
-	ok "certutil trusts the SAT test root (AC UAT comes with the token)" \
-		certutil -A -d "sql:$db" -n "SAT ARC UAT 2022 (test)" -t "C,C," -i "$tmp/sat-root.pem"
-	ok "modutil -add the module with -string conf=... ([removable] root = \$tmp/media)" \
-		modutil -dbdir "sql:$db" -force -add "e.firma (efirma-pkcs11)" \
-			-libfile "$module" -string "conf=$tmp/efirma.conf"
+	cl_nssdb "$db"
 	out=$(modutil -dbdir "sql:$db" -list 2>&1)
 	check "modutil -list: the module's empty removable slots, no token yet" \
 		"$(printf '%s\n' "$out" | grep -q 'slot: efirma-pkcs11 (empty)' &&

@@ -22,11 +22,11 @@
 # value"), each page's text in OUTDIR/page-N.txt or its error in
 # OUTDIR/page-N.err; the shell test makes the assertions.
 #
-# The password, as in test-firefox.sh: a prompt factory registered over
-# Marionette under "@mozilla.org/prompter;1", answering Firefox's own token
-# password prompt (here the one the TLS handshake raises); it counts every
-# prompt and answers only as many as the driver allows before each step (a
-# wrong answer cannot loop).
+# The password, as in test-firefox.sh: marionette.py's Prompter, a prompt
+# factory registered over Marionette, answers Firefox's own token password
+# prompt (here the one the TLS handshake raises); it counts every prompt
+# and answers only as many as the driver allows before each step (a wrong
+# answer cannot loop).
 #
 # Chromium (test-chromium-hotplug.sh): the DevTools protocol on a pipe, as
 # in webext-login.py, loads the pages.  Chromium asks the token's password
@@ -56,7 +56,7 @@ import types
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from marionette import Marionette, MarionetteError  # noqa: E402
+from marionette import Facts, Marionette, MarionetteError, Prompter  # noqa: E402
 
 
 def load(name, path):
@@ -71,52 +71,12 @@ def load(name, path):
 ffl = load("firefox_login", os.path.join(here, "firefox-login.py"))
 wxl = load("webext_login", os.path.join(here, "..", "webext", "webext-login.py"))
 
-facts = []
-
-
-def fact(key, value):
-    facts.append("%s %s" % (key, str(value).replace("\n", " ")))
+facts = Facts()
+fact = facts.add
 
 
 class DriverError(Exception):
     pass
-
-
-# A prompt factory that lives as long as this Firefox: state on the chrome
-# window (the scripts of one Marionette session run against it).  budget:
-# how many prompts may still be answered; asked: how many came.
-PROMPTER = r"""
-const [pin] = arguments;
-const st = {asked: 0, budget: 0, pin: pin};
-window.efirmaPrompts = st;
-const prompt = {
-  QueryInterface: ChromeUtils.generateQI(["nsIPrompt"]),
-  promptPassword(title, text, password, checkMsg, checkState) {
-    st.asked++;
-    if (st.budget <= 0) return false;
-    st.budget--;
-    password.value = st.pin;
-    return true;
-  },
-  alert() {}, alertCheck() {}, confirm() { return false; },
-  confirmCheck() { return false; }, confirmEx() { return 1; },
-  prompt() { return false; }, promptUsernameAndPassword() { return false; },
-  select() { return false; },
-};
-const factory = {
-  QueryInterface: ChromeUtils.generateQI(["nsIFactory"]),
-  createInstance(iid) {
-    return { QueryInterface: ChromeUtils.generateQI(["nsIPromptFactory"]),
-             getPrompt(win, piid) { return prompt.QueryInterface(piid); } }.QueryInterface(iid);
-  },
-};
-Components.manager.QueryInterface(Ci.nsIComponentRegistrar).registerFactory(
-  Services.uuid.generateUUID(), "efirma test prompter", "@mozilla.org/prompter;1", factory);
-return true;
-"""
-
-ARM = "window.efirmaPrompts.budget = arguments[0]; return window.efirmaPrompts.asked;"
-ASKED = "return window.efirmaPrompts.asked;"
 
 
 class Firefox:
@@ -124,9 +84,8 @@ class Firefox:
         self.m = Marionette.connect_profile(a.profile, deadline_s=60.0, timeout=60.0)
         self.m.new_session({"acceptInsecureCerts": False})
         self.m.set_timeouts(script_ms=20000, page_load_ms=30000)
-        self.m.set_context("chrome")
         with open(a.pin_file, encoding="utf-8") as f:
-            self.m.execute(PROMPTER, [f.read().strip()])
+            self.prompter = Prompter(self.m, f.read().strip())
 
     def token(self, label):
         """None, or (logged in, user certificate subjects) of the token."""
@@ -138,12 +97,10 @@ class Firefox:
                 [c["subject"] for c in r.get("certs", []) if c["type"] == "user"])
 
     def arm(self, answers):
-        self.m.set_context("chrome")
-        return self.m.execute(ARM, [answers])
+        return self.prompter.allow(answers)
 
     def asked(self):
-        self.m.set_context("chrome")
-        return self.m.execute(ASKED)
+        return self.prompter.asked()
 
     def open(self, url):
         """(page text, None) or (None, error)."""
@@ -375,25 +332,10 @@ def main():
     a = p.parse_args(argv[:cut])
     a.command = argv[cut + 1:]
     a.probe = (a.probe or "").split()
-    b = None
-    try:
-        b = Firefox(a) if a.browser == "firefox" else Chromium(a)
-        fact("browser", "started")
-        scenario(b, a)
-        fact("done", 1)
-    except (DriverError, wxl.DriverError, MarionetteError, OSError, ValueError, KeyError,
-            TypeError, AttributeError, subprocess.SubprocessError) as e:
-        fact("driver_error", "%s: %s" % (type(e).__name__, e))
-        import traceback
-        traceback.print_exc()
-    finally:
-        if b is not None:
-            try:
-                b.quit()
-            except Exception as e:  # the facts must be written whatever happens
-                fact("quit_error", e)
-        with open(os.path.join(a.outdir, "facts"), "w", encoding="utf-8") as f:
-            f.write("\n".join(facts) + "\n")
+    facts.run(a.outdir, lambda: Firefox(a) if a.browser == "firefox" else Chromium(a),
+              lambda b: scenario(b, a),
+              (DriverError, wxl.DriverError, MarionetteError, OSError, ValueError, KeyError,
+               TypeError, AttributeError, subprocess.SubprocessError))
     return 0
 
 

@@ -106,6 +106,17 @@ cl_wait_port() {
 	return 1
 }
 
+# cl_find VAR NAME...: VAR is set to the first program NAME on PATH (or in
+# the sbin folders, where nginx is); the whole test is skipped when there
+# is none
+cl_find() {
+	local var=$1 p; shift
+	for p in "$@"; do
+		p=$(PATH=$PATH:/usr/sbin:/sbin command -v "$p") && { printf -v "$var" %s "$p"; return 0; }
+	done
+	skip_all "$1 is not installed"
+}
+
 # cl_spawn LOG CMD...: starts a server in the background; its PID is in
 # $cl_last_pid and is killed by the trap
 cl_spawn() {
@@ -178,9 +189,10 @@ verify_sig() {
 	openssl dgst -sha256 -verify "$tmp/fiel.pub" "$@" -signature "$sig" "$data"
 }
 
-# cl_firefox_prefs FILE: the user.js of a test profile: Marionette on a free
-# port, and none of the first-run pages, updates and network services a
-# closed test machine has no use for
+# cl_firefox_prefs FILE [select-cert]: the user.js of a test profile:
+# Marionette on a free port, and none of the first-run pages, updates and
+# network services a closed test machine has no use for; with select-cert,
+# the TLS client certificate is chosen without a dialog
 cl_firefox_prefs() {
 	cat > "$1" <<'EOF'
 // Marionette on any free port; Firefox writes it to MarionetteActivePort
@@ -210,6 +222,52 @@ user_pref("security.OCSP.enabled", 0);
 user_pref("security.enterprise_roots.enabled", false);
 user_pref("toolkit.startup.max_resumed_crashes", -1);
 EOF
+	[ "${2:-}" = select-cert ] || return 0
+	cat >> "$1" <<'EOF'
+// the client certificate is chosen without a dialog
+user_pref("security.default_personal_cert", "Select Automatically");
+user_pref("security.remember_cert_checkbox_default_setting", false);
+EOF
+}
+
+# cl_firefox_start PROFILE SECONDS ENV...: Firefox headless with
+# Marionette on PROFILE, stopped after SECONDS, its output in
+# $tmp/firefox.log; ENV: the start of the command, env and its VAR=value
+# words; the PID in $ff_pid
+cl_firefox_start() {
+	local prof=$1 secs=$2; shift 2
+	cl_spawn "$tmp/firefox.log" "$@" MOZ_CRASHREPORTER_DISABLE=1 MOZ_HEADLESS=1 \
+		timeout "$secs" "$firefox" --headless --marionette -remote-allow-system-access \
+			--no-remote --new-instance --profile "$prof"
+	ff_pid=$cl_last_pid
+}
+
+# cl_firefox_stop: gives Firefox a moment to quit by itself (the driver's
+# Marionette:Quit), then stops it
+cl_firefox_stop() {
+	local i=0
+	while kill -0 "$ff_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	cl_stop "$ff_pid"
+}
+
+# cl_nssdb DIR: an NSS database with the throw-away server CA trusted, the
+# SAT test root trusted (only the root: AC UAT comes with the token), and
+# the module added with "modutil -add -libfile ... -string conf=FILE" (the
+# -string is NSS's module "parameters", which NSS hands to C_Initialize as
+# pReserved), FILE being $tmp/efirma.conf
+cl_nssdb() {
+	local db=$1
+	mkdir -p "$db"
+	ok "certutil -N makes the NSS database" certutil -N -d "sql:$db" --empty-password
+	ok "certutil trusts the throw-away server CA" \
+		certutil -A -d "sql:$db" -n "efirma test server CA" -t "C,," -i "$tmp/pki/ca.pem"
+	# Firefox verifies a TLS client certificate against the e-mail trust
+	# bit (NSS has no client-auth trust bit for CAs), hence ",C," as well.
+	ok "certutil trusts the SAT test root (only the root: AC UAT comes with the token)" \
+		certutil -A -d "sql:$db" -n "SAT ARC UAT 2022 (test)" -t "C,C," -i "$tmp/sat-root.pem"
+	ok "modutil -add the module with -string conf=..." \
+		modutil -dbdir "sql:$db" -force -add "e.firma (efirma-pkcs11)" \
+			-libfile "$module" -string "conf=$tmp/efirma.conf"
 }
 
 # cl_one_browser: waits until no other browser test runs, then holds the
@@ -243,4 +301,34 @@ cl_nginx_head() {
 	    uwsgi_temp_path $ng/tmp/uwsgi;
 	    scgi_temp_path $ng/tmp/scgi;
 	EOF
+}
+
+# cl_nginx_client_cert VERIFY: the http block's lines for TLS with the
+# throw-away server certificate, asking the client for a certificate of
+# the SAT 2023 test chain (ssl_verify_client VERIFY: on or optional) and
+# keeping no TLS session, so every connection is a full handshake with a
+# signature of the client's
+cl_nginx_client_cert() {
+	cat <<-EOF
+	    ssl_certificate $tmp/pki/server.pem;
+	    ssl_certificate_key $tmp/pki/server.key;
+	    ssl_client_certificate $sat_chain;
+	    ssl_verify_client $1;
+	    # leaf, AC UAT, ARC UAT 2022 root
+	    ssl_verify_depth 2;
+	    ssl_session_tickets off;
+	    ssl_session_cache off;
+	EOF
+}
+
+# cl_nginx_start DIR PORT...: starts $nginx with DIR/nginx.conf (DIR as
+# for cl_nginx_head), its PID in $nginx_pid; 0 once it accepts
+# connections on every PORT, else it is stopped and 1
+cl_nginx_start() {
+	local ng=$1 p; shift
+	cl_spawn "$ng/logs/stderr.log" "$nginx" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log"
+	nginx_pid=$cl_last_pid
+	for p in "$@"; do
+		cl_wait_port "$p" "$nginx_pid" || { cl_stop "$nginx_pid"; return 1; }
+	done
 }

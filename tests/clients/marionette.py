@@ -9,10 +9,16 @@
 # sends a hello object ({"applicationType": "gecko", "marionetteProtocol":
 # 3}); then a command is [0, id, name, params] and its answer is
 # [1, id, error-or-null, result].  Only the standard library is used.
+#
+# Also what the browser drivers (firefox-login.py, hotplug-login.py,
+# webext-login.py) share: Facts, the record of what a driver saw, and
+# Prompter, the answer to Firefox's token password prompt.
 
 import json
+import os
 import socket
 import time
+import traceback
 
 
 class MarionetteError(Exception):
@@ -116,6 +122,105 @@ class Marionette:
         except (MarionetteError, OSError):
             pass
         self.sock.close()
+
+
+class Facts:
+    """What a driver saw, one fact per line ("key value") in OUTDIR/facts.
+    A driver only observes and the shell test makes the assertions, so a
+    failure is one more fact and never hides the facts before it."""
+
+    def __init__(self):
+        self.lines = []
+
+    def add(self, key, value):
+        self.lines.append("%s %s" % (key, str(value).replace("\n", " ")))
+
+    def write(self, outdir):
+        with open(os.path.join(outdir, "facts"), "w", encoding="utf-8") as f:
+            f.write("\n".join(self.lines) + "\n")
+
+    def run(self, outdir, start, scenario, errors, started=("browser", "started")):
+        """b = start(), scenario(b), b.quit(): the fact `started` once the
+        browser is there, "done 1" once the scenario is over; an error of
+        the tuple `errors` becomes driver_error (its traceback on stderr), a
+        failing quit quit_error, and OUTDIR/facts is written whatever
+        happens."""
+        b = None
+        try:
+            b = start()
+            self.add(*started)
+            scenario(b)
+            self.add("done", 1)
+        except errors as e:
+            self.add("driver_error", "%s: %s" % (type(e).__name__, e))
+            traceback.print_exc()
+        finally:
+            if b is not None:
+                try:
+                    b.quit()
+                except Exception as e:  # the facts must be written whatever happens
+                    self.add("quit_error", e)
+            self.write(outdir)
+
+
+# Firefox asks a token's password through the prompt service
+# ("@mozilla.org/prompter;1").  This registers, for the life of this
+# Firefox, a prompt factory of the test's under that contract ID (as
+# Mozilla's own tests mock prompts).  Its promptPassword counts every
+# prompt and answers with the password only while the budget lasts, so a
+# wrong password cannot loop.  The state lives on the chrome window: the
+# chrome scripts of one Marionette session all run against it.
+PROMPTER = r"""
+const [pin] = arguments;
+const st = {asked: 0, budget: 0, pin: pin};
+window.efirmaPrompts = st;
+const prompt = {
+  QueryInterface: ChromeUtils.generateQI(["nsIPrompt"]),
+  promptPassword(title, text, password, checkMsg, checkState) {
+    st.asked++;
+    if (st.budget <= 0) return false;
+    st.budget--;
+    password.value = st.pin;
+    return true;
+  },
+  alert() {}, alertCheck() {}, confirm() { return false; },
+  confirmCheck() { return false; }, confirmEx() { return 1; },
+  prompt() { return false; }, promptUsernameAndPassword() { return false; },
+  select() { return false; },
+};
+const factory = {
+  QueryInterface: ChromeUtils.generateQI(["nsIFactory"]),
+  createInstance(iid) {
+    return { QueryInterface: ChromeUtils.generateQI(["nsIPromptFactory"]),
+             getPrompt(win, piid) { return prompt.QueryInterface(piid); } }.QueryInterface(iid);
+  },
+};
+Components.manager.QueryInterface(Ci.nsIComponentRegistrar).registerFactory(
+  Services.uuid.generateUUID(), "efirma test prompter", "@mozilla.org/prompter;1", factory);
+return true;
+"""
+
+
+class Prompter:
+    """The prompt factory above, installed in the Firefox behind m with the
+    password pin; it answers nothing until allow() gives it a budget."""
+
+    def __init__(self, m, pin):
+        self.m = m
+        m.set_context("chrome")
+        m.execute(PROMPTER, [pin])
+
+    def allow(self, answers):
+        """From now on, answer this many prompts (and cancel any beyond);
+        returns how many prompts came so far."""
+        self.m.set_context("chrome")
+        return self.m.execute("window.efirmaPrompts.budget = arguments[0];"
+                              " return window.efirmaPrompts.asked;", [answers])
+
+    def asked(self):
+        """How many prompts came since the factory was installed."""
+        self.m.set_context("chrome")
+        return self.m.execute("return window.efirmaPrompts.asked;")
 
 
 if __name__ == "__main__":

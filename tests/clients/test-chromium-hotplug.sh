@@ -38,10 +38,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/clients/lib.sh"
 . "$here/clients/hotplug-lib.sh"
 
-cl_require_module
-chromium=$(command -v chromium || command -v chromium-browser) || skip_all "chromium is not installed"
-nginx=$(PATH=$PATH:/usr/sbin:/sbin command -v nginx) || skip_all "nginx is not installed"
-cl_need certutil modutil python3 openssl Xvfb xdotool
+hp_need Xvfb xdotool
+cl_find chromium chromium chromium-browser
 tool=${EF_TEST_BUILDDIR:-$here/..}/tools/efirma-tool
 [ -x "$tool" ] || skip_all "efirma-tool not built: $tool"
 

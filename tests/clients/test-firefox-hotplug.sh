@@ -19,31 +19,19 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/clients/lib.sh"
 . "$here/clients/hotplug-lib.sh"
 
-cl_require_module
-firefox=$(command -v firefox-esr || command -v firefox) || skip_all "firefox-esr is not installed"
-nginx=$(PATH=$PATH:/usr/sbin:/sbin command -v nginx) || skip_all "nginx is not installed"
-cl_need certutil modutil python3 openssl
+hp_need
+cl_find firefox firefox-esr firefox
 
 cl_one_browser
 hp_setup firefox-hotplug || { tap_done; exit; }
 prof=$tmp/profile
 hp_nssdb "$prof"
-cl_firefox_prefs "$prof/user.js"
-cat >> "$prof/user.js" <<'PREFS'
-// the client certificate is chosen without a dialog
-user_pref("security.default_personal_cert", "Select Automatically");
-user_pref("security.remember_cert_checkbox_default_setting", false);
-PREFS
+cl_firefox_prefs "$prof/user.js" select-cert
 
-cl_spawn "$tmp/firefox.log" env EFIRMA_PKCS11_DEBUG=1 HOME="$tmp/home" TMPDIR="$tmp" \
-	XDG_CONFIG_HOME="$tmp/home/.config" XDG_CACHE_HOME="$tmp/home/.cache" \
-	MOZ_CRASHREPORTER_DISABLE=1 MOZ_HEADLESS=1 \
-	timeout 240 "$firefox" --headless --marionette -remote-allow-system-access \
-		--no-remote --new-instance --profile "$prof"
-ff_pid=$cl_last_pid
+cl_firefox_start "$prof" 240 env EFIRMA_PKCS11_DEBUG=1 HOME="$tmp/home" TMPDIR="$tmp" \
+	XDG_CONFIG_HOME="$tmp/home/.config" XDG_CACHE_HOME="$tmp/home/.cache"
 hp_drive firefox --profile "$prof"
-i=0; while kill -0 "$ff_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-cl_stop "$ff_pid"
+cl_firefox_stop
 
 hp_assert Firefox "$tmp/firefox.log"
 tap_done

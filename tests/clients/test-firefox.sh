@@ -37,8 +37,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/clients/lib.sh"
 
 cl_require_module
-firefox=$(command -v firefox-esr || command -v firefox) || skip_all "firefox-esr is not installed"
-nginx=$(PATH=$PATH:/usr/sbin:/sbin command -v nginx) || skip_all "nginx is not installed"
+cl_find firefox firefox-esr firefox
+cl_find nginx nginx
 cl_need certutil modutil python3 openssl
 
 cl_one_browser
@@ -55,16 +55,8 @@ mkdir -p "$ng/logs" "$ng/tmp"
 start_nginx() {
 	port13=$(cl_free_port) && port12=$(cl_free_port) || return 1
 	[ "$port13" != "$port12" ] || return 1
-	{ cl_nginx_head "$ng"; cat <<-EOF
+	{ cl_nginx_head "$ng"; cl_nginx_client_cert on; cat <<-EOF
 	    default_type text/plain;
-	    ssl_certificate $tmp/pki/server.pem;
-	    ssl_certificate_key $tmp/pki/server.key;
-	    ssl_client_certificate $sat_chain;
-	    ssl_verify_client on;
-	    # leaf, AC UAT, ARC UAT 2022 root
-	    ssl_verify_depth 2;
-	    ssl_session_tickets off;
-	    ssl_session_cache off;
 	    server {
 	        listen 127.0.0.1:$port13 ssl;
 	        ssl_protocols TLSv1.3;
@@ -83,11 +75,7 @@ start_nginx() {
 	}
 	EOF
 	} > "$ng/nginx.conf"
-	cl_spawn "$ng/logs/stderr.log" "$nginx" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log"
-	nginx_pid=$cl_last_pid
-	cl_wait_port "$port13" "$nginx_pid" && cl_wait_port "$port12" "$nginx_pid" && return 0
-	cl_stop "$nginx_pid"
-	return 1
+	cl_nginx_start "$ng" "$port13" "$port12"
 }
 started=1
 for try in 1 2 3; do start_nginx && { started=0; break; }; done
@@ -105,43 +93,22 @@ check "nginx refuses a TLS 1.3 request without a client certificate" \
 
 # -------------------------------------------------------------- profile
 prof=$tmp/profile
-mkdir -p "$prof"
-ok "certutil -N makes the profile's NSS database" certutil -N -d "sql:$prof" --empty-password
-ok "certutil trusts the throw-away server CA" \
-	certutil -A -d "sql:$prof" -n "efirma test server CA" -t "C,," -i "$tmp/pki/ca.pem"
-# Firefox verifies a TLS client certificate against the e-mail trust bit
-# (NSS has no client-auth trust bit for CAs), hence ",C," as well.
-ok "certutil trusts the SAT test root (only the root: AC UAT is on the token)" \
-	certutil -A -d "sql:$prof" -n "SAT ARC UAT 2022 (test)" -t "C,C," -i "$tmp/sat-root.pem"
-ok "modutil -add the module with -string conf=..." \
-	modutil -dbdir "sql:$prof" -force -add "e.firma (efirma-pkcs11)" \
-		-libfile "$module" -string "conf=$tmp/efirma.conf"
+cl_nssdb "$prof"
 out=$(modutil -dbdir "sql:$prof" -list 2>&1)
 check "modutil -list shows the token (the -string reached C_Initialize)" \
 	"$(has "$out" "token: $token_label")" "$out"
 
-cl_firefox_prefs "$prof/user.js"
-cat >> "$prof/user.js" <<'EOF'
-// the client certificate is chosen without a dialog
-user_pref("security.default_personal_cert", "Select Automatically");
-user_pref("security.remember_cert_checkbox_default_setting", false);
-EOF
+cl_firefox_prefs "$prof/user.js" select-cert
 
 # -------------------------------------------------------------- firefox
-cl_spawn "$tmp/firefox.log" env EFIRMA_PKCS11_DEBUG=1 HOME="$tmp/home" TMPDIR="$tmp" \
-	XDG_CONFIG_HOME="$tmp/home/.config" XDG_CACHE_HOME="$tmp/home/.cache" \
-	MOZ_CRASHREPORTER_DISABLE=1 MOZ_HEADLESS=1 \
-	timeout 120 "$firefox" --headless --marionette -remote-allow-system-access \
-		--no-remote --new-instance --profile "$prof"
-ff_pid=$cl_last_pid
+cl_firefox_start "$prof" 120 env EFIRMA_PKCS11_DEBUG=1 HOME="$tmp/home" TMPDIR="$tmp" \
+	XDG_CONFIG_HOME="$tmp/home/.config" XDG_CACHE_HOME="$tmp/home/.cache"
 
 timeout 90 python3 -B "$here/clients/firefox-login.py" "$prof" "$out_dir" "$token_label" \
 	"$tmp/pin" "tls13=https://127.0.0.1:$port13/" "tls12=https://127.0.0.1:$port12/" \
 	> "$tmp/driver.log" 2>&1
 facts=$(cat "$out_dir/facts" 2>/dev/null)
-# give Firefox a moment to quit by itself (Marionette:Quit), then stop it
-i=0; while kill -0 "$ff_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-cl_stop "$ff_pid"
+cl_firefox_stop
 cl_stop "$nginx_pid"
 
 fact() { printf '%s\n' "$facts" | sed -n "s/^$1 //p"; }

@@ -22,7 +22,7 @@ wx_need() {
 	T=${EF_TEST_BUILDDIR:?}/tools/efirma-tool
 	V=$EF_TEST_BUILDDIR/tools/efirma-portal-verify
 	[ -x "$T" ] && [ -x "$V" ] || skip_all "efirma-tool not built"
-	nginx=$(PATH=$PATH:/usr/sbin:/sbin command -v nginx) || skip_all "nginx is not installed"
+	cl_find nginx nginx
 	cl_need python3 openssl zip unzip certutil
 }
 
@@ -75,10 +75,10 @@ wx_portal_start() {
 	}
 	EOF
 	} > "$ng/nginx.conf"
-	cl_spawn "$ng/logs/stderr.log" "$nginx" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log"
-	nginx_pid=$cl_last_pid
-	cl_wait_port "$back" "$replica_pid" && cl_wait_port "$port" "$nginx_pid" && return 0
-	cl_stop "$nginx_pid"
+	if cl_nginx_start "$ng" "$port"; then
+		cl_wait_port "$back" "$replica_pid" && return 0
+		cl_stop "$nginx_pid"
+	fi
 	cl_stop "$replica_pid"
 	return 1
 }

@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/webext/browser-lib.sh"
 
 wx_need
-chromium=$(command -v chromium || command -v chromium-browser) || skip_all "chromium is not installed"
+cl_find chromium chromium chromium-browser
 cl_one_browser
 wx_setup webext-chromium || { tap_done; exit; }
 

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/webext/browser-lib.sh"
 
 wx_need
-firefox=$(command -v firefox-esr || command -v firefox) || skip_all "firefox-esr is not installed"
+cl_find firefox firefox-esr firefox
 cl_one_browser
 wx_setup webext-firefox || { tap_done; exit; }
 
@@ -39,13 +39,9 @@ check "the host manifest allows the extension $wx_ext_id" \
 	"$(grep -qF "\"$wx_ext_id\"" "$manifest"; echo $?)" "$(cat "$manifest" 2>&1)"
 
 wx_env
-cl_spawn "$tmp/firefox.log" "${wx_browser_env[@]}" MOZ_CRASHREPORTER_DISABLE=1 MOZ_HEADLESS=1 \
-	timeout 300 "$firefox" --headless --marionette -remote-allow-system-access \
-		--no-remote --new-instance --profile "$prof"
-ff_pid=$cl_last_pid
+cl_firefox_start "$prof" 300 "${wx_browser_env[@]}"
 wx_drive "$manifest" firefox --profile "$prof" --xpi "$tmp/efirma.xpi"
-i=0; while kill -0 "$ff_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-cl_stop "$ff_pid"
+cl_firefox_stop
 
 wx_assert Firefox en "$wx_home" "$tmp/firefox.log" "$tmp/driver.log" "$tmp/events" "$tmp/replica.log" \
 	"$tmp/nginx/logs"

@@ -31,14 +31,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients"))
-from marionette import Marionette, MarionetteError  # noqa: E402
+from marionette import Facts, Marionette, MarionetteError  # noqa: E402
 
 CONTROL = ".efirma-webext-login"
-facts = []
-
-
-def fact(key, value):
-    facts.append("%s %s" % (key, str(value).replace("\n", " ")))
+facts = Facts()
+fact = facts.add
 
 
 class DriverError(Exception):
@@ -412,24 +409,9 @@ def main():
     cut = argv.index("--") if "--" in argv else len(argv)
     a = p.parse_args(argv[:cut])
     a.command = argv[cut + 1:]
-    b = None
-    try:
-        b = (Firefox if a.browser == "firefox" else Chromium)(a)
-        fact("browser", "started")
-        scenario(b, a)
-        fact("done", 1)
-    except (DriverError, MarionetteError, OSError, ValueError, KeyError, TypeError) as e:
-        fact("driver_error", "%s: %s" % (type(e).__name__, e))
-        import traceback
-        traceback.print_exc()
-    finally:
-        if b is not None:
-            try:
-                b.quit()
-            except Exception as e:  # the facts must be written whatever happens
-                fact("quit_error", e)
-        with open(os.path.join(a.outdir, "facts"), "w", encoding="utf-8") as f:
-            f.write("\n".join(facts) + "\n")
+    facts.run(a.outdir, lambda: (Firefox if a.browser == "firefox" else Chromium)(a),
+              lambda b: scenario(b, a),
+              (DriverError, MarionetteError, OSError, ValueError, KeyError, TypeError))
     return 0
 
 
