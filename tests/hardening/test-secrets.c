@@ -241,27 +241,37 @@ static bool set_needles(const char *keyfile, const char *pass, const char *pw)
 	return got;
 }
 
-/* One child with the bundle cer + key, logged in with pw, scanned after
- * each step. */
-static void run_child(const char *what, const char *cer, const char *key, const char *pw)
+/* This program again as the child (mode, then one or two arguments),
+ * commanded through to_child and answering through from_child. */
+static pid_t spawn_child(const char *mode, const char *arg1, const char *arg2)
 {
-	unsigned key_mask = mask_of("d") | mask_of("p"), pw_mask = mask_of("password");
 	int in[2], out[2];
 	if (pipe(in) != 0 || pipe(out) != 0)
-		return;
+		return -1;
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
-		execl(self_path, self_path, "--child", cer, key, (char *)NULL);
+		execl(self_path, self_path, mode, arg1, arg2, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
 	to_child = in[1];
 	from_child = out[0];
+	return pid;
+}
+
+/* One child with the bundle cer + key, logged in with pw, scanned after
+ * each step. */
+static void run_child(const char *what, const char *cer, const char *key, const char *pw)
+{
+	unsigned key_mask = mask_of("d") | mask_of("p"), pw_mask = mask_of("password");
+	pid_t pid = spawn_child("--child", cer, key);
+	if (pid < 0)
+		return;
 	char where[2048];
 	unsigned f;
 
@@ -311,29 +321,14 @@ static void run_child_unplugged(const char *cer, const char *key, const char *pw
 {
 	unsigned key_mask = mask_of("d") | mask_of("p");
 	char root[1100], vol[1200], where[2048];
-	int in[2], out[2];
 	snprintf(root, sizeof root, "%s/media", api_tmpdir());
 	snprintf(vol, sizeof vol, "%s/USB", root);
 	if (!ok(api_sh("mkdir -p '%s/SAT' && cp '%s' '%s' '%s/SAT/'", vol, cer, key, vol) == 0,
-		"the bundle on a stick") ||
-	    pipe(in) != 0 || pipe(out) != 0)
+		"the bundle on a stick"))
 		return;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		execl(self_path, self_path, "--child-removable", root, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	to_child = in[1];
-	from_child = out[0];
+	pid_t pid = spawn_child("--child-removable", root, NULL);
+	if (pid < 0)
+		return;
 	is_ul(command('I', NULL), CKR_OK, "child: C_Initialize (threads allowed) + C_OpenSession");
 	is_ul(command('L', pw), CKR_OK, "child: C_Login");
 	is_ul(command('S', NULL), CKR_OK, "child: C_Sign");
