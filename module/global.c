@@ -84,10 +84,12 @@ CK_RV ef_global_initialize(const char *reserved, bool may_create_threads)
 	struct ef_config cfg = {0};
 
 	/* A forked child's first C_Initialize: the parent's lock may be
-	 * held forever by a thread that does not exist here.  The child
-	 * puts a fresh lock in its place, and forgets the parent's tables
-	 * under it. */
-	bool forked = atomic_load(&initialized) && atomic_load(&init_pid) != getpid();
+	 * held forever by a thread that does not exist here - also after
+	 * the parent's C_Finalize, by the watcher thread leaving.  The
+	 * child puts a fresh lock in its place, and forgets the parent's
+	 * tables under it. */
+	pid_t was = atomic_load(&init_pid);
+	bool forked = was != 0 && was != getpid();
 	if (forked) {
 		ef_lock_reset_forked();
 		wipe_inherited_keys_forked();
