@@ -40,7 +40,9 @@ struct scan_dir {
 	char *path;
 	char *volume;		/* NULL for a [directory] */
 	struct ef_keydir *keys; /* its index at its last scan */
-	bool found;		/* a volume's folder: found by this rescan */
+	/* A volume's folder: what the rescan being applied found in it, NULL
+	 * when it found no such folder. */
+	const struct ef_listing *listing;
 };
 static struct scan_dir *sdirs;
 static size_t n_sdirs, cap_sdirs, n_conf_dirs; /* the [directory] ones first */
@@ -511,7 +513,7 @@ static CK_RV add_scan_dir_inlock(const char *path, size_t len, const char *volum
 	if (!grown)
 		return EF_FAIL(CKR_HOST_MEMORY);
 	sdirs = grown;
-	struct scan_dir d = { strndup(path, len), volume ? strdup(volume) : NULL, NULL, true };
+	struct scan_dir d = { strndup(path, len), volume ? strdup(volume) : NULL, NULL, NULL };
 	if (!d.path || (volume && !d.volume)) {
 		free(d.path);
 		free(d.volume);
@@ -534,35 +536,26 @@ static void drop_scan_dir_inlock(size_t at)
 }
 
 /* The volumes' folders become those the scan found: new ones are added
- * (in path order, after the [directory] ones), the others marked. */
+ * (in path order, after the [directory] ones), and each is given its
+ * listing, NULL for those the scan did not find. */
 static CK_RV merge_volume_dirs_inlock(const struct ef_scan *scan)
 {
 	ef_assert_locked();
 	size_t i = n_conf_dirs;
 	for (size_t k = i; k < n_sdirs; k++)
-		sdirs[k].found = false;
+		sdirs[k].listing = NULL;
 	for (size_t f = scan->n_conf_dirs; f < scan->n_dirs; f++) {
 		const struct ef_listing *l = &scan->dirs[f];
 		while (i < n_sdirs && strcmp(sdirs[i].path, l->path) < 0)
 			i++;
-		if (i < n_sdirs && strcmp(sdirs[i].path, l->path) == 0) {
-			sdirs[i++].found = true;
-			continue;
+		if (i == n_sdirs || strcmp(sdirs[i].path, l->path) != 0) {
+			CK_RV rv = add_scan_dir_inlock(l->path, strlen(l->path), l->volume, i);
+			if (rv != CKR_OK)
+				return rv;
 		}
-		CK_RV rv = add_scan_dir_inlock(l->path, strlen(l->path), l->volume, i++);
-		if (rv != CKR_OK)
-			return rv;
+		sdirs[i++].listing = l;
 	}
 	return CKR_OK;
-}
-
-/* The scan's listing of this volume folder, NULL if none. */
-static const struct ef_listing *listing_of(const struct ef_scan *scan, const char *path)
-{
-	for (size_t i = scan->n_conf_dirs; i < scan->n_dirs; i++)
-		if (strcmp(scan->dirs[i].path, path) == 0)
-			return &scan->dirs[i];
-	return NULL;
 }
 
 CK_RV ef_slots_init_inlock(const struct ef_config *cfg, const struct ef_scan *scan, bool dynamic)
@@ -602,10 +595,9 @@ CK_RV ef_slots_apply_inlock(const struct ef_scan *scan)
 	if (rv == CKR_OK)
 		rv = merge_volume_dirs_inlock(scan);
 	for (size_t i = n_conf_dirs; rv == CKR_OK && i < n_sdirs;) {
-		const struct ef_listing *l =
-			sdirs[i].found ? listing_of(scan, sdirs[i].path) : NULL;
-		if (l) {
-			rv = scan_dir_inlock(&sdirs[i++], l);
+		if (sdirs[i].listing) {
+			rv = scan_dir_inlock(&sdirs[i], sdirs[i].listing);
+			sdirs[i++].listing = NULL; /* the scan is freed after this */
 			continue;
 		}
 		/* Unmounted, or no certificate left: its bundles are gone. */
