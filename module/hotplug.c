@@ -98,6 +98,12 @@ static void *watch_thread(void *arg)
 		if (ef_watch_changed(w) && rescan_inlock() != CKR_OK)
 			ef_fail_forget(); /* the next change or call tries again */
 		ef_lock_release();
+		/* OpenSSL's state of this thread (its error queue, set up by
+		 * the certificates' parsing) is freed while it waits: a
+		 * program that exits right after C_Finalize runs OpenSSL's
+		 * cleanup before this thread leaves, and the state of a
+		 * thread that stops after that cleanup is never freed. */
+		ef_crypto_thread_done();
 	}
 	ef_watch_unref(w);
 	ef_crypto_thread_done();
