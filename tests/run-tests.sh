@@ -8,8 +8,9 @@
 # MAKEFLAGS_J (parallel jobs, default 2).  CI=true (or EF_HEAVY=1) adds the
 # hardening stages after "make check" (README "Security"): each fuzzer for
 # FUZZ_SECONDS (default 60), "make check" of the C tests in a separate
-# -fsanitize=address,undefined build, "make memcheck" and "make helgrind";
-# their TAP results count in the summary line.
+# -fsanitize=address,undefined build, "make memcheck" and "make helgrind",
+# then the Debian packages (tests/check-deb.sh: make deb, lintian, install,
+# use, purge; as root); their TAP results count in the summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 jobs=${MAKEFLAGS_J:-2}
@@ -88,6 +89,9 @@ if [ $build_ok = 1 ] && { [ "${CI:-}" = true ] || [ "${EF_HEAVY:-}" = 1 ]; }; th
 	stage asan asan_check
 	stage memcheck make memcheck
 	stage helgrind make helgrind
+	# The packages built, installed into this machine, used and purged
+	# (it purges at exit whatever happened).
+	stage deb bash tests/check-deb.sh
 fi
 
 # What the build and the tests leave in a checkout is either cleaned up or

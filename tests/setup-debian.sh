@@ -25,6 +25,8 @@ packages=(
 	xvfb xdotool
 	# efirma-tool's translations
 	gettext locales
+	# the Debian packages (make deb, tests/check-deb.sh)
+	debhelper dpkg-dev lintian man-db
 	# the house style (make check-style)
 	clang-format git
 	# fuzzing and sanitizers
