@@ -7,7 +7,10 @@
 # file names the installed module by absolute path; the browsers' native
 # messaging host manifests name the installed host; the header, pkg-config
 # file, SAT CA certificates and the manual pages are where the README says.
-# Finally p11-kit itself loads the installed module through that file.
+# Built with the default folders, everything lands under the prefix and
+# "make install" keeps quiet about registering (a staging install).
+# p11-kit itself loads the installed module through that file, and
+# "make uninstall" removes every file "make install" put there.
 set -u
 . "${EF_TEST_SRCDIR:?}/tests/tap.sh"
 build=${EF_TEST_BUILDDIR:?}
@@ -18,7 +21,10 @@ dest=$tmp/dest
 # A make of its own: the one running "make check" passes its flags and job
 # server down, which would change what the sub-make prints.
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$build" "$@"; }
-ok "make install DESTDIR=..." mk install DESTDIR="$dest"
+mk install DESTDIR="$dest" >"$tmp/install.log" 2>&1
+check "make install DESTDIR=..." "$?" "$(tail -n 20 "$tmp/install.log")"
+check "... prints no registration hint under DESTDIR" \
+	"$(! grep -q 'register p11-kit' "$tmp/install.log"; echo $?)" "$(tail -n 8 "$tmp/install.log")"
 # var NAME: a variable of the build's Makefile, expanded by make itself
 var() {
 	printf 'ef-print-var:\n\t@echo $(%s)\n' "$1" |
@@ -64,6 +70,20 @@ check "Firefox's host manifest is installed ($mozdir) and allows the extension" 
 check "Chromium's host manifest is installed ($crdir) and allows the extension's origin" \
 	"$(nmh "$crdir" allowed_origins "chrome-extension://$crid/")" "$(cat "$dest$crdir"/* 2>&1)"
 prefix=$(var prefix)
+# The default folders (configure without --enable-system-dirs or
+# --with-...-dir): all four under the prefix, and so every installed file.
+if "$build/config.status" --config |
+	grep -qE -- "--enable-system-dirs|--with-[a-z0-9-]*-dir|--with-p11-kit-module-configs"; then
+	diag "configured with explicit folders: the default folders are not checked"
+else
+	expect="$(var libdir)/pkcs11 $(var datadir)/p11-kit/modules $prefix/lib/mozilla/native-messaging-hosts $(var sysconfdir)/chromium/native-messaging-hosts"
+	check "by default the module, its p11-kit file and the host manifests go under the prefix" \
+		"$(test "$moddir $confdir $mozdir $crdir" = "$expect"; echo $?)" \
+		"got:      $moddir $confdir $mozdir $crdir"$'\n'"expected: $expect"
+	outside=$(find "$dest" ! -type d ! -path "$dest$prefix/*")
+	check "... and every installed file is under DESTDIR$prefix" \
+		"$(test -z "$outside"; echo $?)" "$outside"
+fi
 for f in include/efirma-pkcs11.h lib/pkgconfig/efirma-pkcs11.pc share/efirma-pkcs11/ca/AC5_SAT.cer \
 	share/efirma-pkcs11/ca/ARC5_IES.cer share/man/man5/efirma-pkcs11.conf.5; do
 	hit=$(find "$dest$prefix" -path "*/${f#*/}" -print -quit 2>/dev/null)
@@ -88,4 +108,9 @@ fi
 out=$("${run[@]}" env HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" p11-kit list-modules 2>&1)
 check "p11-kit list-modules shows the installed module and its token" \
 	"$(grep -q 'e.firma CACX7605101P8' <<<"$out"; echo $?)" "$out"
+
+mk uninstall DESTDIR="$dest" >"$tmp/uninstall.log" 2>&1
+check "make uninstall DESTDIR=..." "$?" "$(tail -n 20 "$tmp/uninstall.log")"
+left=$(find "$dest" ! -type d)
+check "... leaves only empty folders" "$(test -z "$left"; echo $?)" "$left"
 tap_done
