@@ -76,6 +76,10 @@ echo "$result"
 # The portal login: the reference verifier issues a challenge, efirma-tool
 # answers it with the e.firma through the module, the verifier checks the
 # signature, the chain to SAT's test CA, the validity and the kind.
+# SAT's test e.firma is valid from 2023-05-09 to 2027-05-08: the verifier
+# checks its validity at a fixed date inside that span (--at), so the demo
+# gives the same result on any date; signing itself does not depend on it.
+valid_at=1735689600      # 2025-01-01 00:00:00 UTC
 tool=$top/tools/efirma-tool
 portal=$top/tools/efirma-portal-verify
 export EFIRMA_TOOL_MODULE=$module
@@ -83,12 +87,19 @@ step "efirma-tool list: the token as a person sees it"
 "$tool" list
 
 step "log in to the reference portal (tools/efirma-portal-verify) with the e.firma"
+if ! openssl x509 -inform DER -in "$cer" -noout -checkend 0 >/dev/null; then
+	echo "note: SAT's test e.firma expired on $(date -u -d "$(openssl x509 -inform DER -in "$cer" \
+		-noout -enddate | cut -d= -f2)" +%Y-%m-%d); a real portal would refuse it today."
+fi
+echo "the portal checks the certificate's validity as of $(date -u -d "@$valid_at" '+%Y-%m-%d %H:%M:%S UTC')"
+echo "(--at: a date SAT's test e.firma was valid, so this step works on any date)"
 challenge=$("$portal" challenge --state "$work/portal.state")
 echo "the portal's challenge: $challenge"
 token=$(PIN=$pin "$tool" login-token --challenge "$challenge" --pin-env PIN)
 echo "efirma-tool login-token: ${token:0:64}..."
 "$portal" verify --state "$work/portal.state" --cert "$cer" \
-	--ca "$top/tests/data/sat/ca" --token "$token"
+	--ca "$top/tests/data/sat/ca" --token "$token" --at "$valid_at"
 echo
 echo "demo.sh: the document was signed through efirma-pkcs11 and the signature verifies;"
-echo "demo.sh: the e.firma logged in to the reference portal through efirma-tool."
+echo "demo.sh: the e.firma logged in to the reference portal through efirma-tool"
+echo "demo.sh: (the portal checked its validity as of $(date -u -d "@$valid_at" +%Y-%m-%d))."

@@ -67,6 +67,38 @@ subjectKeyIdentifier = hash
 basicConstraints     = critical,CA:TRUE,pathlen:0
 keyUsage             = critical,digitalSignature,nonRepudiation,keyCertSign,cRLSign
 
+# the two-level chain (see "chain" below): its root, and its intermediate
+# (ext_ca above, issued by the root)
+[chainroot_section]
+prompt             = no
+utf8               = yes
+string_mask        = utf8only
+distinguished_name = dn_chainroot
+[dn_chainroot]
+CN           = AC RAIZ EFIRMA-PKCS11
+O            = PRUEBAS EFIRMA-PKCS11 (SINTETICO)
+OU           = Autoridad raiz de pruebas
+C            = MX
+[chainca_section]
+prompt             = no
+utf8               = yes
+string_mask        = utf8only
+distinguished_name = dn_chainca
+[dn_chainca]
+CN           = AC INTERMEDIA EFIRMA-PKCS11
+O            = PRUEBAS EFIRMA-PKCS11 (SINTETICO)
+OU           = Autoridad intermedia de pruebas
+C            = MX
+[ext_root]
+subjectKeyIdentifier = hash
+basicConstraints     = critical,CA:TRUE,pathlen:1
+keyUsage             = critical,keyCertSign,cRLSign
+[ext_inter]
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+basicConstraints       = critical,CA:TRUE,pathlen:0
+keyUsage               = critical,digitalSignature,nonRepudiation,keyCertSign,cRLSign
+
 # e.firma leaf: the SAT extension set, without SKI/AKI (SAT leaves have none)
 [ext_efirma]
 subjectKeyIdentifier   = none
@@ -117,15 +149,37 @@ openssl req -new -x509 -section ca_section -key ca.key.pem -sha256 -days 3650 \
 	-out ca.pem
 openssl x509 -in ca.pem -outform DER -out ca.cer
 
-# leaf NAME SECTION EXT NUMERO PASSWORD-FILE: NAME.p8.pem (plain key),
+# The two-level chain, shaped as SAT's 2023 one (AC UAT 2022 under the
+# root ARC UAT 2022): a root, an intermediate under it, and below that the
+# e.firma and the CSD of one holder ("chained" and "chainedcsd").  The
+# tests whose result depends on the certificates being valid (TLS client
+# login in OpenSSL, GnuTLS, nginx and the browsers; the portal verifier)
+# use these instead of SAT's test e.firma, which expires on 2027-05-08:
+# these are valid from the day they are made (doc/HACKING.md).
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out chain-root.key.pem 2>/dev/null
+openssl req -new -x509 -section chainroot_section -key chain-root.key.pem -sha256 -days 3650 \
+	-set_serial "$(serial_of 00000000000088880002)" -extensions ext_root \
+	-out chain-root.pem
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out chain-ca.key.pem 2>/dev/null
+openssl req -new -section chainca_section -key chain-ca.key.pem -out chain-ca.csr
+openssl x509 -req -in chain-ca.csr -CA chain-root.pem -CAkey chain-root.key.pem -sha256 \
+	-days 3650 -set_serial "$(serial_of 00000000000088880003)" \
+	-extfile gen.cnf -extensions ext_inter -out chain-ca.pem 2>/dev/null
+rm -f chain-ca.csr
+openssl x509 -in chain-root.pem -outform DER -out chain-root.cer
+openssl x509 -in chain-ca.pem -outform DER -out chain-ca.cer
+cat chain-ca.pem chain-root.pem > chain.pem
+
+# leaf NAME SECTION EXT NUMERO PASSWORD-FILE [CA]: NAME.p8.pem (plain key),
 # NAME.cer (DER) and NAME.key (SAT format: DER PBES2, PBKDF2 with the
-# default PRF hmacWithSHA1, 2048 iterations, des-ede3-cbc).
+# default PRF hmacWithSHA1, 2048 iterations, des-ede3-cbc); issued by
+# CA.pem (default ca.pem).
 leaf() {
-	local name=$1 section=$2 ext=$3 numero=$4 pwfile=$5
+	local name=$1 section=$2 ext=$3 numero=$4 pwfile=$5 ca=${6:-ca}
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
 		-out "$name.p8.pem" 2>/dev/null
 	openssl req -new -section "$section" -key "$name.p8.pem" -out "$name.csr"
-	openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key.pem -sha256 \
+	openssl x509 -req -in "$name.csr" -CA "$ca.pem" -CAkey "$ca.key.pem" -sha256 \
 		-days 1460 -set_serial "$(serial_of "$numero")" \
 		-extfile gen.cnf -extensions "$ext" -outform DER -out "$name.cer" 2>/dev/null
 	openssl pkcs8 -topk8 -in "$name.p8.pem" -v2 des3 -v2prf hmacWithSHA1 \
@@ -145,6 +199,9 @@ leaf_dn utf8pw_dn   "ULISES UTF PRUEBA"           "UTPU840505IJ5" "UTPU840505HDF
 leaf_dn cp1252pw_dn "CARLA CODIGO PRUEBA"         "COPC850606KL6" "COPC850606MDFDRR04"
 leaf_dn dira_dn     "DAVID DIRECTORIO PRUEBA"     "DIPD860707MN7" "DIPD860707HDFRRV03"
 leaf_dn dirb_dn     "BEATRIZ DIRECTORIO PRUEBA"   "DIPB870808OP8" "DIPB870808MDFRRT02"
+leaf_dn chained_dn  "TOMAS CADENA PRUEBA"         "CAPT880909QR9" "CAPT880909HDFDNM01"
+leaf_dn chainedcsd_dn "TOMAS CADENA PRUEBA"       "CAPT880909QR9" "CAPT880909HDFDNM01" \
+	"Sucursal Cadena 1"
 
 leaf efirma   efirma_dn   ext_efirma 30001000000888800001 password.txt
 leaf moral    moral_dn    ext_efirma 30001000000888800002 password.txt
@@ -156,6 +213,8 @@ leaf utf8pw   utf8pw_dn   ext_efirma 30001000000888800007 utf8pw.password.txt
 leaf cp1252pw cp1252pw_dn ext_efirma 30001000000888800008 cp1252pw.password.cp1252.bin
 leaf dira     dira_dn     ext_efirma 30001000000888800009 password.txt
 leaf dirb     dirb_dn     ext_csd    30001000000888800010 password.txt
+leaf chained    chained_dn    ext_efirma 30001000000888800011 password.txt chain-ca
+leaf chainedcsd chainedcsd_dn ext_csd    30001000000888800012 password.txt chain-ca
 
 # ------------------------------------------------------------- variants
 # PEM certificate + PEM encrypted PKCS#8 (same scheme as SAT's, armoured)
@@ -206,7 +265,7 @@ check_pair() {  # CERT CERTFORM KEY KEYFORM [PASSWORD-FILE]
 		exit 1
 	fi
 }
-for n in efirma moral csd dira dirb; do
+for n in efirma moral csd dira dirb chained chainedcsd; do
 	check_pair "$n.cer" DER "$n.key" DER password.txt
 done
 check_pair pem.cer PEM pem.key PEM password.txt
@@ -275,6 +334,15 @@ row dira dir/DIPD860707MN7.cer dir/DIPD860707MN7.key password.txt efirma 3000100
 row dirb dir/00001000000888800010.cer dir/Claveprivada_FIEL_DIPB870808OP8_20250101_120000.key password.txt csd 30001000000888800010 DIPB870808OP8 ok \
 	"in dir/: CSD whose names do not tell the pair (key found by trying at login)"
 cat >> MANIFEST.tmp <<'EOF'
+#
+# The two-level chain (not rows above, to keep the table's sets as they
+# are): chain-root.{cer,pem} (root "AC RAIZ EFIRMA-PKCS11"), chain-ca.{cer,pem}
+# (intermediate "AC INTERMEDIA EFIRMA-PKCS11" issued by the root), chain.pem
+# (intermediate then root, as SAT's chain-2023 file), and under the
+# intermediate: chained.{cer,key} (e.firma, TOMAS CADENA PRUEBA,
+# CAPT880909QR9, número 30001000000888800011) and chainedcsd.{cer,key}
+# (his CSD, OU=Sucursal Cadena 1, número 30001000000888800012), password.txt.
+# Root and intermediate valid 3650 days, leaves 1460 days, from today.
 #
 # Also here: dira.*, dirb.* (the originals of dir/), gen.cnf (the OpenSSL
 # configuration used), utf8pw.password.txt (UTF-8, no newline),

@@ -353,7 +353,7 @@ static int cmd_verify(const struct pv_opts *o)
 	size_t cert_len = 0, text_len = 0, sig_size, n_ca = 0;
 	char *token = NULL, *challenge = NULL, *expected = NULL, *text = NULL;
 	const char *bad, *hash_used = NULL;
-	long long now = o->have_at ? o->at : (long long)time(NULL);
+	long long valid_at = o->have_at ? o->at : (long long)time(NULL);
 	int rc = PV_USAGE;
 
 	memset(&ci, 0, sizeof(ci));
@@ -385,7 +385,11 @@ static int cmd_verify(const struct pv_opts *o)
 	sig_size = (size_t)EVP_PKEY_get_size(X509_get0_pubkey(ci.x509));
 
 	if (o->state != NULL) {
-		rc = take_state(o->state, o->max_age, now, &challenge);
+		/* The challenge's age is real time whatever --at says: --at
+		 * moves only the certificate's validity check (the manual),
+		 * so a test can pin SAT's certificates to a date they were
+		 * valid and still use a challenge issued now. */
+		rc = take_state(o->state, o->max_age, (long long)time(NULL), &challenge);
 		if (rc != PV_OK)
 			goto out;
 	} else {
@@ -423,7 +427,7 @@ static int cmd_verify(const struct pv_opts *o)
 	/* The chain first: until the certificate is known to be a trusted
 	 * CA's, nothing it says (RFC, número, name) may be printed; then the
 	 * signature, until which nothing in the text can be believed. */
-	rc = check_chain(ci.x509, store, now, ci.sat.rfc[0] ? ci.sat.rfc : "the holder");
+	rc = check_chain(ci.x509, store, valid_at, ci.sat.rfc[0] ? ci.sat.rfc : "the holder");
 	if (rc != PV_OK)
 		goto out;
 

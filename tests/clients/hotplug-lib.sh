@@ -31,7 +31,7 @@ hp_setup() {
 	volume=$media/KINGSTON/SAT
 	mkdir -p "$media" "$tmp/out"
 	printf '[removable]\nroot = %s\n\n[ca]\npath = %s\npath = %s\n' \
-		"$media" "$sat_ca_der" "$sat_root_der" > "$tmp/efirma.conf"
+		"$media" "$ca_der" "$root_der" > "$tmp/efirma.conf"
 	printf '%s\n' "$PIN" > "$tmp/pin"
 	chmod 600 "$tmp/pin"
 	cl_server_pki "$tmp/pki" || { check "server certificates made" 1; return 1; }

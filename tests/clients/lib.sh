@@ -3,7 +3,7 @@
 #
 # A test calls cl_setup first: it makes the temp dir ($tmp), installs the
 # trap that kills every server the test started (cl_spawn) and removes the
-# dir, and sets the SAT test bundle paths.  Servers listen on 127.0.0.1
+# dir, and sets the paths of the e.firma (a generated bundle).  Servers listen on 127.0.0.1
 # only, on a port picked at random from a high range and checked free.
 
 cl_pids=()
@@ -41,27 +41,38 @@ cl_setup() {
 	TAP_LOG=$tmp/cmd.log
 	unset EFIRMA_PKCS11_DEBUG EFIRMA_PKCS11_CONF OPENSSL_CONF OPENSSL_ENGINES
 
+	# The e.firma and its two-level chain come from the bundles made at
+	# test time (tests/gen-bundles.sh: "chained", under an intermediate
+	# shaped as SAT's AC UAT): every login here needs the certificate to be
+	# valid, and SAT's test e.firma expires on 2027-05-08.
 	PIN=12345678a
-	sat=${EF_TEST_DATA:-$EF_TEST_SRCDIR/tests/data}/sat
-	fiel=$sat/fiel-pf-CACX7605101P8-2023
-	fiel_cer=$fiel/CACX7605101P8_fiel.cer
-	fiel_key=$fiel/CACX7605101P8_fiel.key
-	rfc=CACX7605101P8
+	gen=${EF_TEST_GEN:-$EF_TEST_BUILDDIR/tests/gen}
+	if [ ! -f "$gen/chained.cer" ]; then
+		echo "Bail out! no generated bundles in $gen (make check makes them)"
+		exit 1
+	fi
+	fiel_cer=$gen/chained.cer
+	fiel_key=$gen/chained.key
+	rfc=CAPT880909QR9
+	holder="TOMAS CADENA PRUEBA"
+	holder_uri=TOMAS%20CADENA%20PRUEBA
 	token_label="e.firma $rfc"
-	token_url='pkcs11:token=e.firma%20CACX7605101P8'
-	# the 2023 test chain: AC UAT (2022) issued by the ARC UAT 2022 root
-	sat_root_der=$sat/ca/ARC_UAT_2022.cer
-	sat_ca_der=$sat/ca/AC_UAT_2022.cer
-	sat_chain=$sat/ca/chain-2023-AC_UAT_2022+ARC_UAT_2022.pem
+	token_url="pkcs11:token=e.firma%20$rfc"
+	# the chain: the intermediate (the token shows it) issued by the root
+	root_der=$gen/chain-root.cer
+	ca_der=$gen/chain-ca.cer
+	ca_cn="AC INTERMEDIA EFIRMA-PKCS11"
+	ca_uri=AC%20INTERMEDIA%20EFIRMA-PKCS11
+	ca_chain=$gen/chain.pem
 
 	openssl x509 -inform DER -in "$fiel_cer" -out "$tmp/fiel.pem"
 	openssl x509 -inform DER -in "$fiel_cer" -noout -pubkey > "$tmp/fiel.pub"
-	openssl x509 -inform DER -in "$sat_root_der" -out "$tmp/sat-root.pem"
-	openssl x509 -inform DER -in "$sat_ca_der" -out "$tmp/sat-ca.pem"
+	openssl x509 -inform DER -in "$root_der" -out "$tmp/root.pem"
+	openssl x509 -inform DER -in "$ca_der" -out "$tmp/inter.pem"
 	# the module's own configuration: the bundle plus the test CAs, so the
 	# token also shows the chain
 	printf '[bundle]\ncert = %s\nkey = %s\n\n[ca]\npath = %s\npath = %s\n' \
-		"$fiel_cer" "$fiel_key" "$sat_ca_der" "$sat_root_der" > "$tmp/efirma.conf"
+		"$fiel_cer" "$fiel_key" "$ca_der" "$root_der" > "$tmp/efirma.conf"
 }
 
 # cl_need PROGRAM...: skips the whole test when one is missing
@@ -161,7 +172,7 @@ cl_server_pki() {
 
 # cl_s_server LOG TLSFLAG [ARGS...]: openssl s_server on a free port on
 # 127.0.0.1 asking for (and requiring) a client certificate chaining to the
-# SAT 2023 test CA; sets $srv_port and $srv_pid.  -www answers an HTTP GET
+# e.firma's generated root; sets $srv_port and $srv_pid.  -www answers an HTTP GET
 # with a status page.  Needs cl_server_pki "$tmp/pki" first.
 cl_s_server() {
 	local log=$1 tls=$2 try; shift 2
@@ -170,7 +181,7 @@ cl_s_server() {
 		# no -naccept: the readiness probe is a connection of its own
 		cl_spawn "$log" openssl s_server -accept "127.0.0.1:$srv_port" \
 			-cert "$tmp/pki/server.pem" -key "$tmp/pki/server.key" \
-			-CAfile "$sat_chain" -Verify 2 -verify_return_error "$tls" -www "$@"
+			-CAfile "$ca_chain" -Verify 2 -verify_return_error "$tls" -www "$@"
 		srv_pid=$cl_last_pid
 		cl_wait_port "$srv_port" "$srv_pid" && return 0
 		cl_stop "$srv_pid"
@@ -251,7 +262,8 @@ cl_firefox_stop() {
 }
 
 # cl_nssdb DIR: an NSS database with the throw-away server CA trusted, the
-# SAT test root trusted (only the root: AC UAT comes with the token), and
+# e.firma's root trusted (only the root: the intermediate comes with the
+# token), and
 # the module added with "modutil -add -libfile ... -string conf=FILE" (the
 # -string is NSS's module "parameters", which NSS hands to C_Initialize as
 # pReserved), FILE being $tmp/efirma.conf
@@ -263,8 +275,8 @@ cl_nssdb() {
 		certutil -A -d "sql:$db" -n "efirma test server CA" -t "C,," -i "$tmp/pki/ca.pem"
 	# Firefox verifies a TLS client certificate against the e-mail trust
 	# bit (NSS has no client-auth trust bit for CAs), hence ",C," as well.
-	ok "certutil trusts the SAT test root (only the root: AC UAT comes with the token)" \
-		certutil -A -d "sql:$db" -n "SAT ARC UAT 2022 (test)" -t "C,C," -i "$tmp/sat-root.pem"
+	ok "certutil trusts the e.firma's root (only the root: the intermediate comes with the token)" \
+		certutil -A -d "sql:$db" -n "AC RAIZ EFIRMA-PKCS11 (test)" -t "C,C," -i "$tmp/root.pem"
 	ok "modutil -add the module with -string conf=..." \
 		modutil -dbdir "sql:$db" -force -add "e.firma (efirma-pkcs11)" \
 			-libfile "$module" -string "conf=$tmp/efirma.conf"
@@ -305,16 +317,16 @@ cl_nginx_head() {
 
 # cl_nginx_client_cert VERIFY: the http block's lines for TLS with the
 # throw-away server certificate, asking the client for a certificate of
-# the SAT 2023 test chain (ssl_verify_client VERIFY: on or optional) and
+# the e.firma's chain (ssl_verify_client VERIFY: on or optional) and
 # keeping no TLS session, so every connection is a full handshake with a
 # signature of the client's
 cl_nginx_client_cert() {
 	cat <<-EOF
 	    ssl_certificate $tmp/pki/server.pem;
 	    ssl_certificate_key $tmp/pki/server.key;
-	    ssl_client_certificate $sat_chain;
+	    ssl_client_certificate $ca_chain;
 	    ssl_verify_client $1;
-	    # leaf, AC UAT, ARC UAT 2022 root
+	    # leaf, intermediate, root
 	    ssl_verify_depth 2;
 	    ssl_session_tickets off;
 	    ssl_session_cache off;

@@ -6,7 +6,7 @@
 # What runs, all on 127.0.0.1 and all killed by the trap:
 # - nginx (one process, master_process off, its own prefix in $tmp) with
 #   two HTTPS servers, one TLS 1.3 only and one TLS 1.2 only, both with
-#   "ssl_verify_client on" against the SAT 2023 test chain.  The page
+#   "ssl_verify_client on" against the e.firma's chain.  The page
 #   answers with $ssl_client_s_dn and $ssl_client_verify.  The TLS 1.2
 #   server accepts only PKCS#1 v1.5 client signatures (ClientSignature-
 #   Algorithms), so the two logins exercise both RSA mechanisms NSS uses:
@@ -15,8 +15,11 @@
 # - Firefox ESR, headless, on a fresh profile: its NSS database gets the
 #   module with "modutil -add -libfile ... -string conf=FILE" (the -string
 #   is NSS's module "parameters", which NSS hands to C_Initialize as
-#   pReserved), the throw-away server CA trusted with certutil, and the SAT
-#   test root trusted for the chain check.  Firefox runs with
+#   pReserved), the throw-away server CA trusted with certutil, and the
+#   e.firma's root trusted for the chain check.  The e.firma and its chain
+#   (root, an intermediate as SAT's AC UAT) are generated at test time
+#   (tests/clients/lib.sh): the login depends on the certificate being
+#   valid.  Firefox runs with
 #   EFIRMA_PKCS11_DEBUG=1: the module's trace on its stderr records every
 #   call and the mechanism of every C_SignInit.  (OpenSC 0.23's pkcs11-spy
 #   cannot sit in between: NSS first asks C_GetInterface for a
@@ -122,14 +125,14 @@ check "before login the token is not logged in" "$([ "$(fact logged_in_before)" 
 before=$(fact cert_before_login)
 check "before login NSS lists the e.firma user certificate on the token" \
 	"$(printf '%s\n' "$before" | grep -q "^user .*2\.5\.4\.45=$rfc"; echo $?)" "$facts"
-check "before login NSS lists the SAT CA AC UAT on the token" \
-	"$(printf '%s\n' "$before" | grep -q '^ca .*CN=AC UAT'; echo $?)" "$facts"
+check "before login NSS lists the intermediate $ca_cn on the token" \
+	"$(printf '%s\n' "$before" | grep -q "^ca .*CN=$ca_cn"; echo $?)" "$facts"
 check "the certificate verifies for TLS client use (PRErrorCode 0)" \
 	"$([ "$(fact chain_code)" = 0 ]; echo $?)" "$facts"
-check "the verified chain is leaf, AC UAT, root" \
+check "the verified chain is leaf, $ca_cn, root" \
 	"$([ -n "$(fact chain_2)" ] && [ -z "$(fact chain_3)" ] &&
-		fact chain_1 | grep -q '| AC UAT$'; echo $?)" "$facts"
-check "NSS found the intermediate AC UAT on the token" \
+		fact chain_1 | grep -q "| $ca_cn\$"; echo $?)" "$facts"
+check "NSS found the intermediate $ca_cn on the token" \
 	"$(fact chain_1 | grep -q "^$token_label |"; echo $?)" "$facts"
 
 # the login: one password prompt, answered by the driver

@@ -8,7 +8,8 @@
 # module reads its configuration from EFIRMA_PKCS11_CONF.  The PIN is the
 # URI's pin-value in one run and GNUTLS_PIN in another.  The server is the
 # s_server of tests/clients/lib.sh: it requires a client certificate that
-# chains to the SAT 2023 test CA and aborts the handshake otherwise
+# chains to the e.firma's root (a generated bundle: the handshake depends
+# on the certificate being valid) and aborts the handshake otherwise
 # (-verify_return_error).
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,10 +22,10 @@ cl_need gnutls-cli openssl
 cl_setup gnutls
 export EFIRMA_PKCS11_CONF=$tmp/efirma.conf
 cl_server_pki "$tmp/pki" || { check "server certificates made" 1; tap_done; exit; }
-cert_uri="$token_url;object=XOCHILT%20CASAS%20CHAVEZ;type=cert"
+cert_uri="$token_url;object=$holder_uri;type=cert"
 # GnuTLS looks a key up by CKA_LABEL or CKA_ID: a URI with neither
 # ("pkcs11:token=...;type=private") is "requested data not available".
-key_uri="$token_url;object=XOCHILT%20CASAS%20CHAVEZ;type=private"
+key_uri="$token_url;object=$holder_uri;type=private"
 
 # login LABEL TLSFLAG PRIORITY KEY-URI [ENV...]: gnutls-cli against a fresh
 # s_server; sets out (client) and srv (server log)

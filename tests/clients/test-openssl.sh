@@ -9,7 +9,7 @@
 # with dynamic_path and MODULE_PATH = the built module); the module finds
 # the bundle through EFIRMA_PKCS11_CONF (libp11 passes no pReserved); the
 # PIN is the URI's pin-value.  Every command is first run with the same
-# key read from the SAT files (a control: the command line, the CA files
+# key read from the bundle's files (a control: the command line, the CA files
 # and the server are right), then through the engine; every signature is
 # verified with the public key of the .cer.
 #
@@ -34,7 +34,7 @@ done
 cl_setup openssl
 
 export EFIRMA_PKCS11_CONF=$tmp/efirma.conf
-key_uri="pkcs11:token=e.firma%20CACX7605101P8;type=private;pin-value=$PIN"
+key_uri="$token_url;type=private;pin-value=$PIN"
 openssl pkcs8 -inform DER -in "$fiel_key" -passin "pass:$PIN" -out "$tmp/key.pem"
 chmod 600 "$tmp/key.pem"
 head -c 5000 /dev/urandom > "$tmp/doc"
@@ -99,13 +99,13 @@ check "openssl dgst -sha256 -sign through the engine verifies" \
 # verifier's trust anchor.
 cms_verify() {
 	openssl cms -verify -binary -inform DER -in "$1" -content "$tmp/doc" \
-		-CAfile "$tmp/sat-root.pem" -out /dev/null
+		-CAfile "$tmp/root.pem" -out /dev/null
 }
 openssl cms -sign -binary -in "$tmp/doc" -signer "$tmp/fiel.pem" -inkey "$tmp/key.pem" \
-	-certfile "$tmp/sat-ca.pem" -outform DER -out "$tmp/ctl.p7s" >"$TAP_LOG" 2>&1
+	-certfile "$tmp/inter.pem" -outform DER -out "$tmp/ctl.p7s" >"$TAP_LOG" 2>&1
 ok "control: cms -sign with the file key, cms -verify against the SAT root" cms_verify "$tmp/ctl.p7s"
 out=$(e openssl cms -sign -binary -in "$tmp/doc" -signer "$tmp/fiel.pem" -inkey "$key_uri" \
-	-keyform engine -engine pkcs11 -certfile "$tmp/sat-ca.pem" -outform DER -out "$tmp/engine.p7s" 2>&1)
+	-keyform engine -engine pkcs11 -certfile "$tmp/inter.pem" -outform DER -out "$tmp/engine.p7s" 2>&1)
 check "openssl cms -sign through the engine: cms -verify accepts it" \
 	"$(cms_verify "$tmp/engine.p7s" >/dev/null 2>&1; echo $?)" "$out"
 

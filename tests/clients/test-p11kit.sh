@@ -38,10 +38,10 @@ done
 cl_setup p11kit
 mkdir -p "$tmp/data" "$tmp/home/.config/pkcs11/modules" "$tmp/run"
 cp "$module" "$tmp/efirma-pkcs11.so"
-cp "$fiel_cer" "$fiel_key" "$sat_ca_der" "$sat_root_der" "$tmp/data/"
+cp "$fiel_cer" "$fiel_key" "$ca_der" "$root_der" "$tmp/data/"
 d=$tmp/data
 printf '[bundle]\ncert = %s\nkey = %s\n\n[ca]\npath = %s\npath = %s\n' \
-	"$d/${fiel_cer##*/}" "$d/${fiel_key##*/}" "$d/${sat_ca_der##*/}" "$d/${sat_root_der##*/}" \
+	"$d/${fiel_cer##*/}" "$d/${fiel_key##*/}" "$d/${ca_der##*/}" "$d/${root_der##*/}" \
 	> "$tmp/efirma.conf"
 printf 'module: %s\nx-init-reserved: conf=%s\n' "$tmp/efirma-pkcs11.so" "$tmp/efirma.conf" \
 	> "$tmp/home/.config/pkcs11/modules/efirma-test.module"
@@ -63,7 +63,6 @@ u() {
 		XDG_CONFIG_HOME="$tmp/home/.config" XDG_RUNTIME_DIR="$tmp/run" TMPDIR="$tmp" "$@" </dev/null
 }
 url=$token_url
-holder='XOCHILT%20CASAS%20CHAVEZ'
 
 # ------------------------------------- x-init-reserved through p11-kit-proxy
 # No efirma-pkcs11.conf exists yet: only the registration knows the bundle.
@@ -96,28 +95,28 @@ cp "$tmp/efirma.conf" "$tmp/home/.config/efirma-pkcs11/efirma-pkcs11.conf"
 out=$(u p11tool --batch --list-all-certs "$url" 2>&1); rc=$?
 check "p11tool --list-all-certs succeeds" "$rc" "$out"
 n=$(printf '%s\n' "$out" | grep -c 'Type: X.509 Certificate')
-check "p11tool --list-all-certs: three certificates (e.firma, AC UAT, root) - got $n" \
+check "p11tool --list-all-certs: three certificates (e.firma, intermediate, root) - got $n" \
 	"$([ "$n" = 3 ]; echo $?)" "$out"
 check "p11tool --list-all-certs shows the holder's certificate by label" \
-	"$(has "$out" "object=$holder;type=cert")" "$out"
-check "p11tool --list-all-certs shows the AC UAT certificate" "$(has "$out" 'object=AC%20UAT;type=cert')" "$out"
+	"$(has "$out" "object=$holder_uri;type=cert")" "$out"
+check "p11tool --list-all-certs shows the intermediate ($ca_cn)" "$(has "$out" "object=$ca_uri;type=cert")" "$out"
 
 out=$(u p11tool --batch --list-all-trusted "$url" 2>&1)
 check "no certificate on the token claims to be trusted (CKA_TRUSTED FALSE)" \
 	"$(hasnt "$out" 'Type: X.509 Certificate')" "$out"
 
-u p11tool --batch --export "$url;object=$holder;type=cert" --outder --outfile="$tmp/holder.der" >"$TAP_LOG" 2>&1
+u p11tool --batch --export "$url;object=$holder_uri;type=cert" --outder --outfile="$tmp/holder.der" >"$TAP_LOG" 2>&1
 ok "p11tool --export by URI (token, object label, type=cert) gives the .cer" cmp "$tmp/holder.der" "$fiel_cer"
-u p11tool --batch --export "$url;object=AC%20UAT;type=cert" --outder --outfile="$tmp/acuat.der" >"$TAP_LOG" 2>&1
-ok "p11tool --export of 'AC UAT' by URI gives the SAT intermediate" cmp "$tmp/acuat.der" "$sat_ca_der"
+u p11tool --batch --export "$url;object=$ca_uri;type=cert" --outder --outfile="$tmp/inter.der" >"$TAP_LOG" 2>&1
+ok "p11tool --export of '$ca_cn' by URI gives the intermediate" cmp "$tmp/inter.der" "$ca_der"
 out=$(u p11tool --batch --login --set-pin="$PIN" --list-privkeys "$url" 2>&1); rc=$?
 check "p11tool --login --list-privkeys shows one key" \
 	"$([ "$(printf '%s\n' "$out" | grep -c 'Type: Private key')" = 1 ]; echo $?)" "$out"
 check "the private key's URI carries the holder's label and type=private" \
-	"$(has "$out" "object=$holder;type=private")" "$out"
+	"$(has "$out" "object=$holder_uri;type=private")" "$out"
 out=$(u p11tool --batch --list-all "$url;type=private" 2>&1)
 check "without login, pkcs11:...;type=private matches nothing" "$(hasnt "$out" 'Type: Private key')" "$out"
-out=$(u env GNUTLS_PIN="$PIN" p11tool --batch --login --export-pubkey "$url;object=$holder;type=public" 2>&1); rc=$?
+out=$(u env GNUTLS_PIN="$PIN" p11tool --batch --login --export-pubkey "$url;object=$holder_uri;type=public" 2>&1); rc=$?
 printf '%s\n' "$out" | sed -n '/BEGIN PUBLIC KEY/,/END PUBLIC KEY/p' > "$tmp/pub-from-token.pem"
 check "p11tool --export-pubkey by URI equals the .cer's key" \
 	"$(cmp -s <(openssl pkey -pubin -in "$tmp/pub-from-token.pem" -outform DER 2>/dev/null) \
@@ -141,7 +140,7 @@ out=$(c -L 2>&1); rc=$?
 check "pkcs11-tool through p11-kit-client.so lists '$token_label'" \
 	"$([ $rc = 0 ] && printf '%s\n' "$out" | grep -Eq "token label *: $token_label *\$"; echo $?)" "$out"
 out=$(c --list-objects --type cert 2>&1)
-check "the remote token shows the certificate without login" "$(has "$out" 'XOCHILT CASAS CHAVEZ')" "$out"
+check "the remote token shows the certificate without login" "$(has "$out" "$holder")" "$out"
 out=$(c --login --pin "$PIN" --sign --mechanism SHA256-RSA-PKCS -i "$tmp/doc" -o "$tmp/remote.sig" 2>&1); rc=$?
 check "pkcs11-tool logs in and signs through the socket" "$rc" "$out"
 ok "the remote signature verifies against the .cer" verify_sig "$tmp/remote.sig" "$tmp/doc"

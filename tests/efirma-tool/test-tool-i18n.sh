@@ -61,18 +61,20 @@ check "unknown command in Spanish" "$(has "$err" 'orden desconocida')" "$err"
 en "$T" info "$fiel_key"
 check "the same refusal in English under C.UTF-8" "$(has "$err" 'is a private key (.key)')" "$err"
 
-# The native host's password dialog (pinentry) in Spanish.
-if command -v perl >/dev/null; then
-	conf "$tmp/nh.conf" "$fiel_cer" "$fiel_key"
+# The native host's password dialog (pinentry) in Spanish; with an e.firma
+# generated at test time, since the host refuses an expired one before the
+# dialog (SAT's test e.firma expires on 2027-05-08).
+if command -v perl >/dev/null && [ -n "$gen" ]; then
+	conf "$tmp/nh.conf" "$gen/efirma.cer" "$gen/efirma.key"
 	guid=$(printf '%s' "$(cat /proc/sys/kernel/random/uuid)" | openssl base64 -A)
 	echo CANCEL > "$tmp/answers"
 	: > "$tmp/pe.log"
-	perl "$here/efirma-tool/nh-frame.pl" frame "{\"method\":\"sat-login\",\"token\":\"CACX7605101P8\",\"guid\":\"$guid\",\"origin\":\"https://login.siat.sat.gob.mx\"}" > "$tmp/nh.in"
+	perl "$here/efirma-tool/nh-frame.pl" frame "{\"method\":\"sat-login\",\"token\":\"GENA800101AB1\",\"guid\":\"$guid\",\"origin\":\"https://login.siat.sat.gob.mx\"}" > "$tmp/nh.in"
 	env LOCPATH="$tmp/locale" LC_ALL=es_MX.UTF-8 EFIRMA_TOOL_LOCALEDIR="$builddir/po/locale" \
 		EFIRMA_PKCS11_CONF="$tmp/nh.conf" EFIRMA_PINENTRY="$here/efirma-tool/pinentry-test.sh" \
 		PE_LOG="$tmp/pe.log" PE_ANSWERS="$tmp/answers" "$T" native-host < "$tmp/nh.in" >/dev/null 2>&1
 	check "native-host: the password dialog in Spanish, naming the site, the holder and the RFC" \
-		"$(grep -qx 'SETDESC https://login.siat.sat.gob.mx le pide iniciar sesión con la e.firma de XOCHILT CASAS CHAVEZ (RFC CACX7605101P8).%0AContraseña de la clave privada:' "$tmp/pe.log" &&
+		"$(grep -qx 'SETDESC https://login.siat.sat.gob.mx le pide iniciar sesión con la e.firma de ANA GENERADA PRUEBA (RFC GENA800101AB1).%0AContraseña de la clave privada:' "$tmp/pe.log" &&
 		   grep -qx 'SETPROMPT Contraseña:' "$tmp/pe.log"; echo $?)" "$(cat "$tmp/pe.log")"
 fi
 

@@ -19,7 +19,7 @@ login() {
 	ch=$("$V" challenge --state "$st")
 	token=$(setsid -w "$T" login-token --challenge "$ch" --token "$sel" --pin-env PIN "$@" </dev/null 2>"$tmp/lt.err")
 	trc=$?
-	run "$V" verify --state "$st" --cert "$cer" --ca "$ca_dir" --token "$token"
+	run "$V" verify --at "$sat_at" --state "$st" --cert "$cer" --ca "$ca_dir" --token "$token"
 }
 # unpack TOKEN: SAT's base64( base64(co) "#" base64( base64(sig) ) ); the
 # signed text in $tmp/text, the raw signature in $tmp/sig
@@ -87,15 +87,15 @@ printf '%s|CACX7605101P8|%s' "$ch2" "$fiel_numero" > "$tmp/o.co"
 openssl pkcs8 -inform DER -in "$fiel_key" -passin env:PIN -out "$tmp/o.key" 2>/dev/null &&
 	openssl dgst -sha1 -sign "$tmp/o.key" -out "$tmp/o.sig" "$tmp/o.co"
 sig1=$(openssl base64 -A -in "$tmp/o.sig")
-run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$(sat_token "$tmp/o.co" "$sig1")"
+run "$V" verify --at "$sat_at" --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$(sat_token "$tmp/o.co" "$sig1")"
 check "the verifier accepts a token OpenSSL built in SAT's form: exit 0" "$rc" "$rc $out"
 once=$(printf '%s#%s' "$(openssl base64 -A -in "$tmp/o.co")" "$sig1" | openssl base64 -A)
-run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$once"
+run "$V" verify --at "$sat_at" --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$once"
 check "the signature field encoded once (the old form): malformed, exit 2" \
 	"$( [ $rc = 2 ] && printf '%s' "$out" | grep -q '^refused: .*base64(base64(signature))'; echo $?)" \
 	"$rc $out"
 thrice=$(sat_token "$tmp/o.co" "$(printf '%s' "$sig1" | openssl base64 -A)")
-run "$V" verify --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$thrice"
+run "$V" verify --at "$sat_at" --challenge "$ch2" --cert "$fiel_cer" --ca "$ca_dir" --token "$thrice"
 check "the signature field encoded three times: malformed, exit 2" "$(is "$rc" 2)" "$rc $out"
 rm -f "$tmp/o.key"
 
@@ -116,7 +116,7 @@ check "--json: guid as given, RFC, número" \
 	    [ "$(jget "$tmp/j.json" numero)" = "$fiel_numero" ]; echo $?)" "$(cat "$tmp/j.json")"
 check "--json: fert is openssl's notAfter as YYMMDDhhmmssZ ($(fert_of "$fiel_cer"))" \
 	"$(is "$(jget "$tmp/j.json" fert 2>&1)" "$(fert_of "$fiel_cer")")" "$(cat "$tmp/j.json")"
-run "$V" verify --challenge "$ch3" --cert "$fiel_cer" --ca "$ca_dir" --token "$(jget "$tmp/j.json" token)"
+run "$V" verify --at "$sat_at" --challenge "$ch3" --cert "$fiel_cer" --ca "$ca_dir" --token "$(jget "$tmp/j.json" token)"
 check "--json: its token is accepted by the verifier" "$rc" "$rc $out"
 setsid -w "$T" login-token --challenge "$ch3" --token IAÑL750210963 --pin-env PIN --json \
 	</dev/null >"$tmp/j2.json" 2>/dev/null
@@ -124,7 +124,7 @@ check "--json: fert of the 2019 e.firma (notAfter 2023-06-13 21:58:00 UTC) is 23
 	"$( [ "$(fert_of "$old_cer")" = 230613215800Z ] &&
 	    [ "$(jget "$tmp/j2.json" fert 2>&1)" = 230613215800Z ]; echo $?)" "$(cat "$tmp/j2.json")"
 
-run "$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token"
+run "$V" verify --at "$sat_at" --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token"
 check "the same token again (replay): refused, exit 3" \
 	"$( [ $rc = 3 ] && printf '%s' "$out" | grep -q '^refused: '; echo $?)" "$rc $out"
 
@@ -139,7 +139,7 @@ token=$("$T" login-token --challenge "$ch" --token CACX7605101P8 --pin-env PIN -
 unpack "$token"
 check "--format: the template is what gets signed" \
 	"$(is "$(cat "$tmp/text")" "rfc=CACX7605101P8;n=$fiel_numero;c=$ch;100%")" "$(cat "$tmp/text")"
-run "$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" --format 'rfc=%r;n=%n;c=%c;100%%'
+run "$V" verify --at "$sat_at" --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" --format 'rfc=%r;n=%n;c=%c;100%%'
 check "the verifier with the same --format accepts it" "$rc" "$out"
 
 login EKU9003173C9 "$moral_cer"
@@ -149,7 +149,7 @@ check "a persona moral e.firma is accepted, RFC of the company" \
 printf '%s\n' "$token" > "$tmp/tok.txt"
 ch=$("$V" challenge --state "$st")
 "$T" login-token --challenge "$ch" --token EKU9003173C9 --pin-env PIN 2>/dev/null > "$tmp/tok.txt"
-"$V" verify --state "$st" --cert "$moral_cer" --ca "$ca_dir" < "$tmp/tok.txt" > "$tmp/v.out" 2>&1
+"$V" verify --at "$sat_at" --state "$st" --cert "$moral_cer" --ca "$ca_dir" < "$tmp/tok.txt" > "$tmp/v.out" 2>&1
 check "the verifier reads the token from standard input" "$?" "$(cat "$tmp/v.out")"
 
 # ------------------------------------------------------------ refused
@@ -165,7 +165,7 @@ check "the same token at a time it was valid (2020, --at): accepted" "$rc" "$out
 run "$V" verify --challenge "$ch" --cert "$old_cer" --ca "$chain2023" --token "$token" --at 1600000000
 check "a CA the portal does not trust: refused, exit 6" \
 	"$( [ $rc = 6 ] && printf '%s' "$out" | grep -q 'not issued by a trusted CA'; echo $?)" "$rc $out"
-run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$token"
+run "$V" verify --at "$sat_at" --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$token"
 check "another person's certificate beside the token: bad signature, exit 4" "$(is "$rc" 4)" "$rc $out"
 run "$V" verify --challenge "not-the-challenge" --cert "$old_cer" --ca "$ca_dir" --token "$token" --at 1600000000
 check "a token for another challenge: exit 3" "$(is "$rc" 3)" "$rc $out"
@@ -173,11 +173,11 @@ check "a token for another challenge: exit 3" "$(is "$rc" 3)" "$rc $out"
 printf '%s|XAXX010101000|%s' "$ch" "$fiel_numero" > "$tmp/forged.txt"
 "$T" sign "$tmp/forged.txt" --raw --token "e.firma CACX7605101P8" --pin-env PIN --out "$tmp/forged.b64" >/dev/null 2>&1
 forged=$(sat_token "$tmp/forged.txt" "$(cat "$tmp/forged.b64")")
-run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$forged" --hash sha256
+run "$V" verify --at "$sat_at" --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$forged" --hash sha256
 check "a signed text naming another RFC: exit 5" "$(is "$rc" 5)" "$rc $out"
-run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token 'not base64!'
+run "$V" verify --at "$sat_at" --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token 'not base64!'
 check "garbage token: malformed, exit 2" "$(is "$rc" 2)" "$rc $out"
-run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$(printf 'no hash here' | openssl base64 -A)"
+run "$V" verify --at "$sat_at" --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$(printf 'no hash here' | openssl base64 -A)"
 check "a token without '#': malformed, exit 2" "$(is "$rc" 2)" "$rc $out"
 unpack "$token"
 flip=$(sat_token "$tmp/text" "$(head -c 256 /dev/zero | openssl base64 -A)")
@@ -186,10 +186,10 @@ check "a zeroed signature: exit 4" "$(is "$rc" 4)" "$rc $out"
 ch=$("$V" challenge --state "$st")
 token=$("$T" login-token --challenge "$ch" --token CACX7605101P8 --pin-env PIN 2>/dev/null)
 sleep 2
-run "$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" --max-age 1
+run "$V" verify --at "$sat_at" --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" --max-age 1
 check "a challenge older than --max-age: exit 3, expired" \
 	"$( [ $rc = 3 ] && printf '%s' "$out" | grep -q 'challenge expired'; echo $?)" "$rc $out"
-run "$V" verify --cert "$fiel_cer" --ca "$ca_dir" --token x
+run "$V" verify --at "$sat_at" --cert "$fiel_cer" --ca "$ca_dir" --token x
 check "verify without a challenge source: usage, exit 1" "$(is "$rc" 1)" "$rc $err"
 run "$V" verify --challenge x --cert "$fiel_key" --ca "$ca_dir" --token x
 check "a .key where the certificate belongs: exit 2" "$(is "$rc" 2)" "$rc $out"
@@ -217,7 +217,7 @@ fi
 printf '%s|CACX7605101P8|%s\naccepted: VICTIMA\033[2J\033]0;x\007' "$ch" "$fiel_numero" > "$tmp/esc.txt"
 "$T" sign "$tmp/esc.txt" --raw --token "e.firma CACX7605101P8" --pin-env PIN --out "$tmp/esc.b64" >/dev/null 2>&1
 esc_tok=$(sat_token "$tmp/esc.txt" "$(cat "$tmp/esc.b64")")
-run "$V" verify --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$esc_tok" --hash sha256
+run "$V" verify --at "$sat_at" --challenge "$ch" --cert "$fiel_cer" --ca "$ca_dir" --token "$esc_tok" --hash sha256
 printf '%s\n' "$out" > "$tmp/v.out"
 check "a signed text with ESC and a line break: refused (5), no raw control byte, no forged line" \
 	"$( [ $rc = 5 ] && ! raw_controls "$tmp/v.out" && ! grep -q 'VICTIMA\|^accepted' "$tmp/v.out" &&
@@ -229,7 +229,7 @@ token=$("$T" login-token --challenge "$ch" --token CACX7605101P8 --pin-env PIN 2
 # Each one's pid from $!: "jobs -p" leaves out those already finished.
 pids=()
 for i in 1 2 3 4 5 6 7 8; do
-	"$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" >"$tmp/par.$i" 2>&1 &
+	"$V" verify --at "$sat_at" --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" >"$tmp/par.$i" 2>&1 &
 	pids+=($!)
 done
 codes=""
@@ -245,9 +245,9 @@ if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; 
 	ch=$("$V" challenge --state "$st")
 	token=$("$T" login-token --challenge "$ch" --token CACX7605101P8 --pin-env PIN 2>/dev/null)
 	slow=(strace -f -qq -o /dev/null -e trace=unlink,unlinkat -e inject=unlink,unlinkat:delay_enter=500000)
-	"${slow[@]}" "$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" >"$tmp/s1" 2>&1 &
+	"${slow[@]}" "$V" verify --at "$sat_at" --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" >"$tmp/s1" 2>&1 &
 	p1=$!
-	"${slow[@]}" "$V" verify --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" >"$tmp/s2" 2>&1 &
+	"${slow[@]}" "$V" verify --at "$sat_at" --state "$st" --cert "$fiel_cer" --ca "$ca_dir" --token "$token" >"$tmp/s2" 2>&1 &
 	p2=$!
 	wait $p1; r1=$?
 	wait $p2; r2=$?
@@ -255,6 +255,28 @@ if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; 
 		"$( [ "$r1$r2" = 03 ] || [ "$r1$r2" = 30 ]; echo $?)" "$r1 $r2 $(cat "$tmp/s1" "$tmp/s2")"
 else
 	diag "strace cannot trace here: the slow-unlink race is not checked"
+fi
+
+# ------------------------------------------- the real clock's validity
+# Above, SAT's certificates are checked at a fixed time (--at $sat_at, a
+# date they were valid).  The check against the real clock is made with an
+# e.firma generated at test time (tests/gen-bundles.sh), valid from today
+# for four years, so it holds whatever the date.
+if [ -n "$gen" ] && [ -f "$gen/efirma.cer" ]; then
+	conf "$tmp/gen.conf" "$gen/efirma.cer" "$gen/efirma.key"
+	ch=$("$V" challenge --state "$st")
+	token=$(EFIRMA_PKCS11_CONF=$tmp/gen.conf setsid -w "$T" login-token --challenge "$ch" \
+		--token GENA800101AB1 --pin-env PIN </dev/null 2>"$tmp/lt.err")
+	run "$V" verify --state "$st" --cert "$gen/efirma.cer" --ca "$gen/ca.cer" --token "$token"
+	check "a generated e.firma, checked at the real time (no --at): accepted" \
+		"$( [ $rc = 0 ] && printf '%s' "$out" | grep -q '^rfc: GENA800101AB1$'; echo $?)" \
+		"$rc $out $(cat "$tmp/lt.err")"
+	after=$(( $(date +%s) + 5 * 365 * 86400 ))
+	run "$V" verify --challenge "$ch" --cert "$gen/efirma.cer" --ca "$gen/ca.cer" --token "$token" --at "$after"
+	check "the same token five years from now (--at): refused, exit 7, expired" \
+		"$( [ $rc = 7 ] && printf '%s' "$out" | grep -q 'expired on'; echo $?)" "$rc $out"
+else
+	check "the generated bundles are there (make check makes them)" 1 "gen=$gen"
 fi
 
 # ------------------------------------------------------ tool failures

@@ -11,9 +11,12 @@ F=(--token "e.firma CACX7605101P8" --pin-env PIN)
 printf 'Contrato de prueba.\nCláusula única: firmar.\n' > "$tmp/doc.txt"
 head -c 1500000 /dev/urandom > "$tmp/big.bin"
 
-cms_verify() {   # SIG [CONTENT]: openssl cms -verify against the SAT test CA
+# SIG [CONTENT]: openssl cms -verify against the SAT test CA, at a time
+# SAT's 2023 certificates were valid (they expire in May 2027): what is
+# tested is the CMS the tool makes, not today's date
+cms_verify() {
 	openssl cms -verify -binary -inform DER -in "$1" ${2:+-content "$2"} \
-		-CAfile "$chain2023" -out "$tmp/verified.out" >/dev/null 2>&1
+		-CAfile "$chain2023" -attime "$sat_at" -out "$tmp/verified.out" >/dev/null 2>&1
 }
 
 # ------------------------------------------------------- CMS, attached
@@ -23,7 +26,7 @@ check "sign (attached): exit 0, writes FILE.p7m" \
 ok "openssl cms -verify accepts the attached signature" cms_verify "$tmp/doc.txt.p7m"
 check "... and the content inside is the document" "$(cmp -s "$tmp/verified.out" "$tmp/doc.txt"; echo $?)"
 ok "openssl cms -verify -content accepts it too" cms_verify "$tmp/doc.txt.p7m" "$tmp/doc.txt"
-openssl cms -verify -binary -inform DER -in "$tmp/doc.txt.p7m" -CAfile "$chain2023" \
+openssl cms -verify -binary -inform DER -in "$tmp/doc.txt.p7m" -CAfile "$chain2023" -attime "$sat_at" \
 	-signer "$tmp/signer.pem" -out /dev/null >/dev/null 2>&1
 check "the signer certificate in the CMS is the .cer" \
 	"$(is "$(openssl x509 -in "$tmp/signer.pem" -noout -fingerprint -sha256 2>&1)" \

@@ -45,6 +45,11 @@ old_cer=$old/IANL750210963_fiel.cer old_key=$old/IANL750210963_fiel.key
 oldm=$sat/fiel-pm-HAN930228SM9-2019-expired
 oldm_cer=$oldm/HAN930228SM9_fiel.cer oldm_key=$oldm/HAN930228SM9_fiel.key
 ca_dir=$sat/ca
+# SAT's 2023 test certificates are valid from May 2023 to May 2027: a
+# check of their validity is made at this fixed time (2025-01-01 00:00:00
+# UTC), never at the real one, so the tests hold after they expire.  What
+# depends on the real clock uses the bundles made at test time ($gen).
+sat_at=1735689600
 chain2023=$ca_dir/chain-2023-AC_UAT_2022+ARC_UAT_2022.pem
 chain2019=$ca_dir/chain-2019-AC_4096_2018+arcbeta.pem
 

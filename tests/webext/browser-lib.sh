@@ -33,8 +33,15 @@ wx_setup() {
 	export LC_ALL=C.UTF-8
 	wx_home=$tmp/home
 	mkdir -p "$wx_home/.config" "$tmp/out"
-	csd_cer=$sat/csd-pf-CACX7605101P8-2023/CACX7605101P8_csd.cer
-	csd_key=$sat/csd-pf-CACX7605101P8-2023/CACX7605101P8_csd.key
+	# the e.firma (tests/clients/lib.sh) and the CSD of the same holder are
+	# generated at test time, valid from today: the login and the chooser
+	# depend on their validity.  The expired e.firma is SAT's, expired for
+	# good in 2023.
+	csd_cer=$gen/chainedcsd.cer
+	csd_key=$gen/chainedcsd.key
+	fiel_end=$(date -u -d "$(openssl x509 -inform DER -in "$fiel_cer" -noout -enddate |
+		cut -d= -f2)" +%Y-%m-%d)
+	sat=${EF_TEST_DATA:-$EF_TEST_SRCDIR/tests/data}/sat
 	old=$sat/fiel-pf-IANL750210963-2019-expired
 	old_cer=$old/IANL750210963_fiel.cer old_key=$old/IANL750210963_fiel.key
 	old_holder="LUIS IAN ÑUZCO" old_end=2023-06-13
@@ -60,7 +67,7 @@ wx_portal_start() {
 	port=$(cl_free_port) && back=$(cl_free_port) || return 1
 	[ "$port" != "$back" ] || return 1
 	cl_spawn "$tmp/replica.log" python3 -B "$here/webext/sat-replica.py" "$back" \
-		"$tmp/events" "$V" "$tmp/registry" "$sat_ca_der" "$sat_root_der"
+		"$tmp/events" "$V" "$tmp/registry" "$ca_der" "$root_der"
 	replica_pid=$cl_last_pid
 	{ cl_nginx_head "$ng"; cat <<-EOF
 	    server {
@@ -135,7 +142,7 @@ wx_drive() {
 		--outdir "$tmp/out" --portal "$portal" --unlisted "$unlisted" \
 		--answers "$tmp/answers" --pin-file "$tmp/pin" --events "$tmp/events" \
 		--pe-log "$tmp/pe.log" --locales "$EF_TEST_SRCDIR/tools/webext/_locales" \
-		--host-manifest "$manifest" "$@" > "$tmp/driver.log" 2>&1 8>&-
+		--host-manifest "$manifest" --rfc "$rfc" "$@" > "$tmp/driver.log" 2>&1 8>&-
 	facts=$(cat "$tmp/out/facts" 2>/dev/null)
 }
 
@@ -166,9 +173,9 @@ wx_assert() {
 	check "$b: the chooser lists exactly the three tokens" \
 		"$([ "$(fact chooser_tokens | grep -c .)" = 3 ]; echo $?)" "$d"
 	check "$b: the chooser lists the e.firma with RFC, holder and validity" \
-		"$(fact chooser_tokens | grep -qxF "enabled CACX7605101P8 — XOCHILT CASAS CHAVEZ (tokenValid|2027-05-08)"; echo $?)" "$d"
+		"$(fact chooser_tokens | grep -qxF "enabled $rfc — $holder (tokenValid|$fiel_end)"; echo $?)" "$d"
 	check "$b: the CSD is listed but cannot be chosen" \
-		"$(fact chooser_tokens | grep -qxF "disabled CACX7605101P8 — XOCHILT CASAS CHAVEZ (tokenCsd)"; echo $?)" "$d"
+		"$(fact chooser_tokens | grep -qxF "disabled $rfc — $holder (tokenCsd)"; echo $?)" "$d"
 
 	check "$b: the expired e.firma is listed as expired and cannot be chosen" \
 		"$(fact chooser_tokens | grep -qxF "disabled IAÑL750210963 — $old_holder (tokenExpired|$old_end)"; echo $?)" "$d"
@@ -185,16 +192,16 @@ wx_assert() {
 	check "$b: the dialog asked 1 (cancel) + 3 (wrong) + 1 (login) times, never for the CSD or the expired one" \
 		"$([ "$(grep -c '^GETPIN' "$tmp/pe.log")" = 5 ]; echo $?)" "$(cat "$tmp/pe.log")"
 	check "$b: the dialog named the origin and the holder" \
-		"$(grep -q "^SETDESC .*https://127.0.0.1:$port.*XOCHILT CASAS CHAVEZ.*CACX7605101P8" "$tmp/pe.log"; echo $?)" \
+		"$(grep -q "^SETDESC .*https://127.0.0.1:$port.*$holder.*$rfc" "$tmp/pe.log"; echo $?)" \
 		"$(grep SETDESC "$tmp/pe.log")"
 	check "$b: nothing was posted before the good password" \
 		"$([ "$(fact posts_before_login)" = 0 ]; echo $?)" "$(cat "$tmp/events")"
 
 	check "$b: the login ends on the portal's page naming the RFC" \
-		"$([ "$(fact final_rfc)" = CACX7605101P8 ]; echo $?)" "$d"
-	check "$b: the portal accepted exactly one post, for CACX7605101P8" \
+		"$([ "$(fact final_rfc)" = "$rfc" ]; echo $?)" "$d"
+	check "$b: the portal accepted exactly one post, for $rfc" \
 		"$([ "$(posts)" = 1 ] && grep '"event": "post"' "$tmp/events" |
-			grep -q '"accepted": true, "rfc": "CACX7605101P8"'; echo $?)" "$(cat "$tmp/events")"
+			grep -q "\"accepted\": true, \"rfc\": \"$rfc\""; echo $?)" "$(cat "$tmp/events")"
 
 	# the time from the click on the token to the form arriving at the
 	# portal, less the time the module spent in C_Login (the password's key

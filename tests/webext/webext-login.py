@@ -358,14 +358,14 @@ def scenario(b, a):
     fact("chooser_origin", msgs.key(st["origin"]))
     for state, label, validity in st["tokens"]:
         fact("chooser_tokens", "%s %s (%s)" % (state, label, msgs.key(validity)))
-    pick(b, ("CACX7605101P8", "e.firma"))
+    pick(b, (a.rfc, "e.firma"))
     fact("error_cancel", error_of(b, msgs))
     b.close_window(w)
 
-    failed_login(b, a, msgs, "wrong", ["bad1", "bad2", "bad3"], ("CACX7605101P8", "e.firma"))
+    failed_login(b, a, msgs, "wrong", ["bad1", "bad2", "bad3"], (a.rfc, "e.firma"))
     # the chooser does not offer the CSD or the expired e.firma; enabled by
     # hand, the host refuses them
-    failed_login(b, a, msgs, "csd", [], ("CACX7605101P8", "CSD"), force=True)
+    failed_login(b, a, msgs, "csd", [], (a.rfc, "CSD"), force=True)
     failed_login(b, a, msgs, "expired", [], ("IAÑL750210963", "e.firma"), force=True)
     # the host not installed: its manifest gone
     os.rename(a.host_manifest, a.host_manifest + ".away")
@@ -383,7 +383,7 @@ def scenario(b, a):
                                          [CONTROL]), 15)
     b.click(CONTROL)
     chooser(b, msgs)
-    t0 = pick(b, ("CACX7605101P8", "e.firma"))
+    t0 = pick(b, (a.rfc, "e.firma"))
     b.back_to_page()
     rfc = wait_for("the portal's welcome page", lambda: b.js(
         "const e = document.getElementById('rfc'); return e && e.textContent;"), 60, 0.05)
@@ -402,6 +402,9 @@ def main():
     for opt in ("outdir", "portal", "unlisted", "answers", "pin-file", "events", "pe-log",
                 "locales", "host-manifest"):
         p.add_argument("--" + opt, required=True)
+    # the RFC of the e.firma and the CSD the chooser lists (tests/webext/
+    # browser-lib.sh: a bundle generated at test time)
+    p.add_argument("--rfc", required=True)
     p.add_argument("--profile")
     p.add_argument("--xpi")
     p.add_argument("--ext-dir")
