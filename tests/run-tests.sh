@@ -92,15 +92,12 @@ if [ $build_ok = 1 ] && { [ "${CI:-}" = true ] || [ "${EF_HEAVY:-}" = 1 ]; }; th
 	stage asan asan_check
 	stage memcheck make memcheck
 	stage helgrind make helgrind
-<<<<<<< HEAD
-	# The packages built, installed into this machine, used and purged
-	# (it purges at exit whatever happened).
-	stage deb bash tests/check-deb.sh
-=======
 	# No test may depend on today's date (SAT's test e.firma expires on
 	# 2027-05-08): the same results three years from now.
 	stage faketime bash tests/run-moved-clock.sh
->>>>>>> expiry
+	# The packages built, installed into this machine, used and purged
+	# (it purges at exit whatever happened).
+	stage deb bash tests/check-deb.sh
 fi
 
 # What the build and the tests leave in a checkout is either cleaned up or
