@@ -50,16 +50,13 @@ efirma_files() {
 	find /etc /usr -path /usr/local -prune -o -iname '*efirma*' -print 2>/dev/null | sort
 }
 # A run that stopped before its purge left the packages: purge them now.
-# Other files of ours (a "make install" into /usr) would be taken over by
-# the packages and deleted by the purge: stop rather than do that.
+# What else is named efirma (a helper's apt source, say) is the machine's:
+# the purge must leave exactly that.
 if known efirma-pkcs11 || known efirma-tool; then
 	diag "purging the packages a previous run left installed"
 	purge_ours >/dev/null 2>&1
 fi
 before=$(efirma_files)
-check "no files named efirma in /etc and /usr before the install" \
-	"$(test -z "$before"; echo $?)" "$before"
-[ -z "$before" ] || { tap_done; exit 1; }
 
 # ---------------------------------------------------------------- build
 if [ -n "${EF_DEB_DIR:-}" ]; then
@@ -78,6 +75,17 @@ deb_tool=$(ls "$debdir"/efirma-tool_*.deb 2>/dev/null)
 check "one efirma-pkcs11 and one efirma-tool package in $debdir" \
 	"$(test -f "$deb_mod" && test -f "$deb_tool"; echo $?)" "$(ls -l "$debdir" 2>&1)"
 [ -f "$deb_mod" ] && [ -f "$deb_tool" ] || { tap_done; exit 1; }
+
+# A file of the packages already on the machine (a "make install" into
+# /usr) would be taken over by the install and deleted by the purge: stop
+# rather than do that.
+taken=$(for deb in "$deb_mod" "$deb_tool"; do dpkg-deb --fsys-tarfile "$deb" | tar -t; done |
+	sed -n 's|^\./|/|p' | grep -v '/$' | while read -r f; do
+		[ -e "$f" ] || [ -L "$f" ] && echo "$f"
+	done)
+check "none of the packages' files is on the machine before the install" \
+	"$(test -z "$taken"; echo $?)" "$taken"
+[ -z "$taken" ] || { tap_done; exit 1; }
 
 # lintian on the .changes (every .deb, the .buildinfo) when there is one
 changes=$(ls "$debdir"/*.changes 2>/dev/null)
@@ -189,5 +197,6 @@ check "every file dpkg -L listed (${#listed[@]}) is gone" "${#left[@]}" "${left[
 out=$(p11-kit list-modules 2>&1)
 check "p11-kit list-modules no longer shows the module" "$(grep -q efirma <<<"$out" && echo 1 || echo 0)" "$out"
 after=$(efirma_files)
-check "no files named efirma left in /etc and /usr" "$(test -z "$after"; echo $?)" "$after"
+check "the files named efirma in /etc and /usr are those before the install" \
+	"$(test "$after" = "$before"; echo $?)" "$(diff <(echo "$before") <(echo "$after"))"
 tap_done
