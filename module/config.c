@@ -22,6 +22,7 @@
 #include "config.h"
 #include "config_internal.h"
 #include "log.h"
+#include "platform.h"
 #include "secure_env.h"
 
 #define EF_CONF_USER_PATH "efirma-pkcs11/efirma-pkcs11.conf"
@@ -140,9 +141,9 @@ CK_RV ef_conf_resolve_path(struct ef_conf_span v, const char *base_dir, char **p
 	     (!(v.len > 0 && v.p[0] == '/') && (base_dir == NULL || base_dir[0] != '/'))))
 		return CKR_OK;
 	if (v.len >= 1 && v.p[0] == '~' && (v.len == 1 || v.p[1] == '/')) {
-		const char *home = ef_env_get("HOME");
+		const char *home = ef_os_home();
 
-		if (home != NULL && home[0] == '/') {
+		if (home != NULL) {
 			if (v.len <= 2)     /* "~" or "~/" */
 				*path = strdup(home);
 			else
@@ -277,27 +278,15 @@ static CK_RV load_file(const char *path, struct ef_config *cfg)
 	return rv;
 }
 
-/* $XDG_CONFIG_HOME/efirma-pkcs11/efirma-pkcs11.conf, or ~/.config/...
- * [XDG Base Directory Specification] "If $XDG_CONFIG_HOME is either not set
- * or empty, a default equal to $HOME/.config should be used." and "All
- * paths set in these environment variables must be absolute." */
+/* EF_CONF_USER_PATH in the user's configuration folder (platform.h). */
 static CK_RV user_conf_path(char **path)
 {
-	const char *xdg = ef_env_get("XDG_CONFIG_HOME");
-	const char *home;
-	char *base;
+	char *base = NULL;
+	CK_RV rv = ef_os_user_config_dir(&base);
 
 	*path = NULL;
-	if (xdg != NULL && xdg[0] == '/') {
-		*path = ef_conf_join(xdg, strlen(xdg), EF_CONF_USER_PATH, strlen(EF_CONF_USER_PATH));
-		return *path ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);
-	}
-	home = ef_env_get("HOME");
-	if (home == NULL || home[0] != '/')
-		return CKR_OK;
-	base = ef_conf_join(home, strlen(home), ".config", strlen(".config"));
-	if (base == NULL)
-		return EF_FAIL(CKR_HOST_MEMORY);
+	if (rv != CKR_OK || base == NULL)
+		return rv;
 	*path = ef_conf_join(base, strlen(base), EF_CONF_USER_PATH, strlen(EF_CONF_USER_PATH));
 	free(base);
 	return *path ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);

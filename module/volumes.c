@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,34 +17,6 @@
 #include "grow.h"
 #include "log.h"
 #include "strv.h"
-
-CK_RV ef_volumes_default_roots(char ***roots, size_t *n)
-{
-	static const char *const bases[] = { "/media", "/run/media" };
-	struct passwd pw, *found = NULL;
-	char buf[4096];
-	char **v;
-
-	*roots = NULL;
-	*n = 0;
-	/* No user name (a container's anonymous UID): no roots. */
-	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) != 0 || !found ||
-	    !found->pw_name[0] || strchr(found->pw_name, '/'))
-		return CKR_OK;
-	v = calloc(2, sizeof(*v));
-	if (!v)
-		return EF_FAIL(CKR_HOST_MEMORY);
-	for (size_t i = 0; i < 2; i++) {
-		if (asprintf(&v[i], "%s/%s", bases[i], found->pw_name) < 0) {
-			v[i] = NULL;
-			ef_strv_free(v, i);
-			return EF_FAIL(CKR_HOST_MEMORY);
-		}
-	}
-	*roots = v;
-	*n = 2;
-	return CKR_OK;
-}
 
 void ef_volumes_free(struct ef_found_dir *d, size_t n)
 {

@@ -1,0 +1,82 @@
+/*
+ * platform.h - what differs between the systems the module runs on:
+ * threads and locks, the process (fork), files, folders, and where the
+ * user's and the system's files are.  One implementation per system
+ * (platform_posix.c; Windows: issue 15); the rest of the module calls
+ * these and includes no system-specific header.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Only what a system really does differently is here: the C library's
+ * own calls (stdio, malloc, <stdatomic.h>, _Thread_local) are used
+ * directly everywhere.  Paths are UTF-8 strings (on Windows converted to
+ * UTF-16 inside, never passed through the ANSI code page).
+ */
+#ifndef EF_PLATFORM_H
+#define EF_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "efirma-pkcs11.h"
+
+/* The types of a lock, a condition and a thread are here so that a lock
+ * can be a static object initialized at compile time (the module's
+ * global lock exists before any call). */
+#include <pthread.h>
+struct ef_os_mutex {
+	pthread_mutex_t m;
+};
+struct ef_os_cond {
+	pthread_cond_t c;
+};
+struct ef_os_thread {
+	pthread_t t;
+};
+#define EF_OS_MUTEX_INIT { PTHREAD_MUTEX_INITIALIZER }
+#define EF_OS_COND_INIT { PTHREAD_COND_INITIALIZER }
+
+/* ------------------------------------------------------ locks, threads */
+
+/* A mutex not initialized statically (EF_OS_MUTEX_INIT). */
+void ef_os_mutex_init(struct ef_os_mutex *m);
+void ef_os_mutex_destroy(struct ef_os_mutex *m);
+void ef_os_mutex_lock(struct ef_os_mutex *m);
+void ef_os_mutex_unlock(struct ef_os_mutex *m);
+/* Releases m (held) until c is broadcast, then takes it again.  Wakes
+ * up spuriously too: wait in a loop. */
+void ef_os_cond_wait(struct ef_os_cond *c, struct ef_os_mutex *m);
+void ef_os_cond_broadcast(struct ef_os_cond *c);
+
+/* Starts fn(arg) in a thread of the module's own, which receives none of
+ * the application's signals (they are for the application's threads).
+ * False when no thread could be started. */
+bool ef_os_thread_start(struct ef_os_thread *t, void *(*fn)(void *), void *arg);
+void ef_os_thread_join(struct ef_os_thread *t);
+/* Joins t if it ends within ms milliseconds; false when it did not. */
+bool ef_os_thread_join_within(struct ef_os_thread *t, unsigned ms);
+
+/* ------------------------------------------------------------ process */
+
+/* This process's id.  A forked child has another: that is how the module
+ * notices a fork without pthread_atfork (global.c).  Where there is no
+ * fork (Windows) it never changes while the module is loaded. */
+unsigned long ef_os_pid(void);
+
+/* ----------------------------------------------------- where files are */
+
+/* The user's home folder, what "~" means in a configured path; NULL when
+ * there is none usable (not absolute, or an AT_SECURE process:
+ * secure_env.h). */
+const char *ef_os_home(void);
+/* The folder of the user's configuration files, malloc'd: on Linux
+ * $XDG_CONFIG_HOME, else ~/.config.  CKR_OK with *dir NULL when there is
+ * none (as ef_os_home). */
+CK_RV ef_os_user_config_dir(char **dir);
+/* The system-wide configuration file, malloc'd. */
+CK_RV ef_os_system_config_file(char **path);
+/* Where removable volumes appear, when the configuration names no root:
+ * on Linux the effective user's folders under /media and /run/media, from
+ * the password database (never $USER, which a set-user-ID caller would
+ * choose).  An array of *n malloc'd paths (ef_strv_free), maybe none. */
+CK_RV ef_os_removable_roots(char ***roots, size_t *n);
+
+#endif

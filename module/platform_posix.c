@@ -1,0 +1,155 @@
+/*
+ * platform_posix.c - platform.h for Linux and other POSIX systems.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The only file of the module, with watch_inotify.c (watch.h), that
+ * includes POSIX headers.
+ */
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "platform.h"
+#include "log.h"
+#include "secure_env.h"
+#include "strv.h"
+
+#ifndef EF_SYSCONF_PATH
+#define EF_SYSCONF_PATH "/etc/efirma-pkcs11.conf"
+#endif
+
+/* ------------------------------------------------------ locks, threads */
+
+/* A plain pthread mutex: on Linux it works for every thread an
+ * application can have, so the application's mutex callbacks are accepted
+ * but not needed. */
+void ef_os_mutex_init(struct ef_os_mutex *m)
+{
+	pthread_mutex_init(&m->m, NULL);
+}
+
+void ef_os_mutex_destroy(struct ef_os_mutex *m)
+{
+	pthread_mutex_destroy(&m->m);
+}
+
+void ef_os_mutex_lock(struct ef_os_mutex *m)
+{
+	pthread_mutex_lock(&m->m);
+}
+
+void ef_os_mutex_unlock(struct ef_os_mutex *m)
+{
+	pthread_mutex_unlock(&m->m);
+}
+
+void ef_os_cond_wait(struct ef_os_cond *c, struct ef_os_mutex *m)
+{
+	pthread_cond_wait(&c->c, &m->m);
+}
+
+void ef_os_cond_broadcast(struct ef_os_cond *c)
+{
+	pthread_cond_broadcast(&c->c);
+}
+
+bool ef_os_thread_start(struct ef_os_thread *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	/* The new thread inherits this mask. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	bool ok = pthread_create(&t->t, NULL, fn, arg) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ok;
+}
+
+void ef_os_thread_join(struct ef_os_thread *t)
+{
+	pthread_join(t->t, NULL);
+}
+
+bool ef_os_thread_join_within(struct ef_os_thread *t, unsigned ms)
+{
+	struct timespec limit;
+	clock_gettime(CLOCK_REALTIME, &limit);
+	limit.tv_sec += ms / 1000;
+	limit.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (limit.tv_nsec >= 1000000000L) {
+		limit.tv_sec++;
+		limit.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(t->t, NULL, &limit) == 0;
+}
+
+/* ------------------------------------------------------------ process */
+
+unsigned long ef_os_pid(void)
+{
+	return (unsigned long)getpid();
+}
+
+/* ----------------------------------------------------- where files are */
+
+const char *ef_os_home(void)
+{
+	const char *home = ef_env_get("HOME");
+	return home != NULL && home[0] == '/' ? home : NULL;
+}
+
+/* [XDG Base Directory Specification] "If $XDG_CONFIG_HOME is either not set
+ * or empty, a default equal to $HOME/.config should be used." and "All
+ * paths set in these environment variables must be absolute." */
+CK_RV ef_os_user_config_dir(char **dir)
+{
+	const char *xdg = ef_env_get("XDG_CONFIG_HOME");
+	const char *home = ef_os_home();
+
+	*dir = NULL;
+	if (xdg != NULL && xdg[0] == '/')
+		*dir = strdup(xdg);
+	else if (home == NULL)
+		return CKR_OK;
+	else if (asprintf(dir, "%s%s.config", home, home[strlen(home) - 1] == '/' ? "" : "/") < 0)
+		*dir = NULL;
+	return *dir ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);
+}
+
+CK_RV ef_os_system_config_file(char **path)
+{
+	*path = strdup(EF_SYSCONF_PATH);
+	return *path ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);
+}
+
+CK_RV ef_os_removable_roots(char ***roots, size_t *n)
+{
+	static const char *const bases[] = { "/media", "/run/media" };
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	char **v;
+
+	*roots = NULL;
+	*n = 0;
+	/* No user name (a container's anonymous UID): no roots. */
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) != 0 || !found ||
+	    !found->pw_name[0] || strchr(found->pw_name, '/'))
+		return CKR_OK;
+	v = calloc(2, sizeof(*v));
+	if (!v)
+		return EF_FAIL(CKR_HOST_MEMORY);
+	for (size_t i = 0; i < 2; i++) {
+		if (asprintf(&v[i], "%s/%s", bases[i], found->pw_name) < 0) {
+			v[i] = NULL;
+			ef_strv_free(v, i);
+			return EF_FAIL(CKR_HOST_MEMORY);
+		}
+	}
+	*roots = v;
+	*n = 2;
+	return CKR_OK;
+}
