@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "config.h"
 #include "config_internal.h"
@@ -261,9 +260,7 @@ void ef_config_free(struct ef_config *cfg)
 
 static bool file_exists(const char *path)
 {
-	struct stat sb;
-
-	return stat(path, &sb) == 0;
+	return ef_os_path_kind(path) != EF_OS_NONE;
 }
 
 /* Parses one file as the configuration source and records it. */

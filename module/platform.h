@@ -16,11 +16,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 #include "efirma-pkcs11.h"
 
 /* The types of a lock, a condition and a thread are here so that a lock
  * can be a static object initialized at compile time (the module's
  * global lock exists before any call). */
+/* clang-format off */
 #include <pthread.h>
 struct ef_os_mutex {
 	pthread_mutex_t m;
@@ -33,6 +36,7 @@ struct ef_os_thread {
 };
 #define EF_OS_MUTEX_INIT { PTHREAD_MUTEX_INITIALIZER }
 #define EF_OS_COND_INIT { PTHREAD_COND_INITIALIZER }
+/* clang-format on */
 
 /* ------------------------------------------------------ locks, threads */
 
@@ -78,5 +82,44 @@ CK_RV ef_os_system_config_file(char **path);
  * the password database (never $USER, which a set-user-ID caller would
  * choose).  An array of *n malloc'd paths (ef_strv_free), maybe none. */
 CK_RV ef_os_removable_roots(char ***roots, size_t *n);
+
+/* ------------------------------------------------------ files, folders */
+
+/* What tells that a file changed since it was last read. */
+struct ef_file_id {
+	uint64_t dev, ino;
+	int64_t size;
+	struct timespec mtime, ctime;
+};
+
+enum ef_os_kind {
+	EF_OS_NONE, /* nothing there, or it cannot be looked at */
+	EF_OS_FILE, /* a regular file */
+	EF_OS_DIR,
+	EF_OS_OTHER, /* a device, a FIFO; for a folder's entry also a symlink */
+};
+
+/* What path is, symlinks followed. */
+enum ef_os_kind ef_os_path_kind(const char *path);
+/* The id of the regular file at path (a symlink followed); false when
+ * there is none. */
+bool ef_os_file_id(const char *path, struct ef_file_id *id);
+
+/* A folder being read, entry by entry, in no particular order. */
+struct ef_os_dir;
+/* False with errno set when the folder cannot be read. */
+bool ef_os_dir_open(const char *path, struct ef_os_dir **d);
+/* The next entry's name ("." and ".." among them), valid until the next
+ * call; NULL after the last one. */
+const char *ef_os_dir_next(struct ef_os_dir *d);
+/* What the entry ef_os_dir_next returned last is itself (a symlink is
+ * EF_OS_OTHER, never followed): from the listing when it says, else from
+ * the file system.  id, when not NULL, receives a regular file's id (the
+ * file system is asked then). */
+enum ef_os_kind ef_os_dir_kind(struct ef_os_dir *d, struct ef_file_id *id);
+/* The id of the regular file name in d, a symlink not followed; false
+ * (id untouched) when it is none. */
+bool ef_os_dir_file_id(struct ef_os_dir *d, const char *name, struct ef_file_id *id);
+void ef_os_dir_close(struct ef_os_dir *d);
 
 #endif

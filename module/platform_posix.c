@@ -5,12 +5,16 @@
  * The only file of the module, with watch_inotify.c (watch.h), that
  * includes POSIX headers.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,4 +156,95 @@ CK_RV ef_os_removable_roots(char ***roots, size_t *n)
 	*roots = v;
 	*n = 2;
 	return CKR_OK;
+}
+
+/* ------------------------------------------------------ files, folders */
+
+static enum ef_os_kind kind_of(mode_t mode)
+{
+	return S_ISREG(mode) ? EF_OS_FILE : S_ISDIR(mode) ? EF_OS_DIR : EF_OS_OTHER;
+}
+
+static struct ef_file_id id_of(const struct stat *st)
+{
+	return (struct ef_file_id){ st->st_dev, st->st_ino, st->st_size, st->st_mtim, st->st_ctim };
+}
+
+static bool stat_at(int dirfd, const char *name, int flags, struct ef_file_id *id)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, flags) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	*id = id_of(&st);
+	return true;
+}
+
+enum ef_os_kind ef_os_path_kind(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? kind_of(st.st_mode) : EF_OS_NONE;
+}
+
+bool ef_os_file_id(const char *path, struct ef_file_id *id)
+{
+	return stat_at(AT_FDCWD, path, 0, id);
+}
+
+struct ef_os_dir {
+	DIR *d;
+	struct dirent *e;
+};
+
+bool ef_os_dir_open(const char *path, struct ef_os_dir **out)
+{
+	struct ef_os_dir *d = malloc(sizeof(*d));
+	*out = NULL;
+	if (!d) {
+		errno = ENOMEM;
+		return false;
+	}
+	d->e = NULL;
+	d->d = opendir(path);
+	if (!d->d) {
+		int saved = errno;
+		free(d);
+		errno = saved;
+		return false;
+	}
+	*out = d;
+	return true;
+}
+
+const char *ef_os_dir_next(struct ef_os_dir *d)
+{
+	d->e = readdir(d->d);
+	return d->e ? d->e->d_name : NULL;
+}
+
+enum ef_os_kind ef_os_dir_kind(struct ef_os_dir *d, struct ef_file_id *id)
+{
+	struct stat st;
+	unsigned char type = d->e->d_type;
+
+	/* The entry's type costs nothing; a file's id costs a stat. */
+	if (type != DT_UNKNOWN && (!id || type != DT_REG))
+		return type == DT_REG ? EF_OS_FILE : type == DT_DIR ? EF_OS_DIR : EF_OS_OTHER;
+	if (fstatat(dirfd(d->d), d->e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return EF_OS_NONE;
+	if (id && S_ISREG(st.st_mode))
+		*id = id_of(&st);
+	return kind_of(st.st_mode);
+}
+
+bool ef_os_dir_file_id(struct ef_os_dir *d, const char *name, struct ef_file_id *id)
+{
+	return stat_at(dirfd(d->d), name, AT_SYMLINK_NOFOLLOW, id);
+}
+
+void ef_os_dir_close(struct ef_os_dir *d)
+{
+	if (!d)
+		return;
+	closedir(d->d);
+	free(d);
 }
