@@ -64,6 +64,21 @@ bool ef_os_thread_join_within(struct ef_os_thread *t, unsigned ms);
  * notices a fork without pthread_atfork (global.c).  Where there is no
  * fork (Windows) it never changes while the module is loaded. */
 unsigned long ef_os_pid(void);
+/* True when the program gained privileges when it started (set-user-ID
+ * and the like): its environment belongs to a less trusted user
+ * (secure_env.h).  Never on a system without such programs. */
+bool ef_os_privileged_start(void);
+/* The size of a memory page. */
+size_t ef_os_page_size(void);
+/* len bytes (a multiple of the page size) of zeroed pages of their own,
+ * left out of core dumps where the system allows it; NULL when there is
+ * no memory.  ef_os_pages_free gives them back (not wiped here). */
+void *ef_os_pages_alloc(size_t len);
+void ef_os_pages_free(void *p, size_t len);
+/* Writes all of buf to the standard error, in as few writes as the
+ * system takes (one line must not be split by another thread's); errors
+ * are ignored: there is nowhere to report them. */
+void ef_os_write_stderr(const char *buf, size_t len);
 
 /* ----------------------------------------------------- where files are */
 

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +98,52 @@ bool ef_os_thread_join_within(struct ef_os_thread *t, unsigned ms)
 unsigned long ef_os_pid(void)
 {
 	return (unsigned long)getpid();
+}
+
+bool ef_os_privileged_start(void)
+{
+	/* The kernel sets AT_SECURE when the program gained privileges at
+	 * exec (set-user-ID, set-group-ID, file capabilities, an LSM
+	 * transition): exactly when the environment belongs to someone
+	 * less trusted than the process. */
+	return getauxval(AT_SECURE) != 0;
+}
+
+size_t ef_os_page_size(void)
+{
+	long n = sysconf(_SC_PAGESIZE);
+
+	return n > 0 ? (size_t)n : 4096;
+}
+
+void *ef_os_pages_alloc(size_t len)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	/* Pages of their own, so that no other data shares the advice.  A
+	 * kernel that does not know it (before Linux 3.4) still gets a
+	 * buffer that is wiped: the advice is best effort. */
+	(void)madvise(m, len, MADV_DONTDUMP);
+	return m;
+}
+
+void ef_os_pages_free(void *p, size_t len)
+{
+	munmap(p, len);
+}
+
+void ef_os_write_stderr(const char *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(STDERR_FILENO, buf + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)w;
+	}
 }
 
 /* ----------------------------------------------------- where files are */
