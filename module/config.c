@@ -140,6 +140,7 @@ CK_RV ef_conf_resolve_path(struct ef_conf_span v, const char *base_dir, char **p
 	     (!(v.len > 0 && v.p[0] == '/') && (base_dir == NULL || base_dir[0] != '/'))))
 		return CKR_OK;
 	if (v.len >= 1 && v.p[0] == '~' && (v.len == 1 || v.p[1] == '/')) {
+		/* Not in an AT_SECURE process: returned above. */
 		const char *home = ef_os_home();
 
 		if (home != NULL) {
@@ -279,11 +280,14 @@ static CK_RV load_file(const char *path, struct ef_config *cfg)
 static CK_RV user_conf_path(char **path)
 {
 	char *base = NULL;
-	CK_RV rv = ef_os_user_config_dir(&base);
 
 	*path = NULL;
-	if (rv != CKR_OK || base == NULL)
-		return rv;
+	if (ef_env_secure())
+		return CKR_OK;
+	if (!ef_os_user_config_dir(&base))
+		return EF_FAIL(CKR_HOST_MEMORY);
+	if (base == NULL)
+		return CKR_OK;
 	*path = ef_conf_join(base, strlen(base), EF_CONF_USER_PATH, strlen(EF_CONF_USER_PATH));
 	free(base);
 	return *path ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);

@@ -106,9 +106,11 @@ CK_RV ef_global_initialize(const char *reserved, bool may_create_threads)
 		goto out;
 	}
 	ef_log_init_from_env();
-	rv = ef_os_system_config_file(&sysconf);
-	if (rv == CKR_OK)
-		rv = ef_config_load(reserved, sysconf, &cfg);
+	if (!ef_os_system_config_file(&sysconf)) {
+		rv = EF_FAIL(CKR_HOST_MEMORY);
+		goto out;
+	}
+	rv = ef_config_load(reserved, sysconf, &cfg);
 	if (rv != CKR_OK)
 		goto out;
 	if (cfg.debug)

@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-#include "efirma-pkcs11.h"
 
 /* The types of a lock, a condition and a thread are here so that a lock
  * can be a static object initialized at compile time (the module's
@@ -82,21 +81,23 @@ void ef_os_write_stderr(const char *buf, size_t len);
 
 /* ----------------------------------------------------- where files are */
 
+/* These read the environment: a caller in a process that must not trust
+ * it (ef_env_secure, secure_env.h) does not ask.  Each returns false only
+ * when memory runs out. */
+
 /* The user's home folder, what "~" means in a configured path; NULL when
- * there is none usable (not absolute, or an AT_SECURE process:
- * secure_env.h). */
+ * there is none usable (not an absolute path). */
 const char *ef_os_home(void);
 /* The folder of the user's configuration files, malloc'd: on Linux
- * $XDG_CONFIG_HOME, else ~/.config.  CKR_OK with *dir NULL when there is
- * none (as ef_os_home). */
-CK_RV ef_os_user_config_dir(char **dir);
+ * $XDG_CONFIG_HOME, else ~/.config; *dir NULL when there is none. */
+bool ef_os_user_config_dir(char **dir);
 /* The system-wide configuration file, malloc'd. */
-CK_RV ef_os_system_config_file(char **path);
+bool ef_os_system_config_file(char **path);
 /* Where removable volumes appear, when the configuration names no root:
  * on Linux the effective user's folders under /media and /run/media, from
  * the password database (never $USER, which a set-user-ID caller would
  * choose).  An array of *n malloc'd paths (ef_strv_free), maybe none. */
-CK_RV ef_os_removable_roots(char ***roots, size_t *n);
+bool ef_os_removable_roots(char ***roots, size_t *n);
 
 /* ------------------------------------------------------ files, folders */
 

@@ -21,8 +21,6 @@
 #include <unistd.h>
 
 #include "platform.h"
-#include "log.h"
-#include "secure_env.h"
 #include "strv.h"
 
 #ifndef EF_SYSCONF_PATH
@@ -150,35 +148,35 @@ void ef_os_write_stderr(const char *buf, size_t len)
 
 const char *ef_os_home(void)
 {
-	const char *home = ef_env_get("HOME");
+	const char *home = getenv("HOME");
 	return home != NULL && home[0] == '/' ? home : NULL;
 }
 
 /* [XDG Base Directory Specification] "If $XDG_CONFIG_HOME is either not set
  * or empty, a default equal to $HOME/.config should be used." and "All
  * paths set in these environment variables must be absolute." */
-CK_RV ef_os_user_config_dir(char **dir)
+bool ef_os_user_config_dir(char **dir)
 {
-	const char *xdg = ef_env_get("XDG_CONFIG_HOME");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
 	const char *home = ef_os_home();
 
 	*dir = NULL;
 	if (xdg != NULL && xdg[0] == '/')
 		*dir = strdup(xdg);
 	else if (home == NULL)
-		return CKR_OK;
+		return true;
 	else if (asprintf(dir, "%s%s.config", home, home[strlen(home) - 1] == '/' ? "" : "/") < 0)
 		*dir = NULL;
-	return *dir ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);
+	return *dir != NULL;
 }
 
-CK_RV ef_os_system_config_file(char **path)
+bool ef_os_system_config_file(char **path)
 {
 	*path = strdup(EF_SYSCONF_PATH);
-	return *path ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);
+	return *path != NULL;
 }
 
-CK_RV ef_os_removable_roots(char ***roots, size_t *n)
+bool ef_os_removable_roots(char ***roots, size_t *n)
 {
 	static const char *const bases[] = { "/media", "/run/media" };
 	struct passwd pw, *found = NULL;
@@ -190,20 +188,20 @@ CK_RV ef_os_removable_roots(char ***roots, size_t *n)
 	/* No user name (a container's anonymous UID): no roots. */
 	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) != 0 || !found ||
 	    !found->pw_name[0] || strchr(found->pw_name, '/'))
-		return CKR_OK;
+		return true;
 	v = calloc(2, sizeof(*v));
 	if (!v)
-		return EF_FAIL(CKR_HOST_MEMORY);
+		return false;
 	for (size_t i = 0; i < 2; i++) {
 		if (asprintf(&v[i], "%s/%s", bases[i], found->pw_name) < 0) {
 			v[i] = NULL;
 			ef_strv_free(v, i);
-			return EF_FAIL(CKR_HOST_MEMORY);
+			return false;
 		}
 	}
 	*roots = v;
 	*n = 2;
-	return CKR_OK;
+	return true;
 }
 
 /* ------------------------------------------------------ files, folders */

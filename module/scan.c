@@ -91,7 +91,8 @@ CK_RV ef_sources_new(const struct ef_config *cfg, struct ef_sources **out)
 			if (!(s->roots[s->n_roots] = strdup(cfg->removable_roots[s->n_roots])))
 				rv = EF_FAIL(CKR_HOST_MEMORY);
 	} else if (rv == CKR_OK && !cfg->removable_off) {
-		rv = ef_os_removable_roots(&s->roots, &s->n_roots);
+		if (!ef_os_removable_roots(&s->roots, &s->n_roots))
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 	}
 	if (rv != CKR_OK) {
 		ef_sources_unref(s);
