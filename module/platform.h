@@ -1,7 +1,7 @@
 /*
  * platform.h - what differs between the systems the module runs on:
- * threads and locks, the process (fork), files, folders, and where the
- * user's and the system's files are.  One implementation per system
+ * threads and locks, the process (fork), where the user's and the
+ * system's files are, folder listings.  One implementation per system
  * (platform_posix.c; Windows: issue 15); the rest of the module calls
  * these and includes no system-specific header.
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -10,6 +10,12 @@
  * own calls (stdio, malloc, <stdatomic.h>, _Thread_local) are used
  * directly everywhere.  Paths are UTF-8 strings (on Windows converted to
  * UTF-16 inside, never passed through the ANSI code page).
+ *
+ * Reading a file and replacing one atomically (file.h), a key's password
+ * change that keeps the user's file (keyfile.h) and being told of changes
+ * (watch.h) have interfaces of their own, one file per system
+ * (file_posix.c, keyfile_posix.c, watch_inotify.c): no step of them
+ * carries over between POSIX and Windows.
  */
 #ifndef EF_PLATFORM_H
 #define EF_PLATFORM_H
@@ -21,7 +27,8 @@
 
 /* The types of a lock, a condition and a thread are here so that a lock
  * can be a static object initialized at compile time (the module's
- * global lock exists before any call). */
+ * global lock exists before any call).  Windows: SRWLOCK,
+ * CONDITION_VARIABLE and a HANDLE, under #ifdef _WIN32. */
 /* clang-format off */
 #include <pthread.h>
 struct ef_os_mutex {

@@ -2,8 +2,9 @@
  * platform_posix.c - platform.h for Linux and other POSIX systems.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The only file of the module, with watch_inotify.c (watch.h), that
- * includes POSIX headers.
+ * With file_posix.c, keyfile_posix.c and watch_inotify.c, the only files
+ * of the module that include POSIX headers (platform.h aside, for the
+ * lock types).  It knows nothing of the module: no CKR, no log.
  */
 #include <dirent.h>
 #include <errno.h>
