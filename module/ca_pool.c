@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "ca_pool.h"
 #include "crypto.h"
@@ -79,16 +78,16 @@ static bool any_file(const char *name)
 static CK_RV add_ca_path_inlock(const char *path)
 {
 	ef_assert_locked();
-	struct stat st;
+	enum ef_os_kind kind = ef_os_path_kind(path);
 	struct ef_dir_entry *names;
 	size_t n;
 	CK_RV rv;
 
-	if (stat(path, &st) != 0) {
+	if (kind == EF_OS_NONE) {
 		ef_log_trace("%s: no CA certificates here", path);
 		return CKR_OK;
 	}
-	if (!S_ISDIR(st.st_mode))
+	if (kind != EF_OS_DIR)
 		return add_ca_file_inlock(path);
 	/* The CA folders are the configuration's own, and may well be
 	 * symlinks (as /etc/ssl/certs is): they are followed. */

@@ -17,11 +17,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "config.h"
 #include "config_internal.h"
 #include "log.h"
+#include "platform.h"
 #include "secure_env.h"
 
 #define EF_CONF_USER_PATH "efirma-pkcs11/efirma-pkcs11.conf"
@@ -140,9 +140,10 @@ CK_RV ef_conf_resolve_path(struct ef_conf_span v, const char *base_dir, char **p
 	     (!(v.len > 0 && v.p[0] == '/') && (base_dir == NULL || base_dir[0] != '/'))))
 		return CKR_OK;
 	if (v.len >= 1 && v.p[0] == '~' && (v.len == 1 || v.p[1] == '/')) {
-		const char *home = ef_env_get("HOME");
+		/* Not in an AT_SECURE process: returned above. */
+		const char *home = ef_os_home();
 
-		if (home != NULL && home[0] == '/') {
+		if (home != NULL) {
 			if (v.len <= 2)     /* "~" or "~/" */
 				*path = strdup(home);
 			else
@@ -260,9 +261,7 @@ void ef_config_free(struct ef_config *cfg)
 
 static bool file_exists(const char *path)
 {
-	struct stat sb;
-
-	return stat(path, &sb) == 0;
+	return ef_os_path_kind(path) != EF_OS_NONE;
 }
 
 /* Parses one file as the configuration source and records it. */
@@ -277,27 +276,18 @@ static CK_RV load_file(const char *path, struct ef_config *cfg)
 	return rv;
 }
 
-/* $XDG_CONFIG_HOME/efirma-pkcs11/efirma-pkcs11.conf, or ~/.config/...
- * [XDG Base Directory Specification] "If $XDG_CONFIG_HOME is either not set
- * or empty, a default equal to $HOME/.config should be used." and "All
- * paths set in these environment variables must be absolute." */
+/* EF_CONF_USER_PATH in the user's configuration folder (platform.h). */
 static CK_RV user_conf_path(char **path)
 {
-	const char *xdg = ef_env_get("XDG_CONFIG_HOME");
-	const char *home;
-	char *base;
+	char *base = NULL;
 
 	*path = NULL;
-	if (xdg != NULL && xdg[0] == '/') {
-		*path = ef_conf_join(xdg, strlen(xdg), EF_CONF_USER_PATH, strlen(EF_CONF_USER_PATH));
-		return *path ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);
-	}
-	home = ef_env_get("HOME");
-	if (home == NULL || home[0] != '/')
+	if (ef_env_secure())
 		return CKR_OK;
-	base = ef_conf_join(home, strlen(home), ".config", strlen(".config"));
-	if (base == NULL)
+	if (!ef_os_user_config_dir(&base))
 		return EF_FAIL(CKR_HOST_MEMORY);
+	if (base == NULL)
+		return CKR_OK;
 	*path = ef_conf_join(base, strlen(base), EF_CONF_USER_PATH, strlen(EF_CONF_USER_PATH));
 	free(base);
 	return *path ? CKR_OK : EF_FAIL(CKR_HOST_MEMORY);

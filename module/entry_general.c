@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "entry.h"
+#include "platform.h"
 #include "sat.h"
 
 #ifndef EF_VERSION
@@ -23,13 +23,6 @@ static CK_RV not_supported(void)
 	return CKR_FUNCTION_NOT_SUPPORTED;
 }
 #define NOT_SUPPORTED(type) ((type)(void (*)(void))not_supported)
-
-static uintptr_t page_size(void)
-{
-	long n = sysconf(_SC_PAGESIZE);
-
-	return n > 0 ? (uintptr_t)n : 4096;
-}
 
 CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 {
@@ -57,7 +50,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		 * refuse them.  The first page is never mapped
 		 * (vm.mmap_min_addr), so such a pointer cannot be a string:
 		 * refuse it instead of reading it. */
-		if (reserved != NULL && (uintptr_t)reserved < page_size())
+		if (reserved != NULL && (uintptr_t)reserved < ef_os_page_size())
 			EF_RETURN(EF_FAIL(CKR_ARGUMENTS_BAD));
 	}
 	EF_RETURN(ef_global_initialize(reserved, may_create_threads));

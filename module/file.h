@@ -65,7 +65,7 @@ struct ef_atomic {
 };
 /* What follows the path in a temporary file's name: a process killed
  * before its rename leaves one, and only the owner of the file knows when
- * no other change is writing one (keyfile.c removes them under its lock). */
+ * no other change is writing one (keyfile_posix.c removes them under its lock). */
 #define EF_ATOMIC_SUFFIX ".new-XXXXXX"
 
 /* Creates the temporary file beside path (mode 0600, close-on-exec).

@@ -4,16 +4,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "folder.h"
 #include "log.h"
@@ -37,54 +33,36 @@ void ef_folder_free_list(struct ef_dir_entry *e, size_t n)
 	free(e);
 }
 
-static bool stat_at(int dirfd, const char *name, int flags, struct ef_file_id *id)
-{
-	struct stat st;
-	if (fstatat(dirfd, name, &st, flags) != 0 || !S_ISREG(st.st_mode))
-		return false;
-	*id = (struct ef_file_id){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim };
-	return true;
-}
-
 bool ef_file_id_of(const char *path, struct ef_file_id *id)
 {
-	return stat_at(AT_FDCWD, path, 0, id);
-}
-
-/* True when the entry is itself a regular file.  Its id is read when asked
- * for, or when the folder's file system does not give the entry's type. */
-static bool regular_entry(DIR *d, const struct dirent *e, bool want_id, struct ef_file_id *id)
-{
-	if (!want_id && e->d_type == DT_REG)
-		return true;
-	if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
-		return false;
-	return stat_at(dirfd(d), e->d_name, AT_SYMLINK_NOFOLLOW, id);
+	return ef_os_file_id(path, id);
 }
 
 CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list what,
 		     struct ef_dir_entry **out, size_t *n_out)
 {
-	DIR *d = opendir(dir);
+	struct ef_os_dir *d;
 	struct ef_dir_entry *v = NULL;
 	size_t n = 0, cap = 0;
-	struct dirent *e;
+	const char *name;
 	CK_RV rv = CKR_OK;
 
 	*out = NULL;
 	*n_out = 0;
-	if (!d)
-		return EF_FAIL(CKR_DEVICE_ERROR);
-	while ((e = readdir(d))) {
+	if (!ef_os_dir_open(dir, &d))
+		return EF_FAIL(errno == ENOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR);
+	while ((name = ef_os_dir_next(d))) {
 		struct ef_file_id id = { 0 };
-		if (e->d_name[0] == '.' || !want(e->d_name))
+		if (name[0] == '.' || !want(name))
 			continue;
 		/* Only the entry itself: a symlink in a scanned folder may
 		 * point anywhere (another user's key, /dev/zero), and the
 		 * folder is what the user named. */
-		if (what != EF_LIST_ANY && !regular_entry(d, e, what == EF_LIST_FILES_ID, &id)) {
-			ef_log_trace("%s/%s: not a regular file (a symlink is not followed); skipped",
-				     dir, e->d_name);
+		if (what != EF_LIST_ANY &&
+		    ef_os_dir_kind(d, what == EF_LIST_FILES_ID ? &id : NULL) != EF_OS_FILE) {
+			ef_log_trace(
+				"%s/%s: not a regular file (a symlink is not followed); skipped",
+				dir, name);
 			continue;
 		}
 		if (n == cap) {
@@ -97,14 +75,14 @@ CK_RV ef_folder_list(const char *dir, bool (*want)(const char *), enum ef_list w
 			v = p;
 		}
 		memset(&v[n], 0, sizeof(v[n]));
-		if (!(v[n].name = strdup(e->d_name))) {
+		if (!(v[n].name = strdup(name))) {
 			rv = EF_FAIL(CKR_HOST_MEMORY);
 			break;
 		}
 		v[n].id = id;
 		n++;
 	}
-	closedir(d);
+	ef_os_dir_close(d);
 	if (rv != CKR_OK) {
 		ef_folder_free_list(v, n);
 		return rv;
@@ -246,7 +224,7 @@ CK_RV ef_keydir_new(const char *dir, const struct ef_dir_entry *keys, const size
 		    size_t n, const struct ef_keydir *prev, struct ef_keydir **out)
 {
 	struct ef_keydir *kd = calloc(1, sizeof(*kd));
-	int fd = -1;
+	struct ef_os_dir *d = NULL;
 	CK_RV rv = CKR_HOST_MEMORY;
 
 	if (!kd)
@@ -268,10 +246,12 @@ CK_RV ef_keydir_new(const char *dir, const struct ef_dir_entry *keys, const size
 			to->id = seen->id;
 			continue;
 		}
-		if (fd < 0)
-			fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0)
-			stat_at(fd, k->name, AT_SYMLINK_NOFOLLOW, &to->id);
+		/* An unreadable folder leaves the ids unknown (zero), but
+		 * running out of memory is said. */
+		if (!d && !ef_os_dir_open(dir, &d) && errno == ENOMEM)
+			goto out;
+		if (d)
+			ef_os_dir_file_id(d, k->name, &to->id);
 	}
 	if (!(kd->words = word_index(kd->keys, kd->n_keys, &kd->n_words)))
 		goto out;
@@ -279,8 +259,7 @@ CK_RV ef_keydir_new(const char *dir, const struct ef_dir_entry *keys, const size
 	kd = NULL;
 	rv = CKR_OK;
 out:
-	if (fd >= 0)
-		close(fd);
+	ef_os_dir_close(d);
 	ef_keydir_unref(kd);
 	/* Every way here but the one above is an allocation failing. */
 	return rv == CKR_OK ? CKR_OK : EF_FAIL(rv);

@@ -15,17 +15,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
-#include <time.h>
 #include "efirma-pkcs11.h"
-
-/* What tells that a file changed since it was last read. */
-struct ef_file_id {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-};
+#include "platform.h" /* struct ef_file_id */
 
 bool ef_file_id_equal(const struct ef_file_id *a, const struct ef_file_id *b);
 /* The id of the regular file at path (a symlink followed: a [bundle] may

@@ -3,11 +3,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The module never registers pthread_atfork handlers (doc/DESIGN.md §4): a fork is
- * noticed by the PID changing.
+ * noticed by the process id changing (ef_os_pid).
  */
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "global.h"
 #include "config.h"
@@ -15,15 +14,12 @@
 #include "hotplug.h"
 #include "log.h"
 #include "mech.h"
+#include "platform.h"
 #include "session.h"
 #include "slots.h"
 
-#ifndef EF_SYSCONF_PATH
-#define EF_SYSCONF_PATH "/etc/efirma-pkcs11.conf"
-#endif
-
 static atomic_bool initialized;
-static atomic_int init_pid;
+static atomic_ulong init_pid;
 static atomic_bool child_wiped;
 
 /* In a forked child: the parent's keys are in our copy of its memory.  The
@@ -43,7 +39,7 @@ CK_RV ef_global_check(void)
 {
 	if (!atomic_load(&initialized))
 		return EF_FAIL(CKR_CRYPTOKI_NOT_INITIALIZED);
-	if (atomic_load(&init_pid) != getpid()) {
+	if (atomic_load(&init_pid) != ef_os_pid()) {
 		wipe_inherited_keys_forked();
 		return EF_FAIL(CKR_CRYPTOKI_NOT_INITIALIZED);
 	}
@@ -82,14 +78,15 @@ CK_RV ef_global_initialize(const char *reserved, bool may_create_threads)
 {
 	CK_RV rv;
 	struct ef_config cfg = {0};
+	char *sysconf = NULL;
 
 	/* A forked child's first C_Initialize: the parent's lock may be
 	 * held forever by a thread that does not exist here - also after
 	 * the parent's C_Finalize, by the watcher thread leaving.  The
 	 * child puts a fresh lock in its place, and forgets the parent's
 	 * tables under it. */
-	pid_t was = atomic_load(&init_pid);
-	bool forked = was != 0 && was != getpid();
+	unsigned long was = atomic_load(&init_pid);
+	bool forked = was != 0 && was != ef_os_pid();
 	if (forked) {
 		ef_lock_reset_forked();
 		wipe_inherited_keys_forked();
@@ -109,7 +106,11 @@ CK_RV ef_global_initialize(const char *reserved, bool may_create_threads)
 		goto out;
 	}
 	ef_log_init_from_env();
-	rv = ef_config_load(reserved, EF_SYSCONF_PATH, &cfg);
+	if (!ef_os_system_config_file(&sysconf)) {
+		rv = EF_FAIL(CKR_HOST_MEMORY);
+		goto out;
+	}
+	rv = ef_config_load(reserved, sysconf, &cfg);
 	if (rv != CKR_OK)
 		goto out;
 	if (cfg.debug)
@@ -128,10 +129,11 @@ CK_RV ef_global_initialize(const char *reserved, bool may_create_threads)
 	rv = ef_hotplug_init_inlock(&cfg, may_create_threads);
 	if (rv != CKR_OK)
 		goto out;
-	atomic_store(&init_pid, getpid());
+	atomic_store(&init_pid, ef_os_pid());
 	atomic_store(&child_wiped, false);
 	atomic_store(&initialized, true);
 out:
+	free(sysconf);
 	ef_config_free(&cfg);
 	ef_lock_release();
 	return rv;

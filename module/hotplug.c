@@ -2,17 +2,13 @@
  * hotplug.c - when the slot table is looked at again (hotplug.h).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "hotplug.h"
 #include "crypto.h"
 #include "lock.h"
 #include "log.h"
+#include "platform.h"
 #include "scan.h"
 #include "session.h"
 #include "slots.h"
@@ -22,13 +18,13 @@
  * C_Finalize, which is how a thread coming back from a wait knows. */
 static struct ef_watch *watch;
 static struct ef_sources *sources;
-static pthread_t thread;
+static struct ef_os_thread thread;
 static bool have_thread;
 /* The thread was told to leave (C_Finalize): it may be joined. */
 static bool thread_stopping;
 /* The process that started it: a child forked after C_Finalize has the
  * flags but not the thread. */
-static pid_t thread_pid;
+static unsigned long thread_pid;
 /* The watch the thread waits on, held for whoever must wake it without
  * the lock (the library's unloading). */
 static struct ef_watch *thread_watch;
@@ -113,13 +109,9 @@ static void *watch_thread(void *arg)
 static void start_thread_inlock(void)
 {
 	ef_assert_locked();
-	sigset_t all, old;
-	/* The application's signals are for its own threads. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ef_watch_ref(watch);
-	have_thread = pthread_create(&thread, NULL, watch_thread, watch) == 0;
-	thread_pid = getpid();
+	have_thread = ef_os_thread_start(&thread, watch_thread, watch);
+	thread_pid = ef_os_pid();
 	if (have_thread) {
 		ef_watch_unref(thread_watch);
 		thread_watch = ef_watch_ref(watch);
@@ -128,7 +120,6 @@ static void start_thread_inlock(void)
 		ef_log_warn("cannot start the thread that follows the bundles' folders; "
 			    "changes are seen at the next calls");
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 CK_RV ef_hotplug_init_inlock(const struct ef_config *cfg, bool may_create_threads)
@@ -185,8 +176,8 @@ void ef_hotplug_join(void)
 	 * initialized (C_Initialize called twice): left running. */
 	if (!have_thread || !thread_stopping)
 		return;
-	if (thread_pid == getpid())
-		pthread_join(thread, NULL);
+	if (thread_pid == ef_os_pid())
+		ef_os_thread_join(&thread);
 	have_thread = thread_stopping = false;
 	ef_watch_unref(thread_watch);
 	thread_watch = NULL;
@@ -194,7 +185,7 @@ void ef_hotplug_join(void)
 
 void ef_hotplug_unload(void)
 {
-	if (!have_thread || thread_pid != getpid())
+	if (!have_thread || thread_pid != ef_os_pid())
 		return;
 	/* The thread must not outlive its code.  Unloaded without
 	 * C_Finalize (a program that exits), the lock may be held by a
@@ -202,14 +193,7 @@ void ef_hotplug_unload(void)
 	 * and not waited for long, the process being on its way out. */
 	atomic_store(&unloading, true);
 	ef_watch_wake(thread_watch);
-	struct timespec limit;
-	clock_gettime(CLOCK_REALTIME, &limit);
-	limit.tv_nsec += 200 * 1000000L;
-	if (limit.tv_nsec >= 1000000000L) {
-		limit.tv_sec++;
-		limit.tv_nsec -= 1000000000L;
-	}
-	if (pthread_timedjoin_np(thread, NULL, &limit) == 0) {
+	if (ef_os_thread_join_within(&thread, 200)) {
 		have_thread = thread_stopping = false;
 		ef_watch_unref(thread_watch);
 		thread_watch = NULL;

@@ -2,32 +2,32 @@
  * lock.c - the global lock (lock.h).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A plain pthread mutex: on Linux it works for every thread an
+ * The system's mutex (platform.h): it works for every thread an
  * application can have, so the application's mutex callbacks are accepted
  * but not needed.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "lock.h"
+#include "platform.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+static struct ef_os_mutex lock = EF_OS_MUTEX_INIT;
+static struct ef_os_cond changed = EF_OS_COND_INIT;
 /* Per thread, so reading it never races with the thread that holds the
  * lock: set right after taking it, cleared right before releasing it. */
 static _Thread_local bool held;
 
 void ef_lock_acquire(void)
 {
-	pthread_mutex_lock(&lock);
+	ef_os_mutex_lock(&lock);
 	held = true;
 }
 
 void ef_lock_release(void)
 {
 	held = false;
-	pthread_mutex_unlock(&lock);
+	ef_os_mutex_unlock(&lock);
 }
 
 void ef_lock_wait_inlock(void)
@@ -35,18 +35,18 @@ void ef_lock_wait_inlock(void)
 	ef_assert_locked();
 	/* The lock is released while waiting, but no code of this thread
 	 * runs meanwhile: held stays true. */
-	pthread_cond_wait(&changed, &lock);
+	ef_os_cond_wait(&changed, &lock);
 }
 
 void ef_lock_broadcast(void)
 {
-	pthread_cond_broadcast(&changed);
+	ef_os_cond_broadcast(&changed);
 }
 
 void ef_lock_reset_forked(void)
 {
-	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-	pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
+	struct ef_os_mutex fresh = EF_OS_MUTEX_INIT;
+	struct ef_os_cond fresh_cond = EF_OS_COND_INIT;
 	lock = fresh;
 	changed = fresh_cond;
 	held = false;

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
+#include "platform.h"
 #include "sat.h"
 #include "secure_env.h"
 
@@ -46,7 +46,7 @@ bool ef_log_trace_enabled(void)
 	return atomic_load(&trace_on);
 }
 
-/* Formats the whole line first and hands it to the kernel in one write(2):
+/* Formats the whole line first and hands it to the system in one write:
  * stderr is unbuffered, so fprintf would issue several writes that other
  * threads' lines could slip between. */
 static void emit(const char *fmt, va_list ap)
@@ -72,15 +72,7 @@ static void emit(const char *fmt, va_list ap)
 	len += pre;
 	line[len++] = '\n';
 
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(STDERR_FILENO, line + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)w;
-	}
+	ef_os_write_stderr(line, len);
 	/* Logging must not disturb the errno a caller is about to inspect. */
 	errno = saved_errno;
 }

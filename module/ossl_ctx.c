@@ -19,7 +19,6 @@
  * ever used by this module; tests/unit/test-crypto.c checks it under a
  * configuration whose default context can fetch nothing.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include <openssl/crypto.h>
@@ -29,12 +28,13 @@
 #include <openssl/rand.h>
 
 #include "ossl_ctx.h"
+#include "platform.h"
 
 #define EF_N_HASHES 6   /* enum ef_hash values, NONE included */
 
 /* This file's own lock, over the context below: not the module's global
  * lock (lock.h), so nothing here ends in _inlock. */
-static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ef_os_mutex ctx_lock = EF_OS_MUTEX_INIT;
 static atomic_bool g_ready;
 static OSSL_LIB_CTX *g_ctx;
 static OSSL_PROVIDER *g_prov;
@@ -75,7 +75,7 @@ CK_RV ef_crypto_init(void)
 	if (atomic_load_explicit(&g_ready, memory_order_acquire))
 		return CKR_OK;
 	ef_ossl_mark();
-	pthread_mutex_lock(&ctx_lock);
+	ef_os_mutex_lock(&ctx_lock);
 	if (g_ctx != NULL)
 		goto out;
 	/* A new context reads no configuration file unless told to:
@@ -101,7 +101,7 @@ CK_RV ef_crypto_init(void)
 out:
 	if (rv != CKR_OK)
 		fini_under_ctx_lock();
-	pthread_mutex_unlock(&ctx_lock);
+	ef_os_mutex_unlock(&ctx_lock);
 	ERR_pop_to_mark();
 	return rv;
 }
@@ -109,10 +109,10 @@ out:
 void ef_crypto_fini(void)
 {
 	ERR_set_mark();
-	pthread_mutex_lock(&ctx_lock);
+	ef_os_mutex_lock(&ctx_lock);
 	atomic_store_explicit(&g_ready, false, memory_order_release);
 	fini_under_ctx_lock();
-	pthread_mutex_unlock(&ctx_lock);
+	ef_os_mutex_unlock(&ctx_lock);
 	ERR_pop_to_mark();
 }
 

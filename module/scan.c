@@ -3,7 +3,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "file.h"
 #include "grow.h"
 #include "log.h"
+#include "platform.h"
 #include "strv.h"
 #include "volumes.h"
 
@@ -25,7 +25,7 @@ struct seen {
 
 struct ef_sources {
 	atomic_int refs;
-	pthread_mutex_t mu;
+	struct ef_os_mutex mu;
 	char **bundles, **bundle_keys; /* a key may be NULL */
 	size_t n_bundles;
 	char **dirs;
@@ -63,7 +63,7 @@ CK_RV ef_sources_new(const struct ef_config *cfg, struct ef_sources **out)
 	if (!s)
 		return EF_FAIL(CKR_HOST_MEMORY);
 	atomic_init(&s->refs, 1);
-	pthread_mutex_init(&s->mu, NULL);
+	ef_os_mutex_init(&s->mu);
 	s->bundles = calloc(nb ? nb : 1, sizeof(char *));
 	s->bundle_keys = calloc(nb ? nb : 1, sizeof(char *));
 	s->dirs = calloc(nd ? nd : 1, sizeof(char *));
@@ -91,7 +91,8 @@ CK_RV ef_sources_new(const struct ef_config *cfg, struct ef_sources **out)
 			if (!(s->roots[s->n_roots] = strdup(cfg->removable_roots[s->n_roots])))
 				rv = EF_FAIL(CKR_HOST_MEMORY);
 	} else if (rv == CKR_OK && !cfg->removable_off) {
-		rv = ef_volumes_default_roots(&s->roots, &s->n_roots);
+		if (!ef_os_removable_roots(&s->roots, &s->n_roots))
+			rv = EF_FAIL(CKR_HOST_MEMORY);
 	}
 	if (rv != CKR_OK) {
 		ef_sources_unref(s);
@@ -111,7 +112,7 @@ void ef_sources_unref(struct ef_sources *s)
 {
 	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
-	pthread_mutex_destroy(&s->mu);
+	ef_os_mutex_destroy(&s->mu);
 	free_sources(s);
 }
 
@@ -123,12 +124,12 @@ void ef_sources_forget_forked(struct ef_sources *s)
 
 void ef_sources_lock(struct ef_sources *s)
 {
-	pthread_mutex_lock(&s->mu);
+	ef_os_mutex_lock(&s->mu);
 }
 
 void ef_sources_unlock(struct ef_sources *s)
 {
-	pthread_mutex_unlock(&s->mu);
+	ef_os_mutex_unlock(&s->mu);
 }
 
 bool ef_sources_dynamic(const struct ef_sources *s)

@@ -7,12 +7,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "crypto.h"
+#include "platform.h"
 
 void ef_cleanse(void *p, size_t len)
 {
@@ -36,8 +35,7 @@ void ef_free_secret(void *p, size_t len)
 
 void *ef_secret_alloc(size_t len)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	size_t ps = page > 0 ? (size_t)page : 4096, total;
+	size_t ps = ef_os_page_size(), total;
 	unsigned char *m;
 
 	if (len > SIZE_MAX - EF_SECRET_HDR - ps) {
@@ -45,13 +43,9 @@ void *ef_secret_alloc(size_t len)
 		return NULL;
 	}
 	total = (len + EF_SECRET_HDR + ps - 1) / ps * ps;
-	m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
+	m = ef_os_pages_alloc(total);
+	if (m == NULL)
 		return NULL;
-	/* Pages of their own, so that no other data shares the advice.  A
-	 * kernel that does not know it (before Linux 3.4) still gets a
-	 * buffer that is wiped: the advice is best effort. */
-	(void)madvise(m, total, MADV_DONTDUMP);
 	memcpy(m, &total, sizeof(total));
 	return m + EF_SECRET_HDR;
 }
@@ -65,8 +59,8 @@ void ef_secret_free(void *p)
 		return;
 	m = (unsigned char *)p - EF_SECRET_HDR;
 	memcpy(&total, m, sizeof(total));
-	/* munmap alone would leave the bytes in the freed page frames until
-	 * the kernel hands them out again. */
+	/* Unmapping alone would leave the bytes in the freed page frames
+	 * until the kernel hands them out again. */
 	OPENSSL_cleanse(m, total);
-	munmap(m, total);
+	ef_os_pages_free(m, total);
 }

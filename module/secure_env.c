@@ -1,5 +1,6 @@
 /*
- * secure_env.c - AT_SECURE detection (secure_env.h).
+ * secure_env.c - AT_SECURE detection (secure_env.h): the system's answer
+ * (ef_os_privileged_start), or what a unit test forced.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The module can be loaded into set-user-ID programs (a PAM module doing
@@ -8,9 +9,9 @@
  * the privileged process.
  */
 #include <stdlib.h>
-#include <sys/auxv.h>
 
 #include "secure_env.h"
+#include "platform.h"
 
 /* -1: ask the kernel; 0 or 1: what a unit test decided. */
 static int secure_forced = -1;
@@ -24,11 +25,7 @@ bool ef_env_secure(void)
 {
 	if (secure_forced >= 0)
 		return secure_forced != 0;
-	/* The kernel sets AT_SECURE when the program gained privileges at
-	 * exec (set-user-ID, set-group-ID, file capabilities, an LSM
-	 * transition): exactly when the environment belongs to someone
-	 * less trusted than the process. */
-	return getauxval(AT_SECURE) != 0;
+	return ef_os_privileged_start();
 }
 
 const char *ef_env_get(const char *name)

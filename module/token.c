@@ -3,15 +3,10 @@
  * change its password.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "token.h"
 #include "keyfile.h"

@@ -19,7 +19,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
 #include "efirma-pkcs11.h"
 #include "crypto.h"
 #include "folder.h"

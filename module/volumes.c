@@ -3,49 +3,17 @@
  * (volumes.h).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "volumes.h"
 #include "folder.h"
 #include "grow.h"
 #include "log.h"
+#include "platform.h"
 #include "strv.h"
-
-CK_RV ef_volumes_default_roots(char ***roots, size_t *n)
-{
-	static const char *const bases[] = { "/media", "/run/media" };
-	struct passwd pw, *found = NULL;
-	char buf[4096];
-	char **v;
-
-	*roots = NULL;
-	*n = 0;
-	/* No user name (a container's anonymous UID): no roots. */
-	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) != 0 || !found ||
-	    !found->pw_name[0] || strchr(found->pw_name, '/'))
-		return CKR_OK;
-	v = calloc(2, sizeof(*v));
-	if (!v)
-		return EF_FAIL(CKR_HOST_MEMORY);
-	for (size_t i = 0; i < 2; i++) {
-		if (asprintf(&v[i], "%s/%s", bases[i], found->pw_name) < 0) {
-			v[i] = NULL;
-			ef_strv_free(v, i);
-			return EF_FAIL(CKR_HOST_MEMORY);
-		}
-	}
-	*roots = v;
-	*n = 2;
-	return CKR_OK;
-}
 
 void ef_volumes_free(struct ef_found_dir *d, size_t n)
 {
@@ -69,50 +37,40 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* What the entry is, as the entry itself says: a symlink is neither. */
-static bool entry_is(DIR *d, const struct dirent *e, mode_t type)
-{
-	struct stat st;
-	if (e->d_type != DT_UNKNOWN)
-		return (type == S_IFDIR && e->d_type == DT_DIR) ||
-		       (type == S_IFREG && e->d_type == DT_REG);
-	return fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       (st.st_mode & S_IFMT) == type;
-}
-
 /* The subfolders of dir (sorted) and whether it holds a certificate;
  * CKR_DEVICE_ERROR when it cannot be read (a volume being unmounted). */
 static CK_RV list(const char *dir, char ***subs, size_t *n_subs, bool *has_cert)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	struct ef_os_dir *d;
+	const char *entry;
 	char **v = NULL;
 	size_t n = 0, cap = 0;
 
 	*subs = NULL;
 	*n_subs = 0;
 	*has_cert = false;
-	if (!d)
-		return EF_FAIL(CKR_DEVICE_ERROR);
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
+	if (!ef_os_dir_open(dir, &d))
+		return EF_FAIL(errno == ENOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR);
+	while ((entry = ef_os_dir_next(d))) {
+		if (entry[0] == '.')
 			continue;
-		if (!*has_cert && ef_is_cert_name(e->d_name) && entry_is(d, e, S_IFREG))
+		/* What the entry itself is: a symlink is neither. */
+		if (!*has_cert && ef_is_cert_name(entry) && ef_os_dir_kind(d, NULL) == EF_OS_FILE)
 			*has_cert = true;
-		if (!entry_is(d, e, S_IFDIR))
+		if (ef_os_dir_kind(d, NULL) != EF_OS_DIR)
 			continue;
 		char **p = ef_grow(v, n, &cap, 8, sizeof(*p));
-		char *name = p ? strdup(e->d_name) : NULL;
+		char *name = p ? strdup(entry) : NULL;
 		if (p)
 			v = p;
 		if (!name) {
-			closedir(d);
+			ef_os_dir_close(d);
 			ef_strv_free(v, n);
 			return EF_FAIL(CKR_HOST_MEMORY);
 		}
 		v[n++] = name;
 	}
-	closedir(d);
+	ef_os_dir_close(d);
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_names);
 	*subs = v;

@@ -29,11 +29,6 @@ struct ef_found_dir {
 	char *volume; /* the volume's folder name (its label, for udisks2) */
 };
 
-/* The roots of this user when the configuration names none: the ones of
- * the effective user, from the password database (never $USER, which a
- * set-user-ID caller would choose). */
-CK_RV ef_volumes_default_roots(char ***roots, size_t *n);
-
 /* The folders with certificates under the roots, sorted by path.  Each
  * folder looked at (the roots included) is given to w, when not NULL. */
 CK_RV ef_volumes_find(char *const *roots, size_t n_roots, struct ef_watch *w,

@@ -70,8 +70,8 @@ void ef_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * a message naming the file. */
 int ef_read_file(const char *path, size_t max, unsigned char **data, size_t *len);
 
-/* Replaces path whole with data in a file of this mode (module/file.c: a
- * reader sees the old file or the new one, never half).  0, or an
+/* Replaces path whole with data in a file of this mode (file.h: a reader
+ * sees the old file or the new one, never half).  0, or an
  * EF_EXIT_* code after a message naming the file. */
 int ef_replace_file(const char *path, const void *data, size_t len, mode_t mode);
 

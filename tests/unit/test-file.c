@@ -1,5 +1,5 @@
 /*
- * test-file.c - unit tests for module/file.c: the one whole-file reader
+ * test-file.c - unit tests for module/file_posix.c: the one whole-file reader
  * and the one atomic writer of the module and efirma-tool.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -1,5 +1,8 @@
 /*
- * file.c - reading a whole file and replacing one (see file.h).
+ * file_posix.c - reading a whole file and replacing one (file.h), with
+ * POSIX calls.  Windows needs its own (UTF-16 paths, MoveFileExW with
+ * MOVEFILE_WRITE_THROUGH): nothing of this file's system calls carries
+ * over, so file.h is the interface, as watch.h is for watch_inotify.c.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>

@@ -1,6 +1,9 @@
 /*
- * keyfile.c - replace a key file's contents atomically, keeping the file
- * the user has (see keyfile.h).
+ * keyfile_posix.c - replace a key file's contents atomically, keeping the
+ * file the user has (keyfile.h), with POSIX calls: flock, realpath, owner,
+ * mode and extended attributes copied by hand.  Windows keeps the ACL
+ * through ReplaceFileW and locks with LockFileEx, sharing none of these
+ * steps: keyfile.h is the interface, one file per system.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <dirent.h>
