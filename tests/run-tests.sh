@@ -87,6 +87,22 @@ asan_check() {
 	find tests -name '*.trs' -exec grep -l '^:test-result: \(FAIL\|ERROR\)' {} + |
 	while read -r trs; do sed 's/^/# /' "${trs%.trs}.log" | grep -E 'ERROR|SUMMARY|not ok|runtime error' | head -n 20; done
 }
+# "make distcheck": the release tarball builds out of tree, installs as
+# the user running it into its own prefix, passes its tests and
+# uninstalls without a trace.  Its tests are the C tests and the install
+# checks: the client and browser tests ran on the same sources above.
+distcheck_run() {
+	local tests out=${TMPDIR:-/tmp}/efirma-distcheck.out
+	tests="$(make -s print-c-tests | tail -n 1) tests/check-exports.sh tests/check-install.sh tests/check-prefix-install.sh"
+	if make -j"$jobs" distcheck TESTS="$tests" >"$out" 2>&1; then
+		echo "ok - make distcheck (the C tests and the install checks in it)"
+	else
+		echo "not ok - make distcheck"
+		grep -E '^(FAIL|ERROR):|Error|error:' "$out" | head -n 20 | sed 's/^/# /'
+		tail -n 20 "$out" | sed 's/^/# /'
+	fi
+	rm -f "$out"
+}
 if [ $build_ok = 1 ] && { [ "${CI:-}" = true ] || [ "${EF_HEAVY:-}" = 1 ]; }; then
 	stage fuzz make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 	stage asan asan_check
@@ -98,6 +114,7 @@ if [ $build_ok = 1 ] && { [ "${CI:-}" = true ] || [ "${EF_HEAVY:-}" = 1 ]; }; th
 	# The packages built, installed into this machine, used and purged
 	# (it purges at exit whatever happened).
 	stage deb bash tests/check-deb.sh
+	stage distcheck distcheck_run
 fi
 
 # What the build and the tests leave in a checkout is either cleaned up or
