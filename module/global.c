@@ -159,9 +159,11 @@ CK_RV ef_global_finalize(void)
 	ef_sessions_fini_inlock();
 	ef_slots_fini_inlock();
 	ef_unlock();
-	/* The module's thread, woken, leaves by itself: it is joined at the
-	 * next C_Initialize or when the library is unloaded, not waited for
-	 * here (a program that loads and unloads the module pays for it
-	 * once, in parallel with its own work). */
+	/* The module's thread, woken, leaves once it gets the lock (or its
+	 * rescan in flight ends): waited for here, so that no code of the
+	 * module runs after C_Finalize returns - a program may unload the
+	 * library or exit, and OpenSSL's exit cleanup must not meet this
+	 * thread still leaving (helgrind saw them race). */
+	ef_hotplug_join();
 	return CKR_OK;
 }

@@ -95,14 +95,13 @@ static void *watch_thread(void *arg)
 			ef_fail_forget(); /* the next change or call tries again */
 		ef_lock_release();
 		/* OpenSSL's state of this thread (its error queue, set up by
-		 * the certificates' parsing) is freed while it waits: a
-		 * program that exits right after C_Finalize runs OpenSSL's
-		 * cleanup before this thread leaves, and the state of a
-		 * thread that stops after that cleanup is never freed. */
+		 * the certificates' parsing) is freed while it waits, so it
+		 * leaves (above, before any OpenSSL call) holding none: a
+		 * program that exits without C_Finalize runs OpenSSL's
+		 * cleanup before the library's unloading wakes this thread. */
 		ef_crypto_thread_done();
 	}
 	ef_watch_unref(w);
-	ef_crypto_thread_done();
 	return NULL;
 }
 
@@ -172,15 +171,21 @@ void ef_hotplug_stop_inlock(void)
 
 void ef_hotplug_join(void)
 {
+	/* C_Finalize joins without the global lock, and a C_Initialize
+	 * racing it on another thread would join the same thread: one at a
+	 * time.  The watcher never takes this mutex. */
+	static struct ef_os_mutex joining = EF_OS_MUTEX_INIT;
+	ef_os_mutex_lock(&joining);
 	/* A thread not told to leave belongs to a library still
 	 * initialized (C_Initialize called twice): left running. */
-	if (!have_thread || !thread_stopping)
-		return;
-	if (thread_pid == ef_os_pid())
-		ef_os_thread_join(&thread);
-	have_thread = thread_stopping = false;
-	ef_watch_unref(thread_watch);
-	thread_watch = NULL;
+	if (have_thread && thread_stopping) {
+		if (thread_pid == ef_os_pid())
+			ef_os_thread_join(&thread);
+		have_thread = thread_stopping = false;
+		ef_watch_unref(thread_watch);
+		thread_watch = NULL;
+	}
+	ef_os_mutex_unlock(&joining);
 }
 
 void ef_hotplug_unload(void)

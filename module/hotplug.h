@@ -36,9 +36,8 @@ CK_RV ef_hotplug_init_inlock(const struct ef_config *cfg, bool may_create_thread
  * waiting on the watch are woken to leave (once the caller releases the
  * lock). */
 void ef_hotplug_stop_inlock(void);
-/* Without the lock, where no other thread calls the module (C_Initialize,
- * the library's unloading): waits for the thread of a previous
- * initialization to have left. */
+/* Without the lock (C_Finalize once it has released it, C_Initialize):
+ * waits for the thread of an initialization that ended to have left. */
 void ef_hotplug_join(void);
 /* The library's unloading: the thread stopped (even without C_Finalize)
  * and joined. */
