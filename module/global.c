@@ -81,10 +81,9 @@ CK_RV ef_global_initialize(const char *reserved, bool may_create_threads)
 	char *sysconf = NULL;
 
 	/* A forked child's first C_Initialize: the parent's lock may be
-	 * held forever by a thread that does not exist here - also after
-	 * the parent's C_Finalize, by the watcher thread leaving.  The
-	 * child puts a fresh lock in its place, and forgets the parent's
-	 * tables under it. */
+	 * held forever by a thread that does not exist here.  The child
+	 * puts a fresh lock in its place, and forgets the parent's tables
+	 * under it. */
 	unsigned long was = atomic_load(&init_pid);
 	bool forked = was != 0 && was != ef_os_pid();
 	if (forked) {
